@@ -1,0 +1,374 @@
+#include <cmath>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include <cnnprim/cnnprim.hpp>
+
+#include "support/oracle.hpp"
+
+using cnnprim::Backend;
+using cnnprim::ConvParams;
+using cnnprim::Index;
+using cnnprim::Tensor;
+
+class Conv : public ::testing::TestWithParam<Backend> {};
+
+// ---- The notebook's printed values ----
+
+TEST_P(Conv, NotebookConvSingleStep) {
+  cnnprim::numpy::RandomState rng(1);
+  const auto a_slice_prev = rng.randn<double>(4, 4, 3);
+  const auto W = rng.randn<double>(4, 4, 3);
+  const auto b = rng.randn<double>(1, 1, 1);
+  // numpy's pairwise summation order, reproduced: the printed value to the last digit.
+  EXPECT_EQ(cnnprim::conv_single_step(a_slice_prev, W, b(0, 0, 0)), -6.999089450680221);
+}
+
+struct NotebookConv {
+  Tensor<double> A_prev, W, b;
+  NotebookConv() {
+    cnnprim::numpy::RandomState rng(1);
+    A_prev = rng.randn<double>(10, 4, 4, 3);
+    W = rng.randn<double>(2, 2, 3, 8);
+    b = rng.randn<double>(1, 1, 1, 8);
+  }
+};
+
+TEST_P(Conv, NotebookConvForward) {
+  const NotebookConv nb;
+  const auto [Z, cache_conv] = cnnprim::conv_forward(nb.A_prev, nb.W, nb.b, {2, 2}, GetParam());
+  EXPECT_EQ(Z.shape(), (std::array<Index, 4>{10, 4, 4, 8}));
+  EXPECT_NEAR(Z.vector().mean(), 0.0489952035289, 1e-13);
+  const double Z_321[8] = {-0.61490741, -6.7439236,  -2.55153897, 1.75698377,
+                           3.56208902,  0.53036437, 5.18531798,  8.75898442};
+  for (Index c = 0; c < 8; ++c) EXPECT_NEAR(Z(3, 2, 1, c), Z_321[c], 5e-9) << "Z[3,2,1," << c << "]";
+  const double cached[3] = {-0.20075807, 0.18656139, 0.41005165};
+  for (Index c = 0; c < 3; ++c) EXPECT_NEAR(cache_conv.A_prev(1, 2, 3, c), cached[c], 5e-9);
+}
+
+TEST_P(Conv, NotebookConvBackward) {
+  const NotebookConv nb;
+  const auto [Z, cache_conv] = cnnprim::conv_forward(nb.A_prev, nb.W, nb.b, {2, 2}, GetParam());
+  const auto [dA, dW, db] = cnnprim::conv_backward(Z, cache_conv, GetParam());
+  EXPECT_NEAR(dA.vector().mean(), 1.45243777754, 5e-12);
+  EXPECT_NEAR(dW.vector().mean(), 1.72699145831, 5e-12);
+  EXPECT_NEAR(db.vector().mean(), 7.83923256462, 5e-12);
+  EXPECT_EQ(dA.shape(), nb.A_prev.shape());
+  EXPECT_EQ(dW.shape(), nb.W.shape());
+  EXPECT_EQ(db.shape(), nb.b.shape());
+}
+
+// ---- The forum problem ----
+
+TEST_P(Conv, ForumFiveByFive) {
+  const Tensor<double> arr({1, 5, 5, 1}, {0.15, 0.71, 0.26, -0.11, -2.03, 0.13, 0.44, -0.11, -0.23, 0.19, -1.44, 0.51,
+                                          0.42, 2.58, -0.88, -1.18, 2.73, 2.35, 0.21, -0.29, -1.64, -0.37, 0.27, 0.57,
+                                          1.82});
+  const Tensor<double> filter({3, 3, 1, 1}, {0.08, 0.27, -0.24, -0.25, -0.11, -0.18, 0.44, 1.87, 1.18});
+  const auto Z = cnnprim::conv_forward(arr, filter, Tensor<double>({1, 1, 1, 1}), {1, 0}, GetParam()).Z;
+  const double expected[3][3] = {{0.9, 4.15, 4.47}, {7.74, 5.27, 0.74}, {-1.6, -0.43, 3.72}};
+  for (Index h = 0; h < 3; ++h)
+    for (Index w = 0; w < 3; ++w) EXPECT_NEAR(Z(0, h, w, 0), expected[h][w], 0.005) << h << ", " << w;
+}
+
+template <int Rank>
+Tensor<double, Rank> read_array(const std::string& path, std::array<Index, Rank> shape) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << path;
+  std::string line;
+  std::getline(in, line);  // "# shape ..."
+  std::vector<double> values;
+  for (double v; in >> v;) values.push_back(v);
+  return Tensor<double, Rank>(shape, values);
+}
+
+TEST_P(Conv, ForumThirtyThreeStrideTwo) {
+  const auto arr = read_array<4>(CNNPRIM_EXAMPLE_DATA_DIR "/forum_arr_33x33x3.txt", {1, 33, 33, 3});
+  const auto filter = read_array<4>(CNNPRIM_EXAMPLE_DATA_DIR "/forum_filter_5x5x3.txt", {5, 5, 3, 1});
+  const auto Z = cnnprim::conv_forward(arr, filter, Tensor<double>({1, 1, 1, 1}), {2, 0}, GetParam()).Z;
+  ASSERT_EQ(Z.shape(), (std::array<Index, 4>{1, 15, 15, 1}));
+  const auto reference = oracle::read_reference(CNNPRIM_TEST_DATA_DIR "/forum_conv_15x15.txt");
+  const auto expected = oracle::reshape<double, 4>(reference.at(0).values.at("result"), {1, 15, 15, 1});
+  EXPECT_TRUE(oracle::near(Z, expected, 1e-13));
+}
+
+// ---- numpy reference values (scripts/make_reference.py) ----
+
+TEST_P(Conv, MatchesNumpyForwardAndBackward) {
+  const auto cases = oracle::read_reference(CNNPRIM_TEST_DATA_DIR "/conv_reference.txt");
+  ASSERT_EQ(cases.size(), 6u);
+  for (const auto& ref : cases) {
+    const auto& p = ref.header;  // seed, m, n_H_prev, n_W_prev, n_C_prev, f, n_C, stride, pad
+    SCOPED_TRACE("case seed " + std::to_string(p[0]));
+    cnnprim::numpy::RandomState rng(static_cast<std::uint32_t>(p[0]));
+    const auto A_prev = rng.randn<double>(p[1], p[2], p[3], p[4]);
+    const auto W = rng.randn<double>(p[5], p[5], p[4], p[6]);
+    const auto b = rng.randn<double>(1, 1, 1, p[6]);
+    const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, {p[7], p[8]}, GetParam());
+    EXPECT_TRUE(oracle::near(Z, oracle::reshape<double, 4>(ref.values.at("Z"), Z.shape()), 1e-12));
+    const auto dZ = rng.randn<double>(Z.dim(0), Z.dim(1), Z.dim(2), Z.dim(3));
+    const auto g = cnnprim::conv_backward(dZ, cache, GetParam());
+    EXPECT_TRUE(oracle::near(g.dA_prev, oracle::reshape<double, 4>(ref.values.at("dA_prev"), A_prev.shape()), 1e-12));
+    EXPECT_TRUE(oracle::near(g.dW, oracle::reshape<double, 4>(ref.values.at("dW"), W.shape()), 1e-12));
+    EXPECT_TRUE(oracle::near(g.db, oracle::reshape<double, 4>(ref.values.at("db"), b.shape()), 1e-12));
+  }
+}
+
+// ---- Independent reference over many shapes ----
+
+struct Shape {
+  Index m, n_H_prev, n_W_prev, n_C_prev, f, n_C, stride, pad;
+  const char* regime;
+};
+
+const Shape shapes[] = {
+    {2, 5, 7, 3, 3, 4, 1, 0, "PadZero"},
+    {2, 5, 7, 3, 3, 4, 1, 1, "SamePadding"},
+    {1, 6, 5, 2, 2, 3, 3, 0, "StrideLargerThanFilter"},
+    {3, 4, 6, 2, 2, 5, 1, 3, "PadLargerThanFilter"},
+    {2, 8, 7, 3, 3, 2, 2, 1, "WindowDoesNotDivide"},
+    {1, 9, 4, 5, 1, 3, 1, 0, "Pointwise"},
+    {2, 5, 6, 3, 1, 2, 2, 1, "PointwiseStridedPadded"},
+    {1, 7, 5, 1, 3, 1, 2, 0, "SingleChannel"},
+    {1, 3, 3, 2, 3, 4, 1, 0, "FilterCoversInput"},
+    {4, 5, 3, 2, 2, 3, 2, 2, "BatchOfFour"},
+    {2, 1, 1, 3, 3, 2, 5, 1, "OneByOneInputPaddedToFit"},
+    {1, 12, 11, 7, 5, 6, 3, 2, "LargeFilterOddSizes"},
+    {2, 4, 4, 3, 2, 8, 2, 2, "NotebookShape"},
+    {1, 6, 6, 3, 3, 10, 1, 0, "LectureLayer"},
+    {2, 10, 9, 4, 4, 3, 4, 1, "StrideEqualsFilter"},
+};
+
+template <class T>
+void check_against_oracle(const Shape& s, Backend backend, unsigned seed) {
+  SCOPED_TRACE(std::string(s.regime) + (std::is_same_v<T, float> ? " float" : " double"));
+  const auto A_prev = oracle::uniform<T, 4>({s.m, s.n_H_prev, s.n_W_prev, s.n_C_prev}, seed);
+  const auto W = oracle::uniform<T, 4>({s.f, s.f, s.n_C_prev, s.n_C}, seed + 1);
+  const auto b = oracle::uniform<T, 4>({1, 1, 1, s.n_C}, seed + 2);
+  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, {s.stride, s.pad}, backend);
+  EXPECT_TRUE(oracle::near(Z, oracle::conv_forward(A_prev, W, b, s.stride, s.pad), oracle::tolerance<T>()));
+  const auto dZ = oracle::uniform<T, 4>(Z.shape(), seed + 3);
+  const auto g = cnnprim::conv_backward(dZ, cache, backend);
+  const auto expected = oracle::conv_backward(dZ, A_prev, W, s.stride, s.pad);
+  EXPECT_TRUE(oracle::near(g.dA_prev, expected.dA_prev, oracle::tolerance<T>())) << "dA_prev";
+  EXPECT_TRUE(oracle::near(g.dW, expected.dW, oracle::tolerance<T>())) << "dW";
+  EXPECT_TRUE(oracle::near(g.db, expected.db, oracle::tolerance<T>())) << "db";
+}
+
+TEST_P(Conv, MatchesIndependentReferenceDouble) {
+  unsigned seed = 100;
+  for (const Shape& s : shapes) check_against_oracle<double>(s, GetParam(), seed += 10);
+}
+
+TEST_P(Conv, MatchesIndependentReferenceFloat) {
+  unsigned seed = 200;
+  for (const Shape& s : shapes) check_against_oracle<float>(s, GetParam(), seed += 10);
+}
+
+// Shapes drawn at random: every combination the parameter space allows, including stride > f and pad > f.
+TEST_P(Conv, MatchesIndependentReferenceRandomShapes) {
+  std::uint64_t state = 12345;
+  const auto next = [&](Index lo, Index hi) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + static_cast<Index>((state >> 33) % static_cast<std::uint64_t>(hi - lo + 1));
+  };
+  for (int trial = 0; trial < 120; ++trial) {
+    Shape s{next(1, 3), next(1, 9), next(1, 9), next(1, 5), next(1, 4), next(1, 5), next(1, 4), next(0, 3), "Random"};
+    if (s.f > s.n_H_prev + 2 * s.pad || s.f > s.n_W_prev + 2 * s.pad) continue;
+    check_against_oracle<double>(s, GetParam(), 1000u + static_cast<unsigned>(trial));
+  }
+}
+
+TEST(ConvBackends, LoopAndEigenAgree) {
+  for (const Shape& s : shapes) {
+    SCOPED_TRACE(s.regime);
+    const auto A_prev = oracle::uniform<float, 4>({s.m, s.n_H_prev, s.n_W_prev, s.n_C_prev}, 7);
+    const auto W = oracle::uniform<float, 4>({s.f, s.f, s.n_C_prev, s.n_C}, 8);
+    const auto b = oracle::uniform<float, 4>({1, 1, 1, s.n_C}, 9);
+    const auto loop = cnnprim::conv_forward(A_prev, W, b, {s.stride, s.pad}, Backend::Loop);
+    const auto eigen = cnnprim::conv_forward(A_prev, W, b, {s.stride, s.pad}, Backend::Eigen);
+    EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, 1e-5));
+    const auto dZ = oracle::uniform<float, 4>(loop.Z.shape(), 10);
+    // A cache made by one backend serves the other.
+    const auto g_loop = cnnprim::conv_backward(dZ, eigen.cache, Backend::Loop);
+    const auto g_eigen = cnnprim::conv_backward(dZ, loop.cache, Backend::Eigen);
+    EXPECT_TRUE(oracle::near(g_eigen.dA_prev, g_loop.dA_prev, 1e-5));
+    EXPECT_TRUE(oracle::near(g_eigen.dW, g_loop.dW, 1e-5));
+    EXPECT_TRUE(oracle::near(g_eigen.db, g_loop.db, 1e-5));
+  }
+}
+
+// Large enough that the Eigen path works in several chunks of output pixels.
+TEST(ConvBackends, ChunkedLargeInputMatchesLoop) {
+  const auto A_prev = oracle::uniform<double, 4>({3, 40, 37, 16}, 21);
+  const auto W = oracle::uniform<double, 4>({3, 3, 16, 24}, 22);
+  const auto b = oracle::uniform<double, 4>({1, 1, 1, 24}, 23);
+  const auto loop = cnnprim::conv_forward(A_prev, W, b, {1, 1}, Backend::Loop);
+  const auto eigen = cnnprim::conv_forward(A_prev, W, b, {1, 1}, Backend::Eigen);
+  EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, 1e-12));
+  const auto dZ = oracle::uniform<double, 4>(loop.Z.shape(), 24);
+  const auto g_loop = cnnprim::conv_backward(dZ, loop.cache, Backend::Loop);
+  const auto g_eigen = cnnprim::conv_backward(dZ, loop.cache, Backend::Eigen);
+  EXPECT_TRUE(oracle::near(g_eigen.dA_prev, g_loop.dA_prev, 1e-12));
+  EXPECT_TRUE(oracle::near(g_eigen.dW, g_loop.dW, 1e-12));
+}
+
+// ---- Finite differences ----
+
+// Loss L = sum(Z * G) for a fixed G, so dZ = G; each gradient entry is checked by central differences.
+TEST_P(Conv, FiniteDifferenceGradients) {
+  const Shape cases[] = {{2, 5, 4, 2, 3, 3, 1, 0, "PadZero"},
+                         {1, 6, 7, 2, 2, 2, 2, 1, "Strided"},
+                         {2, 7, 5, 1, 3, 2, 3, 2, "NonDividing"}};
+  for (const Shape& s : cases) {
+    SCOPED_TRACE(s.regime);
+    auto A_prev = oracle::uniform<double, 4>({s.m, s.n_H_prev, s.n_W_prev, s.n_C_prev}, 31);
+    auto W = oracle::uniform<double, 4>({s.f, s.f, s.n_C_prev, s.n_C}, 32);
+    auto b = oracle::uniform<double, 4>({1, 1, 1, s.n_C}, 33);
+    const ConvParams hp{s.stride, s.pad};
+    const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, hp, GetParam());
+    const auto G = oracle::uniform<double, 4>(Z.shape(), 34);
+    const auto g = cnnprim::conv_backward(G, cache, GetParam());
+    const auto loss = [&] {
+      return cnnprim::conv_forward(A_prev, W, b, hp, GetParam()).Z.vector().dot(G.vector());
+    };
+    const double eps = 1e-6;
+    const auto check = [&](Tensor<double>& x, const Tensor<double>& grad, const char* name) {
+      for (Index k = 0; k < x.size(); ++k) {
+        const double saved = x.data()[k];
+        x.data()[k] = saved + eps;
+        const double up = loss();
+        x.data()[k] = saved - eps;
+        const double down = loss();
+        x.data()[k] = saved;
+        ASSERT_NEAR(grad.data()[k], (up - down) / (2 * eps), 1e-7) << name << " at " << oracle::coordinates<4>(x.shape(), k);
+      }
+    };
+    check(A_prev, g.dA_prev, "dA_prev");
+    check(W, g.dW, "dW");
+    check(b, g.db, "db");
+  }
+}
+
+// ---- Cache semantics ----
+
+TEST_P(Conv, CacheSurvivesChangesToTheCallersTensors) {
+  auto A_prev = oracle::uniform<double, 4>({2, 5, 4, 3}, 41);
+  auto W = oracle::uniform<double, 4>({3, 3, 3, 2}, 42);
+  auto b = oracle::uniform<double, 4>({1, 1, 1, 2}, 43);
+  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, {1, 1}, GetParam());
+  EXPECT_TRUE(cache.A_prev.shares_storage_with(A_prev)) << "the cache must not copy A_prev";
+  EXPECT_TRUE(cache.W.shares_storage_with(W));
+  const auto before = cnnprim::conv_backward(Z, cache, GetParam());
+
+  A_prev(0, 0, 0, 0) = 100.0;
+  W.data()[0] = -50.0;
+  A_prev.vector().setConstant(3.0);
+  b = Tensor<double>({1, 1, 1, 7});
+  W = Tensor<double>();
+  const auto after = cnnprim::conv_backward(Z, cache, GetParam());
+  EXPECT_TRUE(oracle::near(after.dA_prev, before.dA_prev, 0.0));
+  EXPECT_TRUE(oracle::near(after.dW, before.dW, 0.0));
+}
+
+TEST_P(Conv, CacheOutlivesTheCallersTensors) {
+  cnnprim::ConvCache<float> cache;
+  Tensor<float> Z;
+  {
+    const auto A_prev = oracle::uniform<float, 4>({1, 4, 4, 2}, 44);
+    const auto W = oracle::uniform<float, 4>({2, 2, 2, 3}, 45);
+    const auto b = oracle::uniform<float, 4>({1, 1, 1, 3}, 46);
+    auto forward = cnnprim::conv_forward(A_prev, W, b, {1, 0}, GetParam());
+    Z = forward.Z;
+    cache = forward.cache;
+  }
+  const auto g = cnnprim::conv_backward(Z, cache, GetParam());
+  EXPECT_EQ(g.dA_prev.shape(), (std::array<Index, 4>{1, 4, 4, 2}));
+  EXPECT_TRUE(oracle::near(g.dA_prev, oracle::conv_backward(Z, cache.A_prev, cache.W, 1, 0).dA_prev, 1e-5));
+}
+
+// ---- Empty and degenerate shapes ----
+
+TEST_P(Conv, EmptyBatch) {
+  const Tensor<double> A_prev({0, 5, 5, 3});
+  const auto W = oracle::uniform<double, 4>({3, 3, 3, 2}, 51);
+  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, Tensor<double>({1, 1, 1, 2}), {1, 1}, GetParam());
+  EXPECT_EQ(Z.shape(), (std::array<Index, 4>{0, 5, 5, 2}));
+  const auto g = cnnprim::conv_backward(Z, cache, GetParam());
+  EXPECT_EQ(g.dA_prev.shape(), A_prev.shape());
+  EXPECT_EQ(g.dW.vector().cwiseAbs().sum(), 0.0);
+}
+
+TEST_P(Conv, NoInputChannelsGivesTheBias) {
+  const Tensor<double> A_prev({1, 3, 3, 0});
+  const Tensor<double> W({2, 2, 0, 2});
+  const Tensor<double> b({1, 1, 1, 2}, {1.5, -2.0});
+  const auto Z = cnnprim::conv_forward(A_prev, W, b, {1, 0}, GetParam()).Z;
+  EXPECT_EQ(Z(0, 1, 1, 0), 1.5);
+  EXPECT_EQ(Z(0, 0, 1, 1), -2.0);
+}
+
+// ---- Invalid input ----
+
+TEST_P(Conv, InvalidInputThrowsNamingTheFunctionAndShapes) {
+  const Backend be = GetParam();
+  const Tensor<double> A_prev({2, 5, 7, 3}), W({3, 3, 4, 8}), W_ok({3, 3, 3, 8}), b({1, 1, 1, 8});
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W, b, {1, 0}, be); }),
+            "conv_forward: W expects 4 input channels but A_prev (2, 5, 7, 3) has 3");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, Tensor<double>({3, 2, 3, 8}), b, {1, 0}, be); }),
+            "conv_forward: W must be (f, f, n_C_prev, n_C) with f >= 1, but W is (3, 2, 3, 8)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, Tensor<double>({0, 0, 3, 8}), b, {1, 0}, be); }),
+            "conv_forward: W must be (f, f, n_C_prev, n_C) with f >= 1, but W is (0, 0, 3, 8)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W_ok, Tensor<double>({1, 1, 1, 7}), {1, 0}, be); }),
+            "conv_forward: b must be (1, 1, 1, 8) to match W (3, 3, 3, 8), but b is (1, 1, 1, 7)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W_ok, Tensor<double>({8, 1, 1, 1}), {1, 0}, be); }),
+            "conv_forward: b must be (1, 1, 1, 8) to match W (3, 3, 3, 8), but b is (8, 1, 1, 1)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W_ok, b, {0, 0}, be); }),
+            "conv_forward: stride must be at least 1, but got stride = 0");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W_ok, b, {-2, 0}, be); }),
+            "conv_forward: stride must be at least 1, but got stride = -2");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W_ok, b, {1, -1}, be); }),
+            "conv_forward: pad must be non-negative, but got pad = -1");
+  EXPECT_EQ(oracle::error_message([&] {
+              cnnprim::conv_forward(Tensor<double>({2, 2, 7, 3}), W_ok, b, {1, 0}, be);
+            }),
+            "conv_forward: f = 3 must not exceed n_H_prev, but A_prev (2, 2, 7, 3) has n_H_prev = 2");
+  EXPECT_EQ(oracle::error_message([&] {
+              cnnprim::conv_forward(Tensor<double>({2, 5, 1, 3}), Tensor<double>({4, 4, 3, 8}), b, {1, 1}, be);
+            }),
+            "conv_forward: f = 4 must not exceed n_W_prev + 2 * pad, but A_prev (2, 5, 1, 3) has n_W_prev = 1 and "
+            "pad = 1");
+}
+
+TEST_P(Conv, BackwardRejectsMismatchedGradient) {
+  const auto A_prev = oracle::uniform<double, 4>({2, 5, 7, 3}, 61);
+  const auto W = oracle::uniform<double, 4>({3, 3, 3, 4}, 62);
+  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, Tensor<double>({1, 1, 1, 4}), {1, 0}, GetParam());
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_backward(Tensor<double>({2, 3, 5, 3}), cache, GetParam()); }),
+            "conv_backward: dZ must be (2, 3, 5, 4) to match the cache's Z for A_prev (2, 5, 7, 3) and W (3, 3, 3, 4), "
+            "but dZ is (2, 3, 5, 3)");
+  EXPECT_THROW(cnnprim::conv_backward(Tensor<double>({1, 3, 5, 4}), cache, GetParam()), cnnprim::shape_error);
+  auto broken = cache;
+  broken.hp.stride = 0;
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_backward(Z, broken, GetParam()); }),
+            "conv_backward: stride must be at least 1, but got stride = 0");
+  broken = cache;
+  broken.W = Tensor<double>({3, 3, 2, 4});
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_backward(Z, broken, GetParam()); }),
+            "conv_backward: W expects 2 input channels but A_prev (2, 5, 7, 3) has 3");
+}
+
+TEST(ConvSingleStep, MismatchedShapesThrow) {
+  EXPECT_EQ(oracle::error_message([] {
+              cnnprim::conv_single_step(Tensor<double, 3>({4, 4, 3}), Tensor<double, 3>({4, 4, 2}), 0.0);
+            }),
+            "conv_single_step: W must be (4, 4, 3) to match a_slice_prev (4, 4, 3), but W is (4, 4, 2)");
+}
+
+TEST(ConvSingleStep, FloatWithADoubleBias) {
+  const Tensor<float, 3> a({1, 1, 2}, {1.0f, 2.0f}), W({1, 1, 2}, {3.0f, 4.0f});
+  EXPECT_EQ(cnnprim::conv_single_step(a, W, 0.5), 11.5f);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Conv, ::testing::Values(Backend::Loop, Backend::Eigen), oracle::BackendName());

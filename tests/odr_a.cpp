@@ -1,0 +1,15 @@
+// The umbrella header in two translation units: every inline definition must link once.
+#include <gtest/gtest.h>
+
+#include <cnnprim/cnnprim.hpp>
+
+double odr_b_conv_mean();
+
+TEST(Odr, UmbrellaLinksFromTwoTranslationUnits) {
+  cnnprim::numpy::RandomState rng(1);
+  const auto A_prev = rng.randn<double>(10, 4, 4, 3);
+  const auto W = rng.randn<double>(2, 2, 3, 8);
+  const auto b = rng.randn<double>(1, 1, 1, 8);
+  EXPECT_EQ(cnnprim::conv_forward(A_prev, W, b, {2, 2}).Z.vector().mean(), odr_b_conv_mean());
+  EXPECT_EQ(cnnprim::output_size(4, 2, 2, 2), 4);
+}

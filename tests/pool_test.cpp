@@ -1,0 +1,312 @@
+#include <cmath>
+#include <limits>
+
+#include <gtest/gtest.h>
+
+#include <cnnprim/cnnprim.hpp>
+
+#include "support/oracle.hpp"
+
+using cnnprim::Backend;
+using cnnprim::Index;
+using cnnprim::PoolMode;
+using cnnprim::Tensor;
+
+class Pool : public ::testing::TestWithParam<Backend> {};
+
+// ---- The notebook's printed values ----
+
+TEST_P(Pool, NotebookPoolForward) {
+  cnnprim::numpy::RandomState rng(1);
+  const auto A_prev = rng.randn<double>(2, 4, 4, 3);
+  const auto max = cnnprim::pool_forward(A_prev, {3, 2}, PoolMode::Max, GetParam()).A;
+  const auto average = cnnprim::pool_forward(A_prev, {3, 2}, PoolMode::Average, GetParam()).A;
+  ASSERT_EQ(max.shape(), (std::array<Index, 4>{2, 1, 1, 3}));
+  const double expected_max[6] = {1.74481176, 0.86540763, 1.13376944, 1.13162939, 1.51981682, 2.18557541};
+  const double expected_average[6] = {0.02105773, -0.20328806, -0.40389855, -0.22154621, 0.51716526, 0.48155844};
+  for (Index k = 0; k < 6; ++k) {
+    EXPECT_NEAR(max.data()[k], expected_max[k], 5e-9) << k;
+    EXPECT_NEAR(average.data()[k], expected_average[k], 5e-9) << k;
+  }
+}
+
+TEST(PoolHelpers, NotebookCreateMaskFromWindow) {
+  cnnprim::numpy::RandomState rng(1);
+  const auto x = rng.randn<double>(2, 3);
+  const auto mask = cnnprim::create_mask_from_window(x);
+  const double expected[6] = {1, 0, 0, 0, 0, 0};
+  for (Index k = 0; k < 6; ++k) EXPECT_EQ(mask.data()[k], expected[k]) << k;
+}
+
+TEST(PoolHelpers, NotebookDistributeValue) {
+  const auto a = cnnprim::distribute_value(2, {2, 2});
+  static_assert(std::is_same_v<decltype(a), const Tensor<double, 2>>);
+  for (Index k = 0; k < 4; ++k) EXPECT_EQ(a.data()[k], 0.5);
+  const auto b = cnnprim::distribute_value(3.0f, {2, 3});
+  EXPECT_EQ(b.shape(), (std::array<Index, 2>{2, 3}));
+  EXPECT_EQ(b(1, 2), 0.5f);
+}
+
+TEST_P(Pool, NotebookPoolBackward) {
+  cnnprim::numpy::RandomState rng(1);
+  const auto A_prev = rng.randn<double>(5, 5, 3, 2);
+  const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 1}, PoolMode::Max, GetParam());
+  const auto dA = rng.randn<double>(5, 4, 2, 2);
+  EXPECT_NEAR(dA.vector().mean(), 0.145713902729, 5e-13);
+  const auto max = cnnprim::pool_backward(dA, cache, PoolMode::Max, GetParam());
+  const auto average = cnnprim::pool_backward(dA, cache, PoolMode::Average, GetParam());
+  const double expected_max[3][2] = {{0, 0}, {5.05844394, -1.68282702}, {0, 0}};
+  const double expected_average[3][2] = {{0.08485462, 0.2787552}, {1.26461098, -0.25749373}, {1.17975636, -0.53624893}};
+  for (Index w = 0; w < 3; ++w)
+    for (Index c = 0; c < 2; ++c) {
+      EXPECT_NEAR(max(1, 1, w, c), expected_max[w][c], 5e-9) << w << ", " << c;
+      EXPECT_NEAR(average(1, 1, w, c), expected_average[w][c], 5e-9) << w << ", " << c;
+    }
+}
+
+// ---- numpy reference (np.argmax: the first maximum), with ties from rounding to one decimal ----
+
+TEST_P(Pool, MatchesNumpyWithTies) {
+  const auto cases = oracle::read_reference(CNNPRIM_TEST_DATA_DIR "/pool_reference.txt");
+  ASSERT_EQ(cases.size(), 4u);
+  for (const auto& ref : cases) {
+    const auto& p = ref.header;  // seed, m, n_H_prev, n_W_prev, n_C, f, stride
+    SCOPED_TRACE("case seed " + std::to_string(p[0]));
+    cnnprim::numpy::RandomState rng(static_cast<std::uint32_t>(p[0]));
+    auto A_prev = rng.randn<double>(p[1], p[2], p[3], p[4]);
+    for (Index k = 0; k < A_prev.size(); ++k) A_prev.data()[k] = std::round(A_prev.data()[k] * 10) / 10;
+    const cnnprim::PoolParams hp{p[5], p[6]};
+    for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+      const std::string suffix = mode == PoolMode::Max ? "max" : "average";
+      const auto [A, cache] = cnnprim::pool_forward(A_prev, hp, mode, GetParam());
+      EXPECT_TRUE(oracle::near(A, oracle::reshape<double, 4>(ref.values.at("A_" + suffix), A.shape()), 1e-12))
+          << suffix;
+      cnnprim::numpy::RandomState again(static_cast<std::uint32_t>(p[0]));
+      again.randn<double>(p[1], p[2], p[3], p[4]);
+      const auto dA = again.randn<double>(A.dim(0), A.dim(1), A.dim(2), A.dim(3));
+      const auto dA_prev = cnnprim::pool_backward(dA, cache, mode, GetParam());
+      EXPECT_TRUE(oracle::near(dA_prev, oracle::reshape<double, 4>(ref.values.at("dA_prev_" + suffix), A_prev.shape()),
+                               1e-12))
+          << suffix;
+    }
+  }
+}
+
+// ---- Independent reference over many shapes ----
+
+struct Shape {
+  Index m, n_H_prev, n_W_prev, n_C, f, stride;
+  const char* regime;
+};
+
+const Shape shapes[] = {
+    {2, 4, 4, 3, 3, 2, "Notebook"},          {2, 5, 7, 3, 2, 2, "NonSquare"},
+    {1, 7, 6, 2, 2, 3, "StrideLargerThanFilter"}, {3, 8, 7, 4, 3, 2, "WindowDoesNotDivide"},
+    {2, 5, 4, 3, 1, 1, "FilterOne"},         {1, 5, 6, 1, 3, 1, "SingleChannelOverlapping"},
+    {2, 4, 5, 5, 4, 1, "FilterEqualsHeight"}, {1, 9, 9, 16, 3, 3, "StrideEqualsFilter"},
+    {1, 3, 3, 2, 3, 5, "SingleWindowLargeStride"}, {4, 6, 3, 7, 2, 1, "BatchOfFour"},
+};
+
+template <class T>
+void check_against_oracle(const Shape& s, Backend backend, unsigned seed, bool integer_valued) {
+  SCOPED_TRACE(std::string(s.regime) + (std::is_same_v<T, float> ? " float" : " double") +
+               (integer_valued ? " ties" : ""));
+  auto A_prev = oracle::uniform<T, 4>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, seed);
+  if (integer_valued)  // values in {-1, 0, 1, 2}: most windows hold ties
+    for (Index k = 0; k < A_prev.size(); ++k) A_prev.data()[k] = std::floor(A_prev.data()[k] * 2 + 1);
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+    SCOPED_TRACE(cnnprim::to_string(mode));
+    const auto [A, cache] = cnnprim::pool_forward(A_prev, {s.f, s.stride}, mode, backend);
+    EXPECT_TRUE(oracle::near(A, oracle::pool_forward(A_prev, s.f, s.stride, mode), oracle::tolerance<T>()));
+    const auto dA = oracle::uniform<T, 4>(A.shape(), seed + 1);
+    const auto dA_prev = cnnprim::pool_backward(dA, cache, mode, backend);
+    EXPECT_TRUE(oracle::near(dA_prev, oracle::pool_backward(dA, A_prev, s.f, s.stride, mode), oracle::tolerance<T>()));
+  }
+}
+
+TEST_P(Pool, MatchesIndependentReference) {
+  unsigned seed = 300;
+  for (const Shape& s : shapes)
+    for (bool ties : {false, true}) {
+      check_against_oracle<double>(s, GetParam(), seed += 2, ties);
+      check_against_oracle<float>(s, GetParam(), seed += 2, ties);
+    }
+}
+
+TEST_P(Pool, MatchesIndependentReferenceRandomShapes) {
+  std::uint64_t state = 777;
+  const auto next = [&](Index lo, Index hi) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + static_cast<Index>((state >> 33) % static_cast<std::uint64_t>(hi - lo + 1));
+  };
+  for (int trial = 0; trial < 150; ++trial) {
+    const Shape s{next(1, 3), next(1, 9), next(1, 9), next(1, 6), next(1, 4), next(1, 5), "Random"};
+    if (s.f > s.n_H_prev || s.f > s.n_W_prev) continue;
+    check_against_oracle<double>(s, GetParam(), 2000u + static_cast<unsigned>(trial), trial % 2 == 0);
+  }
+}
+
+// ---- The tie and NaN rule ----
+
+Tensor<double> window(std::vector<double> values) {  // one 2x2 window, one channel
+  return Tensor<double>({1, 2, 2, 1}, values);
+}
+
+double gradient_at(const Tensor<double>& A_prev, Index k, Backend backend) {
+  const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 2}, PoolMode::Max, backend);
+  const auto dA_prev = cnnprim::pool_backward(Tensor<double>({1, 1, 1, 1}, {1.0}), cache, PoolMode::Max, backend);
+  return dA_prev.data()[k];
+}
+
+TEST_P(Pool, TiedMaximumOnlyTheFirstGetsTheGradient) {
+  const auto A_prev = window({3, 3, 1, 3});
+  EXPECT_EQ(gradient_at(A_prev, 0, GetParam()), 1.0);
+  EXPECT_EQ(gradient_at(A_prev, 1, GetParam()), 0.0);
+  EXPECT_EQ(gradient_at(A_prev, 3, GetParam()), 0.0);
+}
+
+TEST_P(Pool, AllZeroWindowAfterReluPassesTheGradientOnce) {
+  const auto A_prev = window({0, 0, 0, 0});
+  const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 2}, PoolMode::Max, GetParam());
+  const auto dA_prev = cnnprim::pool_backward(Tensor<double>({1, 1, 1, 1}, {2.5}), cache, PoolMode::Max, GetParam());
+  EXPECT_EQ(dA_prev.vector().sum(), 2.5);
+  EXPECT_EQ(dA_prev.data()[0], 2.5);
+}
+
+TEST_P(Pool, SignedZerosTie) {
+  EXPECT_EQ(gradient_at(window({-0.0, 0.0, -1, -2}), 0, GetParam()), 1.0);
+  EXPECT_EQ(gradient_at(window({-3, 0.0, -0.0, -2}), 1, GetParam()), 1.0);
+}
+
+TEST_P(Pool, Infinities) {
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(gradient_at(window({1, inf, inf, 2}), 1, GetParam()), 1.0);
+  EXPECT_EQ(gradient_at(window({-inf, -inf, -inf, -inf}), 0, GetParam()), 1.0);
+  const auto A = cnnprim::pool_forward(window({-inf, -inf, -inf, -inf}), {2, 2}, PoolMode::Max, GetParam()).A;
+  EXPECT_EQ(A.data()[0], -inf);
+}
+
+TEST_P(Pool, NaNIsTheMaximum) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(gradient_at(window({5, 1, nan, 7}), 2, GetParam()), 1.0);
+  EXPECT_EQ(gradient_at(window({5, 1, nan, 7}), 3, GetParam()), 0.0);
+  const auto A = cnnprim::pool_forward(window({5, 1, nan, 7}), {2, 2}, PoolMode::Max, GetParam()).A;
+  EXPECT_TRUE(std::isnan(A.data()[0]));
+  const auto first = cnnprim::pool_forward(window({nan, 9, 1, 2}), {2, 2}, PoolMode::Max, GetParam()).A;
+  EXPECT_TRUE(std::isnan(first.data()[0]));
+}
+
+TEST_P(Pool, SeveralNaNsTheFirstWins) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(gradient_at(window({1, nan, 3, nan}), 1, GetParam()), 1.0);
+  EXPECT_EQ(gradient_at(window({1, nan, 3, nan}), 3, GetParam()), 0.0);
+}
+
+TEST_P(Pool, NaNInManyChannels) {
+  // A wide channel axis runs through the vectorized path's full packets.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto A_prev = oracle::uniform<double, 4>({1, 4, 4, 19}, 5);
+  A_prev(0, 1, 0, 3) = nan;
+  A_prev(0, 0, 1, 17) = nan;
+  A_prev(0, 1, 1, 17) = nan;
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+    const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 2}, mode, GetParam());
+    EXPECT_TRUE(oracle::near(A, oracle::pool_forward(A_prev, 2, 2, mode), 1e-12));
+    const auto dA = oracle::uniform<double, 4>(A.shape(), 6);
+    EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, mode, GetParam()),
+                             oracle::pool_backward(dA, A_prev, 2, 2, mode), 1e-12));
+  }
+}
+
+TEST(PoolHelpers, MaskTieAndNaNRule) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const auto tie = cnnprim::create_mask_from_window(Tensor<double, 2>({2, 2}, {1, 4, 4, 0}));
+  EXPECT_EQ(tie.vector().sum(), 1.0);
+  EXPECT_EQ(tie(0, 1), 1.0);
+  const auto with_nan = cnnprim::create_mask_from_window(Tensor<double, 2>({2, 3}, {1, 4, 9, nan, 0, nan}));
+  EXPECT_EQ(with_nan.vector().sum(), 1.0);
+  EXPECT_EQ(with_nan(1, 0), 1.0);
+  EXPECT_EQ(cnnprim::create_mask_from_window(Tensor<float, 2>({0, 3})).size(), 0);
+}
+
+TEST(PoolHelpers, DistributeValueRejectsEmptyShape) {
+  EXPECT_EQ(oracle::error_message([] { cnnprim::distribute_value(1.0, {0, 2}); }),
+            "distribute_value: n_H must be at least 1, but got n_H = 0");
+  EXPECT_EQ(oracle::error_message([] { cnnprim::distribute_value(1.0, {2, -1}); }),
+            "distribute_value: n_W must be at least 1, but got n_W = -1");
+}
+
+// ---- Gradient sums are conserved ----
+
+TEST_P(Pool, GradientSumIsConserved) {
+  auto A_prev = oracle::uniform<double, 4>({2, 9, 8, 5}, 71);
+  for (Index k = 0; k < A_prev.size(); k += 3) A_prev.data()[k] = 0;  // ReLU-like ties
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+    const auto [A, cache] = cnnprim::pool_forward(A_prev, {3, 2}, mode, GetParam());
+    const auto dA = oracle::uniform<double, 4>(A.shape(), 72);
+    const auto dA_prev = cnnprim::pool_backward(dA, cache, mode, GetParam());
+    EXPECT_NEAR(dA_prev.vector().sum(), dA.vector().sum(), 1e-12) << cnnprim::to_string(mode);
+  }
+}
+
+// ---- Backends agree; caches cross backends and modes ----
+
+TEST(PoolBackends, LoopAndEigenAgreeOnLargeInput) {
+  const auto A_prev = oracle::uniform<float, 4>({3, 23, 19, 21}, 81);
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+    const auto loop = cnnprim::pool_forward(A_prev, {3, 2}, mode, Backend::Loop);
+    const auto eigen = cnnprim::pool_forward(A_prev, {3, 2}, mode, Backend::Eigen);
+    EXPECT_TRUE(oracle::near(eigen.A, loop.A, 1e-5));
+    const auto dA = oracle::uniform<float, 4>(loop.A.shape(), 82);
+    EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, loop.cache, mode, Backend::Eigen),
+                             cnnprim::pool_backward(dA, eigen.cache, mode, Backend::Loop), 1e-5));
+  }
+}
+
+TEST_P(Pool, CacheSurvivesChangesToTheCallersTensor) {
+  auto A_prev = oracle::uniform<double, 4>({1, 4, 4, 2}, 91);
+  const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 2}, PoolMode::Max, GetParam());
+  EXPECT_TRUE(cache.A_prev.shares_storage_with(A_prev));
+  const auto dA = oracle::uniform<double, 4>(A.shape(), 92);
+  const auto before = cnnprim::pool_backward(dA, cache, PoolMode::Max, GetParam());
+  A_prev.vector().setConstant(9.0);
+  A_prev = Tensor<double>();
+  EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, PoolMode::Max, GetParam()), before, 0.0));
+}
+
+TEST_P(Pool, EmptyBatch) {
+  const auto [A, cache] = cnnprim::pool_forward(Tensor<float>({0, 4, 4, 3}), {2, 2}, PoolMode::Max, GetParam());
+  EXPECT_EQ(A.shape(), (std::array<Index, 4>{0, 2, 2, 3}));
+  EXPECT_EQ(cnnprim::pool_backward(A, cache, PoolMode::Average, GetParam()).shape(),
+            (std::array<Index, 4>{0, 4, 4, 3}));
+}
+
+// ---- Invalid input ----
+
+TEST_P(Pool, InvalidInputThrowsNamingTheFunctionAndShapes) {
+  const Backend be = GetParam();
+  const Tensor<double> A_prev({2, 4, 4, 3});
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_forward(A_prev, {5, 1}, PoolMode::Max, be); }),
+            "pool_forward: f = 5 must not exceed n_H_prev, but A_prev (2, 4, 4, 3) has n_H_prev = 4");
+  EXPECT_EQ(oracle::error_message([&] {
+              cnnprim::pool_forward(Tensor<double>({2, 6, 3, 3}), {4, 1}, PoolMode::Average, be);
+            }),
+            "pool_forward: f = 4 must not exceed n_W_prev, but A_prev (2, 6, 3, 3) has n_W_prev = 3");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_forward(A_prev, {0, 1}, PoolMode::Max, be); }),
+            "pool_forward: f must be at least 1, but got f = 0");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_forward(A_prev, {2, 0}, PoolMode::Max, be); }),
+            "pool_forward: stride must be at least 1, but got stride = 0");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_forward(A_prev, {-1, 1}, PoolMode::Max, be); }),
+            "pool_forward: f must be at least 1, but got f = -1");
+
+  const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 2}, PoolMode::Max, be);
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_backward(Tensor<double>({2, 2, 3, 3}), cache, PoolMode::Max, be); }),
+            "pool_backward: dA must be (2, 2, 2, 3) to match the cache's A for A_prev (2, 4, 4, 3), but dA is (2, 2, 3, 3)");
+  EXPECT_THROW(cnnprim::pool_backward(Tensor<double>({2, 2, 2, 4}), cache, PoolMode::Average, be), cnnprim::shape_error);
+  auto broken = cache;
+  broken.hp.f = 9;
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_backward(A, broken, PoolMode::Max, be); }),
+            "pool_backward: f = 9 must not exceed n_H_prev, but A_prev (2, 4, 4, 3) has n_H_prev = 4");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Pool, ::testing::Values(Backend::Loop, Backend::Eigen), oracle::BackendName());
