@@ -66,6 +66,14 @@ double microseconds(F&& f) {
   return times[12];
 }
 
+// Microseconds taken by one call of `f`.
+template <class F>
+double microseconds_once(F&& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+}
+
 // A 0/1 mask printed as numpy prints a boolean array.
 template <class T>
 std::string format_mask(const cnnprim::Tensor<T, 2>& mask) {
