@@ -53,17 +53,17 @@ std::string format(const cnnprim::Tensor<T, Rank>& t, int decimals, Leading... l
   return format_array(values.data(), t.shape().data() + fixed, Rank - fixed, decimals);
 }
 
-// Median microseconds of 25 calls of `f`: one call alone would mostly time a cold cache.
+// Median microseconds of `calls` calls of `f`: one call alone would mostly time a cold cache.
 template <class F>
-double microseconds(F&& f) {
+double microseconds(F&& f, int calls = 25) {
   std::vector<double> times;
-  for (int k = 0; k < 25; ++k) {
+  for (int k = 0; k < calls; ++k) {
     const auto start = std::chrono::steady_clock::now();
     f();
     times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
   }
-  std::nth_element(times.begin(), times.begin() + 12, times.end());
-  return times[12];
+  std::nth_element(times.begin(), times.begin() + calls / 2, times.end());
+  return times[static_cast<std::size_t>(calls / 2)];
 }
 
 // Microseconds taken by one call of `f`.

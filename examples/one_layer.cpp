@@ -45,8 +45,8 @@ int main() {
     // The same layer on a 1000x1000x3 image: a much larger activation, the same 280 parameters.
     const auto big = rng.randn<float>(1, 1000, 1000, n_C_prev);
     Tensor<float> A_big;
-    const double ms = example::microseconds([&] { A_big = layer(big, W, b); }) / 1000;
-    std::printf("1000x1000x3 image: A.shape = %s, parameters = %td (%.1f ms per forward pass)\n",
+    const double ms = example::microseconds([&] { A_big = layer(big, W, b); }, /*calls=*/5) / 1000;
+    std::printf("1000x1000x3 image: A.shape = %s, parameters = %td (%.1f ms per forward pass, median of 5)\n",
                 cnnprim::format_shape(A_big.shape()).c_str(), W.size() + b.size(), ms);
   });
 }
