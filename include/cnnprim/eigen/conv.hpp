@@ -1,15 +1,20 @@
-// Eigen-contraction convolution kernels: zero_pad, conv_forward, conv_backward.
+// Eigen convolution kernels: zero_pad, conv_forward, conv_backward.
 //
-// Each output pixel's window, flattened in (kh, kw, k) order, is one row of a patch matrix P
-// (rows = m * n_H * n_W, cols = f * f * n_C_prev). HWIO filters are already the matrix
-// W_mat (f * f * n_C_prev, n_C), so  Z = P W_mat + b,  dW = P^T dZ,  dP = dZ W_mat^T  (scattered back onto
-// dA_prev, col2im), and db sums dZ's rows. P is built a chunk of rows at a time in a buffer of bounded size,
-// so memory does not grow with the batch. A 1x1 filter with stride 1 and no padding needs no P at all:
-// A_prev is P.
+// Two formulations of one contraction. Each output pixel's window, flattened in (kh, kw, k) order, is a row
+// of a patch matrix P (rows = m * n_H * n_W, cols = f * f * n_C_prev), and HWIO filters are already the
+// matrix W_mat (f * f * n_C_prev, n_C), so  Z = P W_mat + b,  dW = P^T dZ,  dP = dZ W_mat^T.
+// - Direct: when the channel counts fill whole SIMD packets, P is never formed. A register tile
+//   (tile.hpp) multiplies windows of a zero-padded image straight into Z, dW is accumulated from the image
+//   and dZ row by row, and at stride 1 dA_prev is the convolution of the padded dZ with the flipped,
+//   transposed filter.
+// - Patch matrix: otherwise P is built a chunk of rows at a time (im2col) in a buffer of bounded size and
+//   multiplied with Eigen's GEMM; dP is scattered back onto dA_prev (col2im).
+// Temporaries are one padded image, a packed filter and one chunk of P: memory does not grow with the batch.
 #pragma once
 
 #include <algorithm>
 #include <cassert>
+#include <initializer_list>
 #include <vector>
 
 #include <Eigen/Core>
@@ -17,6 +22,7 @@
 
 #include "../params.hpp"
 #include "../tensor.hpp"
+#include "tile.hpp"
 
 namespace cnnprim::eigen {
 
@@ -115,6 +121,125 @@ void col2im(const T* patches, const ConvGeometry& g, Index first, Index count, T
   });
 }
 
+// True when every channel count in `counts` fills whole SIMD packets: the direct kernels apply.
+template <class T>
+bool fills_packets(std::initializer_list<Index> counts) {
+  if (packet_size<T> == 1) return false;
+  for (Index count : counts)
+    if (count % packet_size<T> != 0) return false;
+  return true;
+}
+
+// W packed for the direct kernel, one block per tile_packets packets of output channels, each block
+// [kh][kw][input channel][output channel in block]. `flip` packs the filter of the backward data pass:
+// input channel c, output channel k, tap (kh, kw) is W(f-1-kh, f-1-kw, k, c).
+template <class T>
+std::vector<T> pack_filter(const T* W, Index f, Index n_in, Index n_out, bool flip) {
+  const Index block = tile_packets * packet_size<T>;
+  std::vector<T> packed(static_cast<std::size_t>(f * f * n_in * n_out));
+  T* out = packed.data();
+  for (Index c0 = 0; c0 < n_out; c0 += block) {
+    const Index width = std::min(block, n_out - c0);
+    for (Index kh = 0; kh < f; ++kh)
+      for (Index kw = 0; kw < f; ++kw)
+        for (Index k = 0; k < n_in; ++k)
+          for (Index c = c0; c < c0 + width; ++c)
+            *out++ = flip ? W[(((f - 1 - kh) * f + (f - 1 - kw)) * n_out + c) * n_in + k]
+                          : W[((kh * f + kw) * n_in + k) * n_out + c];
+  }
+  return packed;
+}
+
+// A batch of images given one at a time with `pad` zeros around them: either the images themselves or a
+// padded copy in a buffer reused for every image.
+template <class T>
+class PaddedImages {
+ public:
+  PaddedImages(const T* images, Index n_H, Index n_W, Index n_C, Index pad)
+      : images_(images), n_H_(n_H), n_W_(n_W), n_C_(n_C), pad_(pad),
+        buffer_(pad > 0 ? static_cast<std::size_t>((n_H + 2 * pad) * (n_W + 2 * pad) * n_C) : 0, T(0)) {}
+
+  Index width() const { return n_W_ + 2 * pad_; }
+
+  const T* image(Index i) {
+    const T* source = images_ + i * n_H_ * n_W_ * n_C_;
+    if (pad_ == 0) return source;
+    for (Index h = 0; h < n_H_; ++h)
+      std::copy_n(source + h * n_W_ * n_C_, n_W_ * n_C_, buffer_.data() + ((h + pad_) * width() + pad_) * n_C_);
+    return buffer_.data();
+  }
+
+ private:
+  const T* images_;
+  Index n_H_, n_W_, n_C_, pad_;
+  std::vector<T> buffer_;  // its border stays zero; only the interior is overwritten
+};
+
+// The sizes of a direct convolution pass: input (m, n_H_in, n_W_in, n_in) padded by `pad`, f x f taps at
+// `stride`, output (m, n_H, n_W, n_out).
+struct DirectGeometry {
+  Index m, n_H_in, n_W_in, n_in, pad, f, stride, n_H, n_W, n_out;
+};
+
+// output = conv(input, packed filter) (+ bias), one register tile of output pixels x channels at a time.
+template <class T>
+void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const T* bias, T* output) {
+  const Index n = packet_size<T>, block = tile_packets * n, C = g.n_in, f = g.f, stride = g.stride;
+  PaddedImages<T> images(input, g.n_H_in, g.n_W_in, C, g.pad);
+  const Index row = images.width() * C;
+  for (Index i = 0; i < g.m; ++i) {
+    const T* image = images.image(i);
+    T* out = output + i * g.n_H * g.n_W * g.n_out;
+    for (Index c0 = 0; c0 < g.n_out; c0 += block) {
+      const Index width = std::min(block, g.n_out - c0);
+      const T* w = packed + f * f * C * c0;
+      for (Index h = 0; h < g.n_H; ++h)
+        for (Index w0 = 0; w0 < g.n_W; w0 += tile_rows) {
+          const T* a = image + h * stride * row + w0 * stride * C;
+          T* z = out + (h * g.n_W + w0) * g.n_out + c0;
+          with_tile(std::min<Index>(tile_rows, g.n_W - w0), width / n, [&](auto R, auto CB) {
+            Tile<T, R, CB> tile;
+            tile.broadcast_row(bias ? bias + c0 : nullptr);
+            for (Index kh = 0; kh < f; ++kh)
+              for (Index kw = 0; kw < f; ++kw)
+                tile.update(a + kh * row + kw * C, stride * C, 1, w + (kh * f + kw) * C * width, width, C);
+            tile.store(z, g.n_out);
+          });
+        }
+    }
+  }
+}
+
+// dW[kh, kw, k, c] = sum over pixels of A_prev_pad[i, h*stride + kh, w*stride + kw, k] * dZ[i, h, w, c],
+// accumulated one output row at a time into register tiles of input channels x output channels.
+template <class T>
+void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW) {
+  const Index n = packet_size<T>, block = tile_packets * n, C = g.n_C_prev, n_C = g.n_C, f = g.f_H;
+  const Index stride = g.stride_H;
+  PaddedImages<T> images(A_prev, g.n_H_prev, g.n_W_prev, C, g.pad_top);
+  const Index row = images.width() * C;
+  std::fill_n(dW, f * f * C * n_C, T(0));
+  for (Index i = 0; i < g.m; ++i) {
+    const T* image = images.image(i);
+    for (Index h = 0; h < g.n_H; ++h) {
+      const T* dz = dZ + (i * g.n_H + h) * g.n_W * n_C;
+      for (Index kh = 0; kh < f; ++kh)
+        for (Index kw = 0; kw < f; ++kw) {
+          const T* a = image + (h * stride + kh) * row + kw * C;
+          T* dw = dW + (kh * f + kw) * C * n_C;
+          for (Index c0 = 0; c0 < n_C; c0 += block)
+            for (Index k0 = 0; k0 < C; k0 += tile_rows)
+              with_tile(std::min<Index>(tile_rows, C - k0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
+                Tile<T, R, CB> tile;
+                tile.load(dw + k0 * n_C + c0, n_C);
+                tile.update(a + k0, 1, stride * C, dz + c0, n_C, g.n_W);
+                tile.store(dw + k0 * n_C + c0, n_C);
+              });
+        }
+    }
+  }
+}
+
 }  // namespace detail
 
 /// Z = P W_mat + b, a chunk of output pixels at a time.
@@ -126,6 +251,13 @@ void conv_forward(const Tensor<T>& A_prev, const Tensor<T>& W, const Tensor<T>& 
   const Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b_row(b.data(), n_C);
   detail::MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
 
+  if (detail::fills_packets<T>({n_C})) {
+    const auto packed = detail::pack_filter(W.data(), g.f_H, g.n_C_prev, n_C, /*flip=*/false);
+    detail::direct_conv(A_prev.data(),
+                        {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.f_H, g.stride_H, g.n_H, g.n_W, n_C},
+                        packed.data(), b.data(), Z.data());
+    return;
+  }
   const Index chunk = detail::chunk_pixels<T>(g);
   std::vector<T> patches(g.is_pointwise() ? 0 : static_cast<std::size_t>(chunk * K));
   for (Index first = 0; first < g.pixels(); first += chunk) {
@@ -141,7 +273,9 @@ void conv_forward(const Tensor<T>& A_prev, const Tensor<T>& W, const Tensor<T>& 
   }
 }
 
-/// dW = P^T dZ, db = column sums of dZ, dA_prev = col2im(dZ W_mat^T), a chunk of output pixels at a time.
+/// db = column sums of dZ; dW and dA_prev by the direct kernels where the channel counts fill whole packets
+/// (dA_prev also needs stride 1 and pad < f), otherwise dW = P^T dZ and dA_prev = col2im(dZ W_mat^T), a
+/// chunk of output pixels at a time.
 template <class T>
 void conv_backward(const Tensor<T>& dZ, const Tensor<T>& A_prev, const Tensor<T>& W, ConvParams hp,
                    Tensor<T>& dA_prev, Tensor<T>& dW, Tensor<T>& db) {
@@ -149,26 +283,42 @@ void conv_backward(const Tensor<T>& dZ, const Tensor<T>& A_prev, const Tensor<T>
   const Index K = g.patch_size(), n_C = g.n_C;
   const detail::ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const detail::ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
-  detail::MatrixMap<T> dW_mat(dW.data(), K, n_C);
   Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>> db_row(db.data(), n_C);
-
   db_row = dZ_mat.colwise().sum();
-  dW_mat.setZero();
-  dA_prev.vector().setZero();
 
+  const bool direct_weights = detail::fills_packets<T>({n_C});
+  const bool direct_data = detail::fills_packets<T>({g.n_C_prev}) && g.stride_H == 1 && g.stride_W == 1 &&
+                           g.pad_top < g.f_H && g.pad_left < g.f_W;
+  if (direct_weights) detail::direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data());
+  if (direct_data) {
+    // At stride 1, dA_prev is dZ padded by f - 1 - pad, convolved with W flipped in space, its channel axes swapped.
+    const auto packed = detail::pack_filter(W.data(), g.f_H, n_C, g.n_C_prev, /*flip=*/true);
+    detail::direct_conv(dZ.data(),
+                        {g.m, g.n_H, g.n_W, n_C, g.f_H - 1 - g.pad_top, g.f_H, 1, g.n_H_prev, g.n_W_prev, g.n_C_prev},
+                        packed.data(), static_cast<const T*>(nullptr), dA_prev.data());
+  }
+  if (direct_weights && direct_data) return;
+
+  detail::MatrixMap<T> dW_mat(dW.data(), K, n_C);
+  if (!direct_weights) dW_mat.setZero();
+  if (!direct_data) dA_prev.vector().setZero();
   const Index chunk = detail::chunk_pixels<T>(g);
   std::vector<T> patches(g.is_pointwise() ? 0 : static_cast<std::size_t>(chunk * K));
-  std::vector<T> dpatches(patches.size());
+  std::vector<T> dpatches(direct_data ? 0 : patches.size());
   for (Index first = 0; first < g.pixels(); first += chunk) {
     const Index count = std::min(chunk, g.pixels() - first);
     const auto dZ_chunk = dZ_mat.middleRows(first, count);
+    const T* P = A_prev.data() + first * K;
+    if (!g.is_pointwise() && !direct_weights) {
+      detail::im2col(A_prev.data(), g, first, count, patches.data());
+      P = patches.data();
+    }
+    if (!direct_weights) dW_mat.noalias() += detail::ConstMatrixMap<T>(P, count, K).transpose() * dZ_chunk;
+    if (direct_data) continue;
     if (g.is_pointwise()) {
-      dW_mat.noalias() += detail::ConstMatrixMap<T>(A_prev.data() + first * K, count, K).transpose() * dZ_chunk;
       detail::MatrixMap<T>(dA_prev.data() + first * K, count, K).noalias() = dZ_chunk * W_mat.transpose();
       continue;
     }
-    detail::im2col(A_prev.data(), g, first, count, patches.data());
-    dW_mat.noalias() += detail::ConstMatrixMap<T>(patches.data(), count, K).transpose() * dZ_chunk;
     detail::MatrixMap<T>(dpatches.data(), count, K).noalias() = dZ_chunk * W_mat.transpose();
     detail::col2im(dpatches.data(), g, first, count, dA_prev.data());
   }

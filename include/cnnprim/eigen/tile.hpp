@@ -1,0 +1,87 @@
+// A register tile of rank-1 updates on Eigen's packet primitives: the inner kernel of the direct convolution.
+//
+// The tile holds R x CB packets, acc[r][j] (j counts packets of the output's contiguous channel axis), and
+// adds a[r * a_stride + d * a_step] * b[d * b_step + j * packet] over a depth d. That one shape of loop is
+// the forward convolution (rows r are output pixels, d runs over a window's channels), the backward data
+// (the same with the flipped filter) and the backward weights (rows are input channels, d runs over pixels).
+#pragma once
+
+#include <type_traits>
+
+#include <Eigen/Core>
+
+#include "../tensor.hpp"
+
+namespace cnnprim::eigen::detail {
+
+template <class T>
+using Packet = typename Eigen::internal::packet_traits<T>::type;
+
+template <class T>
+constexpr Index packet_size = Eigen::internal::packet_traits<T>::size;
+
+#ifdef EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS
+constexpr int vector_registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS;
+#else
+constexpr int vector_registers = 16;
+#endif
+
+// The largest tile whose accumulators, the CB packets of b and one broadcast of a fit the vector registers:
+// 6 x 4 (+ 4 + 1 = 29) of AVX-512's 32, 3 x 3 (+ 3 + 1 = 13) of AVX's or SSE's 16.
+constexpr int tile_rows = vector_registers >= 32 ? 6 : 3;
+constexpr int tile_packets = vector_registers >= 32 ? 4 : 3;
+
+template <class T, int R, int CB>
+struct Tile {
+  using P = Packet<T>;
+  static constexpr Index n = packet_size<T>;
+  P acc[R][CB];
+
+  // Every row starts from the same row of values (a bias), or from zero when `row` is null.
+  EIGEN_ALWAYS_INLINE void broadcast_row(const T* row) {
+    for (int j = 0; j < CB; ++j) {
+      const P value = row ? Eigen::internal::ploadu<P>(row + j * n) : Eigen::internal::pset1<P>(T(0));
+      for (int r = 0; r < R; ++r) acc[r][j] = value;
+    }
+  }
+
+  EIGEN_ALWAYS_INLINE void load(const T* c, Index c_stride) {
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < CB; ++j) acc[r][j] = Eigen::internal::ploadu<P>(c + r * c_stride + j * n);
+  }
+
+  EIGEN_ALWAYS_INLINE void store(T* c, Index c_stride) const {
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < CB; ++j) Eigen::internal::pstoreu(c + r * c_stride + j * n, acc[r][j]);
+  }
+
+  // acc[r][j] += a[r * a_stride + d * a_step] * b[d * b_step + j * n]  for d in [0, depth).
+  EIGEN_ALWAYS_INLINE void update(const T* a, Index a_stride, Index a_step, const T* b, Index b_step, Index depth) {
+    for (Index d = 0; d < depth; ++d, a += a_step, b += b_step) {
+      P b_packets[CB];
+      for (int j = 0; j < CB; ++j) b_packets[j] = Eigen::internal::ploadu<P>(b + j * n);
+      for (int r = 0; r < R; ++r) {
+        const P a_value = Eigen::internal::pset1<P>(a[r * a_stride]);
+        for (int j = 0; j < CB; ++j) acc[r][j] = Eigen::internal::pmadd(a_value, b_packets[j], acc[r][j]);
+      }
+    }
+  }
+};
+
+template <int V>
+using Int = std::integral_constant<int, V>;
+
+// Calls visit(Int<R>(), Int<CB>()) with the compile-time tile that covers `rows` rows and `packets` packets
+// (each at most the tile's maximum), so that edge tiles keep their accumulators in registers too.
+template <int R = tile_rows, int CB = tile_packets, class Visit>
+EIGEN_ALWAYS_INLINE void with_tile(Index rows, Index packets, Visit&& visit) {
+  if constexpr (R > 1) {
+    if (rows < R) return with_tile<R - 1, CB>(rows, packets, visit);
+  }
+  if constexpr (CB > 1) {
+    if (packets < CB) return with_tile<R, CB - 1>(rows, packets, visit);
+  }
+  visit(Int<R>(), Int<CB>());
+}
+
+}  // namespace cnnprim::eigen::detail
