@@ -138,6 +138,15 @@ const Shape shapes[] = {
     {2, 4, 4, 3, 2, 8, 2, 2, "NotebookShape"},
     {1, 6, 6, 3, 3, 10, 1, 0, "LectureLayer"},
     {2, 10, 9, 4, 4, 3, 4, 1, "StrideEqualsFilter"},
+    // Channel counts that fill SIMD packets take the direct kernels; these cover their edge tiles.
+    {2, 9, 13, 16, 3, 80, 1, 1, "DirectKernelChannelAndPixelTails"},
+    {1, 11, 14, 32, 3, 48, 2, 1, "DirectKernelStrided"},
+    {2, 8, 7, 3, 5, 32, 2, 2, "DirectKernelFewInputChannels"},
+    {1, 6, 9, 16, 3, 16, 1, 0, "DirectKernelPadZero"},
+    {1, 7, 7, 16, 3, 32, 1, 2, "DirectKernelPadIsFilterMinusOne"},
+    {1, 5, 6, 16, 2, 16, 1, 3, "DirectKernelPadLargerThanFilter"},
+    {1, 10, 10, 32, 1, 16, 1, 0, "DirectKernelPointwise"},
+    {1, 9, 10, 12, 3, 20, 1, 1, "DirectKernelNarrowPackets"},
 };
 
 template <class T>
