@@ -120,7 +120,7 @@ template <class T>
 ConvForward<T> conv_forward(const Tensor<T>& A_prev, const Tensor<T>& W, const Tensor<T>& b, ConvParams hp,
                             Backend backend = Backend::Eigen) {
   static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
-  Tensor<T> Z(detail::conv_output_shape("conv_forward", A_prev, W, b, hp));
+  auto Z = Tensor<T>::uninitialized(detail::conv_output_shape("conv_forward", A_prev, W, b, hp));
   switch (backend) {
     case Backend::Loop: loop::conv_forward(A_prev, W, b, hp, Z); break;
     case Backend::Eigen: eigen::conv_forward(A_prev, W, b, hp, Z); break;
@@ -138,7 +138,8 @@ ConvGradients<T> conv_backward(const Tensor<T>& dZ, const ConvCache<T>& cache, B
   detail::require_same_shape("conv_backward", "dZ", dZ.shape(), Z_shape,
                              "the cache's Z for A_prev " + format_shape(A_prev.shape()) + " and W " +
                                  format_shape(W.shape()));
-  ConvGradients<T> grads{Tensor<T>(A_prev.shape()), Tensor<T>(W.shape()), Tensor<T>(b.shape())};
+  ConvGradients<T> grads{Tensor<T>::uninitialized(A_prev.shape()), Tensor<T>::uninitialized(W.shape()),
+                         Tensor<T>::uninitialized(b.shape())};
   switch (backend) {
     case Backend::Loop: loop::conv_backward(dZ, A_prev, W, hp, grads.dA_prev, grads.dW, grads.db); break;
     case Backend::Eigen: eigen::conv_backward(dZ, A_prev, W, hp, grads.dA_prev, grads.dW, grads.db); break;

@@ -15,7 +15,7 @@ template <class T>
 Tensor<T> zero_pad(const Tensor<T>& X, Index pad, Backend backend = Backend::Eigen) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "cnnprim computes in float or double");
   detail::require_non_negative("zero_pad", "pad", pad);
-  Tensor<T> X_pad({X.dim(0), X.dim(1) + 2 * pad, X.dim(2) + 2 * pad, X.dim(3)});
+  auto X_pad = Tensor<T>::uninitialized({X.dim(0), X.dim(1) + 2 * pad, X.dim(2) + 2 * pad, X.dim(3)});
   switch (backend) {
     case Backend::Loop: loop::zero_pad(X, pad, X_pad); break;
     case Backend::Eigen: eigen::zero_pad(X, pad, X_pad); break;

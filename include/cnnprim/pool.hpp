@@ -55,7 +55,7 @@ template <class T>
 PoolForward<T> pool_forward(const Tensor<T>& A_prev, PoolParams hp, PoolMode mode = PoolMode::Max,
                             Backend backend = Backend::Eigen) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "cnnprim computes in float or double");
-  Tensor<T> A(detail::pool_output_shape("pool_forward", A_prev, hp));
+  auto A = Tensor<T>::uninitialized(detail::pool_output_shape("pool_forward", A_prev, hp));
   switch (backend) {
     case Backend::Loop: loop::pool_forward(A_prev, hp, mode, A); break;
     case Backend::Eigen: eigen::pool_forward(A_prev, hp, mode, A); break;
@@ -72,7 +72,7 @@ Tensor<T> pool_backward(const Tensor<T>& dA, const PoolCache<T>& cache, PoolMode
   const auto A_shape = detail::pool_output_shape("pool_backward", cache.A_prev, cache.hp);
   detail::require_same_shape("pool_backward", "dA", dA.shape(), A_shape,
                              "the cache's A for A_prev " + format_shape(cache.A_prev.shape()));
-  Tensor<T> dA_prev(cache.A_prev.shape());
+  auto dA_prev = Tensor<T>::uninitialized(cache.A_prev.shape());
   switch (backend) {
     case Backend::Loop: loop::pool_backward(dA, cache.A_prev, cache.hp, mode, dA_prev); break;
     case Backend::Eigen: eigen::pool_backward(dA, cache.A_prev, cache.hp, mode, dA_prev); break;

@@ -60,6 +60,16 @@ class Tensor {
     std::copy(values.begin(), values.end(), storage_.get());
   }
 
+  /// A tensor whose values are unspecified: for an output that is about to be overwritten in full, so that
+  /// it is not zero-filled first.
+  static Tensor uninitialized(const Shape& shape) {
+    Tensor t;
+    t.shape_ = shape;
+    t.size_ = checked_size(shape);
+    t.storage_ = allocate(t.size_);
+    return t;
+  }
+
   const Shape& shape() const noexcept { return shape_; }
   Index size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }

@@ -1,122 +1,299 @@
-// Vectorized pooling kernels on Eigen array expressions.
+// Vectorized pooling kernels on Eigen's packet primitives.
 //
-// In NHWC the n_C channels of a pixel are contiguous, and the pixels a window position (kh, kw) selects along
-// one output row are stride * n_C apart. So for each output row, the window's max or sum is an element-wise
-// reduction over f * f strided (n_W, n_C) views of A_prev, and backward adds into the same views.
+// In NHWC the n_C channels of a pixel are contiguous, so a window's max or mean is an element-wise
+// reduction over its f * f channel vectors: one SIMD packet of channels at a time, kept in registers while
+// the window is read once. Backward keeps the window's argmax per lane in a packet and adds dA to each
+// window position under the mask of the lanes it won. Channels beyond the last full packet take a scalar
+// path with the same rule.
 // Max: the first maximum in row-major window order wins; a NaN counts as the maximum (the first NaN wins).
 #pragma once
 
+#include <algorithm>
 #include <cassert>
+#include <cmath>
+#include <type_traits>
+#include <vector>
 
 #include <Eigen/Core>
 
 #include "../params.hpp"
 #include "../tensor.hpp"
+#include "tile.hpp"
 
 namespace cnnprim::eigen {
 
 namespace detail {
 
-template <class T>
-using PixelRows = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using StridedRows = Eigen::Map<PixelRows<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-template <class T>
-using ConstStridedRows = Eigen::Map<const PixelRows<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-
-// The sizes of one pooling and the views it works on.
+// The sizes of one pooling, and the offsets of a window's f * f pixels from its top-left one.
 struct PoolGeometry {
-  Index n_H_prev, n_W_prev, n_C, f, stride, n_H, n_W;
+  Index m, n_H_prev, n_W_prev, n_C, f, stride, n_H, n_W;
+  std::vector<Index> taps;  // row-major window order
 
-  // Offset of the (kh, kw) element of the windows of output row h of image i, in A_prev or dA_prev.
-  Index window_offset(Index i, Index h, Index kh, Index kw) const {
-    return ((i * n_H_prev + h * stride + kh) * n_W_prev + kw) * n_C;
+  PoolGeometry(const Tensor<double>::Shape& prev, PoolParams hp, Index n_H_, Index n_W_)
+      : m(prev[0]), n_H_prev(prev[1]), n_W_prev(prev[2]), n_C(prev[3]), f(hp.f), stride(hp.stride), n_H(n_H_),
+        n_W(n_W_) {
+    for (Index kh = 0; kh < f; ++kh)
+      for (Index kw = 0; kw < f; ++kw) taps.push_back((kh * n_W_prev + kw) * n_C);
   }
-  // Offset of output row h of image i, in A or dA.
-  Index row_offset(Index i, Index h) const { return (i * n_H + h) * n_W * n_C; }
+
+  // Offset of the top-left pixel of output pixel (i, h, w)'s window in A_prev.
+  Index window(Index i, Index h, Index w) const {
+    return ((i * n_H_prev + h * stride) * n_W_prev + w * stride) * n_C;
+  }
+  Index pixel(Index i, Index h, Index w) const { return ((i * n_H + h) * n_W + w) * n_C; }
 };
 
-template <class T>
-PoolGeometry pool_geometry(const Tensor<T>& A_prev, PoolParams hp, const Tensor<T>& A) {
-  return {A_prev.dim(1), A_prev.dim(2), A_prev.dim(3), hp.f, hp.stride, A.dim(1), A.dim(2)};
+// Each helper below works on one channel (V = T) or one packet of channels (V = Packet<T>).
+template <class V>
+constexpr bool is_scalar_v = std::is_floating_point_v<V>;
+
+// x wins over the running best when it is larger, or when it is the first NaN.
+template <class V>
+EIGEN_ALWAYS_INLINE auto wins(const V& x, const V& best) {
+  using namespace Eigen::internal;
+  if constexpr (is_scalar_v<V>) return x > best || (std::isnan(x) && !std::isnan(best));
+  else return por(pcmp_lt(best, x), pandnot(pcmp_eq(best, best), pcmp_eq(x, x)));
 }
 
-template <class T>
-ConstStridedRows<T> window_view(const T* A_prev, const PoolGeometry& g, Index i, Index h, Index kh, Index kw) {
-  return {A_prev + g.window_offset(i, h, kh, kw), g.n_W, g.n_C, Eigen::OuterStride<>(g.stride * g.n_C)};
+template <class V, class Mask>
+EIGEN_ALWAYS_INLINE V select(const Mask& mask, const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return mask ? a : b;
+  else return Eigen::internal::pselect(mask, a, b);
 }
 
-template <class T>
-StridedRows<T> window_view(T* A_prev, const PoolGeometry& g, Index i, Index h, Index kh, Index kw) {
-  return {A_prev + g.window_offset(i, h, kh, kw), g.n_W, g.n_C, Eigen::OuterStride<>(g.stride * g.n_C)};
+template <class V>
+EIGEN_ALWAYS_INLINE auto equal(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a == b;
+  else return Eigen::internal::pcmp_eq(a, b);
 }
 
-template <class T>
-using NaNPropagatingMax = Eigen::internal::scalar_max_op<T, T, Eigen::PropagateNaN>;
+// mask ? a : 0, for a mask from a comparison.
+template <class V, class Mask>
+EIGEN_ALWAYS_INLINE V masked(const Mask& mask, const V& a) {
+  if constexpr (is_scalar_v<V>) return mask ? a : V(0);
+  else return Eigen::internal::pand(mask, a);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE auto less(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a < b;
+  else return Eigen::internal::pcmp_lt(a, b);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE V maximum(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a < b ? b : a;
+  else return Eigen::internal::pmax(a, b);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE bool has_nan(const V& a) {
+  if constexpr (is_scalar_v<V>) return std::isnan(a);
+  else return Eigen::internal::predux_any(Eigen::internal::pcmp_lt_or_nan(a, a));
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE V nan_propagating_max(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return std::isnan(a) || a >= b ? a : b;
+  else return Eigen::internal::pmax<Eigen::PropagateNaN>(a, b);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE V add(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a + b;
+  else return Eigen::internal::padd(a, b);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE V divide(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a / b;
+  else return Eigen::internal::pdiv(a, b);
+}
+
+template <class V, class T>
+EIGEN_ALWAYS_INLINE V load(const T* p) {
+  if constexpr (is_scalar_v<V>) return *p;
+  else return Eigen::internal::ploadu<V>(p);
+}
+
+template <class V, class T>
+EIGEN_ALWAYS_INLINE void store(T* p, const V& v) {
+  if constexpr (is_scalar_v<V>) *p = v;
+  else Eigen::internal::pstoreu(p, v);
+}
+
+template <class V, class T>
+EIGEN_ALWAYS_INLINE V constant(T value) {
+  if constexpr (is_scalar_v<V>) return value;
+  else return Eigen::internal::pset1<V>(value);
+}
+
+// Calls body(c, V(), Int<U>()) over the channels from c: U packets at a time (U = tile_packets, so that
+// U independent reductions hide each other's latency), then single packets, then single channels (V = T).
+template <class T, class Body>
+EIGEN_ALWAYS_INLINE void for_each_channel_block(Index n_C, Body body) {
+  constexpr Index n = packet_size<T>;
+  Index c = 0;
+  for (; c + tile_packets * n <= n_C; c += tile_packets * n) body(c, Packet<T>(), Int<tile_packets>());
+  for (; c + n <= n_C; c += n) body(c, Packet<T>(), Int<1>());
+  for (; c < n_C; ++c) body(c, T(), Int<1>());
+}
 
 }  // namespace detail
 
-/// A = max or mean over each f x f window, computed one output row (n_W, n_C) at a time.
-template <class T>
-void pool_forward(const Tensor<T>& A_prev, PoolParams hp, PoolMode mode, Tensor<T>& A) {
-  const detail::PoolGeometry g = detail::pool_geometry(A_prev, hp, A);
-  const Index m = A_prev.dim(0), f = g.f;
-  const T* a = A_prev.data();
-  T* out = A.data();
-  for (Index i = 0; i < m; ++i)
-    for (Index h = 0; h < g.n_H; ++h) {
-      Eigen::Map<detail::PixelRows<T>> A_row(out + g.row_offset(i, h), g.n_W, g.n_C);
-      A_row = detail::window_view(a, g, i, h, 0, 0);
-      for (Index kh = 0; kh < f; ++kh)
-        for (Index kw = (kh == 0 ? 1 : 0); kw < f; ++kw) {
-          const auto window = detail::window_view(a, g, i, h, kh, kw);
-          switch (mode) {
-            case PoolMode::Max: A_row = A_row.binaryExpr(window, detail::NaNPropagatingMax<T>()); break;
-            case PoolMode::Average: A_row += window; break;
+namespace detail {
+
+// A = max (Max) or mean over each window, a block of channel packets at a time.
+template <bool Max, class T>
+void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A) {
+  const T window_size = static_cast<T>(g.f * g.f);
+  for (Index i = 0; i < g.m; ++i)
+    for (Index h = 0; h < g.n_H; ++h)
+      for (Index w = 0; w < g.n_W; ++w) {
+        const T* window = A_prev + g.window(i, h, w);
+        T* A_pixel = A + g.pixel(i, h, w);
+        for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
+          using V = decltype(lanes);
+          constexpr int U = packets;
+          constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+          V result[U], sum[U];
+          for (int u = 0; u < U; ++u) result[u] = sum[u] = load<V>(window + c + u * step);
+          for (std::size_t k = 1; k < g.taps.size(); ++k)
+            for (int u = 0; u < U; ++u) {
+              const V x = load<V>(window + g.taps[k] + c + u * step);
+              if constexpr (Max) result[u] = maximum(result[u], x);
+              sum[u] = add(sum[u], x);
+            }
+          for (int u = 0; u < U; ++u) {
+            if constexpr (Max) {
+              // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
+              // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
+              if (has_nan(sum[u]))
+                for (std::size_t k = 1; k < g.taps.size(); ++k)
+                  result[u] = nan_propagating_max(result[u], load<V>(window + g.taps[k] + c + u * step));
+            } else {
+              result[u] = divide(sum[u], constant<V>(window_size));
+            }
+            store(A_pixel + c + u * step, result[u]);
           }
-        }
-      if (mode == PoolMode::Average) A_row /= static_cast<T>(f * f);
-    }
+        });
+      }
 }
 
-/// Max: each dA goes to its window's first maximum, found by a running argmax over the f * f views.
-/// Average: dA / (f * f) is added to every view.
-template <class T>
-void pool_backward(const Tensor<T>& dA, const Tensor<T>& A_prev, PoolParams hp, PoolMode mode, Tensor<T>& dA_prev) {
-  const detail::PoolGeometry g = detail::pool_geometry(A_prev, hp, dA);
-  const Index m = A_prev.dim(0), f = g.f;
-  const T* a = A_prev.data();
-  T* da_prev = dA_prev.data();
-  dA_prev.vector().setZero();
-
-  detail::PixelRows<T> best(g.n_W, g.n_C), argmax(g.n_W, g.n_C), average(g.n_W, g.n_C);
-  for (Index i = 0; i < m; ++i)
+// dA_prev from dA: to each window's first maximum (Max) or spread evenly. Tiled (stride == f) windows do not
+// overlap, so each covered element is stored once; otherwise windows add into zeros.
+template <bool Max, bool Tiled, class T>
+void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* dA_prev) {
+  const Index row_size = g.n_W_prev * g.n_C;
+  const auto zero_rows = [&](Index i, Index first, Index last) {
+    std::fill(dA_prev + (i * g.n_H_prev + first) * row_size, dA_prev + (i * g.n_H_prev + last) * row_size, T(0));
+  };
+  const T window_size = static_cast<T>(g.f * g.f);
+  for (Index i = 0; i < g.m; ++i) {
     for (Index h = 0; h < g.n_H; ++h) {
-      const Eigen::Map<const detail::PixelRows<T>> dA_row(dA.data() + g.row_offset(i, h), g.n_W, g.n_C);
-      switch (mode) {
-        case PoolMode::Max: {
-          // argmax holds the window position k = kh * f + kw as T, so that select() stays in one type.
-          best = detail::window_view(a, g, i, h, 0, 0);
-          argmax.setZero();
-          for (Index k = 1; k < f * f; ++k) {
-            const auto x = detail::window_view(a, g, i, h, k / f, k % f);
-            const auto wins = (x > best) || (x.isNaN() && !best.isNaN());
-            // wins is re-evaluated on each use: update argmax while best still holds the old values.
-            argmax = wins.select(static_cast<T>(k), argmax);
-            best = wins.select(x, best);
+      if constexpr (Tiled) {
+        // Only the columns to the right of the last window are not covered.
+        for (Index r = h * g.f; r < (h + 1) * g.f; ++r) {
+          T* row = dA_prev + (i * g.n_H_prev + r) * row_size;
+          std::fill(row + g.n_W * g.f * g.n_C, row + row_size, T(0));
+        }
+      } else {
+        // Rows are zeroed just before their first window, while they are about to be in cache anyway.
+        zero_rows(i, h == 0 ? 0 : (h - 1) * g.stride + g.f, std::min(h * g.stride + g.f, g.n_H_prev));
+      }
+      for (Index w = 0; w < g.n_W; ++w) {
+        const T* window = A_prev + g.window(i, h, w);
+        T* target = dA_prev + g.window(i, h, w);
+        const T* dA_pixel = dA + g.pixel(i, h, w);
+        for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
+          using V = decltype(lanes);
+          constexpr int U = packets;
+          constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+          V gradient[U];
+          for (int u = 0; u < U; ++u) gradient[u] = load<V>(dA_pixel + c + u * step);
+          // Stores (tiled) or adds value(u) at window position k.
+          const auto give = [&](std::size_t k, auto value) {
+            for (int u = 0; u < U; ++u) {
+              T* p = target + g.taps[k] + c + u * step;
+              if constexpr (Tiled) store(p, value(u));
+              else store(p, add(load<V>(p), value(u)));
+            }
+          };
+          if constexpr (Max) {
+            // A running argmax without NaN checks, and a sum that turns NaN if any value is NaN (or if
+            // infinities of both signs meet); only then is the packet scanned again with the NaN rule.
+            V best[U], argmax[U], sum[U];
+            for (int u = 0; u < U; ++u) {
+              best[u] = sum[u] = load<V>(window + c + u * step);
+              argmax[u] = constant<V>(T(0));
+            }
+            for (std::size_t k = 1; k < g.taps.size(); ++k) {
+              const V position = constant<V>(static_cast<T>(k));
+              for (int u = 0; u < U; ++u) {
+                const V x = load<V>(window + g.taps[k] + c + u * step);
+                argmax[u] = select(less(best[u], x), position, argmax[u]);
+                best[u] = maximum(best[u], x);
+                sum[u] = add(sum[u], x);
+              }
+            }
+            for (int u = 0; u < U; ++u) {
+              if (!has_nan(sum[u])) continue;
+              best[u] = load<V>(window + c + u * step);
+              argmax[u] = constant<V>(T(0));
+              for (std::size_t k = 1; k < g.taps.size(); ++k) {
+                const V x = load<V>(window + g.taps[k] + c + u * step);
+                const auto won = wins(x, best[u]);
+                best[u] = select(won, x, best[u]);
+                argmax[u] = select(won, constant<V>(static_cast<T>(k)), argmax[u]);
+              }
+            }
+            for (std::size_t k = 0; k < g.taps.size(); ++k) {
+              const V position = constant<V>(static_cast<T>(k));
+              give(k, [&](int u) { return masked(equal(argmax[u], position), gradient[u]); });
+            }
+          } else {
+            for (int u = 0; u < U; ++u) gradient[u] = divide(gradient[u], constant<V>(window_size));
+            for (std::size_t k = 0; k < g.taps.size(); ++k) give(k, [&](int u) { return gradient[u]; });
           }
-          for (Index k = 0; k < f * f; ++k)
-            detail::window_view(da_prev, g, i, h, k / f, k % f) += (argmax == static_cast<T>(k)).select(dA_row, T(0));
-          break;
-        }
-        case PoolMode::Average: {
-          average = dA_row / static_cast<T>(f * f);
-          for (Index kh = 0; kh < f; ++kh)
-            for (Index kw = 0; kw < f; ++kw) detail::window_view(da_prev, g, i, h, kh, kw) += average;
-          break;
-        }
+        });
       }
     }
+    // Rows below the last window.
+    if constexpr (Tiled) zero_rows(i, g.n_H * g.f, g.n_H_prev);
+    else zero_rows(i, std::min((g.n_H - 1) * g.stride + g.f, g.n_H_prev), g.n_H_prev);
+  }
+}
+
+}  // namespace detail
+
+/// A = max or mean over each f x f window, one block of channel packets at a time.
+template <class T>
+void pool_forward(const Tensor<T>& A_prev, PoolParams hp, PoolMode mode, Tensor<T>& A) {
+  const detail::PoolGeometry g(A_prev.shape(), hp, A.dim(1), A.dim(2));
+  switch (mode) {
+    case PoolMode::Max: detail::pool_forward_pass<true>(A_prev.data(), g, A.data()); break;
+    case PoolMode::Average: detail::pool_forward_pass<false>(A_prev.data(), g, A.data()); break;
+  }
+}
+
+/// Max: each dA goes to its window's first maximum, found per lane by a running argmax.
+/// Average: dA / (f * f) goes to every window position.
+template <class T>
+void pool_backward(const Tensor<T>& dA, const Tensor<T>& A_prev, PoolParams hp, PoolMode mode, Tensor<T>& dA_prev) {
+  const detail::PoolGeometry g(A_prev.shape(), hp, dA.dim(1), dA.dim(2));
+  const bool tiled = g.stride == g.f;
+  const auto pass = [&](auto max, auto tiled_windows) {
+    detail::pool_backward_pass<decltype(max)::value, decltype(tiled_windows)::value>(dA.data(), A_prev.data(), g,
+                                                                                      dA_prev.data());
+  };
+  switch (mode) {
+    case PoolMode::Max:
+      tiled ? pass(std::true_type(), std::true_type()) : pass(std::true_type(), std::false_type());
+      break;
+    case PoolMode::Average:
+      tiled ? pass(std::false_type(), std::true_type()) : pass(std::false_type(), std::false_type());
+      break;
+  }
 }
 
 }  // namespace cnnprim::eigen

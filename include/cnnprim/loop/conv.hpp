@@ -1,6 +1,6 @@
 // Naive convolution kernels that read like the notebook: zero_pad, conv_forward, conv_backward.
 //
-// Kernels trust their inputs (the public functions in conv.hpp and pad.hpp validate them) and write into
+// Kernels trust their inputs (the public functions in conv.hpp and pad.hpp validate them) and write every element of
 // preallocated outputs of the right shape. A_prev (m, n_H_prev, n_W_prev, n_C_prev), W (f, f, n_C_prev, n_C),
 // b (1, 1, 1, n_C), Z (m, n_H, n_W, n_C) with n_H = (n_H_prev + 2 pad - f) / stride + 1.
 #pragma once
