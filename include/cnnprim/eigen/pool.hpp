@@ -157,14 +157,14 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A) {
           constexpr int U = packets;
           constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
           V result[U], sum[U];
-          for (int u = 0; u < U; ++u) result[u] = sum[u] = load<V>(window + c + u * step);
+          unroll<U>([&](int u) { result[u] = sum[u] = load<V>(window + c + u * step); });
           for (std::size_t k = 1; k < g.taps.size(); ++k)
-            for (int u = 0; u < U; ++u) {
+            unroll<U>([&](int u) {
               const V x = load<V>(window + g.taps[k] + c + u * step);
               if constexpr (Max) result[u] = maximum(result[u], x);
               sum[u] = add(sum[u], x);
-            }
-          for (int u = 0; u < U; ++u) {
+            });
+          unroll<U>([&](int u) {
             if constexpr (Max) {
               // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
               // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
@@ -175,7 +175,7 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A) {
               result[u] = divide(sum[u], constant<V>(window_size));
             }
             store(A_pixel + c + u * step, result[u]);
-          }
+          });
         });
       }
 }
@@ -210,34 +210,34 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
           constexpr int U = packets;
           constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
           V gradient[U];
-          for (int u = 0; u < U; ++u) gradient[u] = load<V>(dA_pixel + c + u * step);
+          unroll<U>([&](int u) { gradient[u] = load<V>(dA_pixel + c + u * step); });
           // Stores (tiled) or adds value(u) at window position k.
           const auto give = [&](std::size_t k, auto value) {
-            for (int u = 0; u < U; ++u) {
+            unroll<U>([&](int u) {
               T* p = target + g.taps[k] + c + u * step;
               if constexpr (Tiled) store(p, value(u));
               else store(p, add(load<V>(p), value(u)));
-            }
+            });
           };
           if constexpr (Max) {
             // A running argmax without NaN checks, and a sum that turns NaN if any value is NaN (or if
             // infinities of both signs meet); only then is the packet scanned again with the NaN rule.
             V best[U], argmax[U], sum[U];
-            for (int u = 0; u < U; ++u) {
+            unroll<U>([&](int u) {
               best[u] = sum[u] = load<V>(window + c + u * step);
               argmax[u] = constant<V>(T(0));
-            }
+            });
             for (std::size_t k = 1; k < g.taps.size(); ++k) {
               const V position = constant<V>(static_cast<T>(k));
-              for (int u = 0; u < U; ++u) {
+              unroll<U>([&](int u) {
                 const V x = load<V>(window + g.taps[k] + c + u * step);
                 argmax[u] = select(less(best[u], x), position, argmax[u]);
                 best[u] = maximum(best[u], x);
                 sum[u] = add(sum[u], x);
-              }
+              });
             }
-            for (int u = 0; u < U; ++u) {
-              if (!has_nan(sum[u])) continue;
+            unroll<U>([&](int u) {
+              if (!has_nan(sum[u])) return;
               best[u] = load<V>(window + c + u * step);
               argmax[u] = constant<V>(T(0));
               for (std::size_t k = 1; k < g.taps.size(); ++k) {
@@ -246,13 +246,13 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
                 best[u] = select(won, x, best[u]);
                 argmax[u] = select(won, constant<V>(static_cast<T>(k)), argmax[u]);
               }
-            }
+            });
             for (std::size_t k = 0; k < g.taps.size(); ++k) {
               const V position = constant<V>(static_cast<T>(k));
               give(k, [&](int u) { return masked(equal(argmax[u], position), gradient[u]); });
             }
           } else {
-            for (int u = 0; u < U; ++u) gradient[u] = divide(gradient[u], constant<V>(window_size));
+            unroll<U>([&](int u) { gradient[u] = divide(gradient[u], constant<V>(window_size)); });
             for (std::size_t k = 0; k < g.taps.size(); ++k) give(k, [&](int u) { return gradient[u]; });
           }
         });

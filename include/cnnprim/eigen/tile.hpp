@@ -7,6 +7,7 @@
 #pragma once
 
 #include <type_traits>
+#include <utility>
 
 #include <Eigen/Core>
 
@@ -70,6 +71,17 @@ struct Tile {
 
 template <int V>
 using Int = std::integral_constant<int, V>;
+
+template <class F, int... I>
+EIGEN_ALWAYS_INLINE void unroll(F&& f, std::integer_sequence<int, I...>) {
+  (f(Int<I>()), ...);
+}
+
+// Calls f(Int<0>()), ..., f(Int<N - 1>()): the index is a constant, so arrays indexed by it stay in registers.
+template <int N, class F>
+EIGEN_ALWAYS_INLINE void unroll(F&& f) {
+  unroll(f, std::make_integer_sequence<int, N>());
+}
 
 // Calls visit(Int<R>(), Int<CB>()) with the compile-time tile that covers `rows` rows and `packets` packets
 // (each at most the tile's maximum), so that edge tiles keep their accumulators in registers too.
