@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Turns Google Benchmark JSON from benchmarks/run.sh into a markdown table and a chart of ratios.
+
+Usage: python3 benchmarks/report.py results.json output_folder
+Medians only (the machine is shared and noisy); every ratio comes from one run.
+"""
+import json
+import re
+import subprocess
+import sys
+from collections import OrderedDict
+
+
+def load(path):
+    with open(path) as f:
+        data = json.load(f)
+    medians, skipped = {}, set()
+    for b in data["benchmarks"]:
+        name = b.get("run_name", b["name"])
+        if b.get("error_occurred"):
+            skipped.add(name)
+        elif b.get("aggregate_name") == "median":
+            medians[name] = b
+    return data.get("context", {}), medians, skipped
+
+
+def split(name):
+    """BM_ConvForward<float, Backend::Eigen>/m:1/n_H:56/... -> (BM_ConvForward, [float, Eigen], "m:1/...")."""
+    m = re.match(r"(BM_\w+)(?:<(.*?)>)?(?:/(.*))?$", name)
+    params = [p.strip().split("::")[-1] for p in (m.group(2) or "").split(",") if p.strip()]
+    return m.group(1), params, m.group(3) or ""
+
+
+def shape_label(args):
+    values = [kv.split(":")[1] for kv in args.split("/") if kv and not kv.startswith("part")]
+    return "(" + ", ".join(values) + ")"
+
+
+def rate(b, key):
+    return b.get(key, 0.0) / 1e9
+
+
+def fmt_time(b):
+    if b is None:
+        return "—"
+    t = b["real_time"]
+    unit = b.get("time_unit", "us")
+    if unit == "ns":
+        t /= 1000.0
+    return "%.2f" % t if t < 10 else "%.1f" % t if t < 100 else "%.0f" % t
+
+
+def ratio(a, b):
+    return "%.2f" % (a / b) if a and b else "—"
+
+
+def main():
+    context, medians, skipped = load(sys.argv[1])
+    out = sys.argv[2]
+    rows = OrderedDict()
+    for name, b in medians.items():
+        func, params, args = split(name)
+        rows[(func, tuple(params), args)] = b
+
+    def get(func, params, args):
+        return rows.get((func, tuple(params), args))
+
+    conv_args = [a for (f, p, a) in rows if f == "BM_ConvForward" and p == ("float", "Eigen")]
+    pool_args = [a for (f, p, a) in rows if f == "BM_PoolForward" and p == ("float", "Max", "Eigen")]
+    lines = ["# cnnprim benchmarks", "",
+             "Medians of %s, one thread, `%s`; host %s with %s CPUs at %s MHz." % (
+                 "repetitions", "bash benchmarks/run.sh", context.get("host_name", "?"),
+                 context.get("num_cpus", "?"), context.get("mhz_per_cpu", "?")),
+             "Times in µs. Rates: GFLOP/s for convolutions (2·m·n_H·n_W·n_C·f·f·n_C_prev per direction; "
+             "backward counts data and weights), GB/s of input + output for pooling and padding. "
+             "Ratios above 1 favour cnnprim.", ""]
+    chart = []
+
+    for dtype in ("float", "double"):
+        for func, title, onednn in (("BM_ConvForward", "conv_forward", "BM_OneDnnConvForward"),
+                                    ("BM_ConvBackward", "conv_backward", "BM_OneDnnConvBackward")):
+            lines += ["## %s, %s" % (title, dtype), "",
+                      "| shape (m, H, W, C_prev, C, f, s, pad) | Loop µs | Eigen µs | Eigen GFLOP/s | Eigen/Loop |"
+                      + (" oneDNN µs | oneDNN GFLOP/s | cnnprim/oneDNN |" if dtype == "float" else ""),
+                      "|---|---:|---:|---:|---:|" + ("---:|---:|---:|" if dtype == "float" else "")]
+            for args in conv_args:
+                loop, eig = get(func, [dtype, "Loop"], args), get(func, [dtype, "Eigen"], args)
+                if eig is None:
+                    continue
+                loop_t = "skipped" if loop is None else fmt_time(loop)
+                row = "| %s | %s | %s | %.1f | %s |" % (shape_label(args), loop_t, fmt_time(eig),
+                                                        rate(eig, "FLOPS"),
+                                                        ratio(loop and loop["real_time"], eig["real_time"]))
+                if dtype == "float":
+                    key = args + ("/part:0" if func == "BM_ConvBackward" else "")
+                    dn = get(onednn, [], key)
+                    r = ratio(rate(eig, "FLOPS"), dn and rate(dn, "FLOPS"))
+                    row += " %s | %s | %s |" % (fmt_time(dn), "%.1f" % rate(dn, "FLOPS") if dn else "—", r)
+                    if dn:
+                        chart.append(("%s %s" % (title.replace("conv_", ""), shape_label(args)), r))
+                lines.append(row)
+            lines.append("")
+
+    for dtype in ("float", "double"):
+        lines += ["## pooling, %s" % dtype, "",
+                  "| shape (m, H, W, C, f, s) | pass | Loop µs | Eigen µs | Eigen GB/s | Eigen/Loop |"
+                  + (" oneDNN µs | oneDNN GB/s | cnnprim/oneDNN |" if dtype == "float" else ""),
+                  "|---|---|---:|---:|---:|---:|" + ("---:|---:|---:|" if dtype == "float" else "")]
+        for args in pool_args:
+            for func, mode, onednn in (("BM_PoolForward", "Max", "BM_OneDnnPoolForward<pooling_max>"),
+                                       ("BM_PoolForward", "Average", "BM_OneDnnPoolForward<pooling_avg_exclude_padding>"),
+                                       ("BM_PoolBackward", "Max", "BM_OneDnnPoolBackward<pooling_max>"),
+                                       ("BM_PoolBackward", "Average", "BM_OneDnnPoolBackward<pooling_avg_exclude_padding>")):
+                loop, eig = get(func, [dtype, mode, "Loop"], args), get(func, [dtype, mode, "Eigen"], args)
+                if eig is None:
+                    continue
+                label = "%s %s" % ("forward" if func == "BM_PoolForward" else "backward", mode.lower())
+                row = "| %s | %s | %s | %s | %.1f | %s |" % (
+                    shape_label(args), label, fmt_time(loop), fmt_time(eig), rate(eig, "bytes_per_second"),
+                    ratio(loop and loop["real_time"], eig["real_time"]))
+                if dtype == "float":
+                    f, p, _ = split(onednn + "/" + args)
+                    dn = get(f, p, args)
+                    r = ratio(rate(eig, "bytes_per_second"), dn and rate(dn, "bytes_per_second"))
+                    row += " %s | %s | %s |" % (fmt_time(dn), "%.1f" % rate(dn, "bytes_per_second") if dn else "—", r)
+                    if dn:
+                        chart.append(("pool %s %s" % (label, shape_label(args)), r))
+                lines.append(row)
+        lines.append("")
+
+    pad_args = [a for (f, p, a) in rows if f == "BM_ZeroPad" and p == ("float", "Eigen")]
+    lines += ["## zero_pad", "", "| shape (m, H, W, C, ·, ·, ·, pad) | type | Loop µs | Eigen µs | Eigen GB/s | Eigen/Loop |",
+              "|---|---|---:|---:|---:|---:|"]
+    for args in pad_args:
+        for dtype in ("float", "double"):
+            loop, eig = get("BM_ZeroPad", [dtype, "Loop"], args), get("BM_ZeroPad", [dtype, "Eigen"], args)
+            if eig and loop:
+                lines.append("| %s | %s | %s | %s | %.1f | %s |" % (shape_label(args), dtype, fmt_time(loop), fmt_time(eig),
+                                                                 rate(eig, "bytes_per_second"),
+                                                                 ratio(loop["real_time"], eig["real_time"])))
+    lines.append("")
+
+    lines += ["## The forum thread's question: a (2, 3, 3, 4) slice and 8 filters", "",
+              "| approach | filter HWIO (3, 3, 4, 8) ns | filter OHWI (8, 3, 3, 4) ns |", "|---|---:|---:|"]
+    for func, label in (("BM_ForumLoop", "plain loop"), ("BM_ForumBroadcast", "broadcast-multiply-and-sum"),
+                        ("BM_ForumContraction", "Eigen contraction")):
+        hwio, ohwi = get(func, ["HWIO"], ""), get(func, ["OHWI"], "")
+        if hwio and ohwi:
+            lines.append("| %s | %.0f | %.0f |" % (label, hwio["real_time"], ohwi["real_time"]))
+    lines.append("")
+
+    gemm = [(p, a, b) for (f, p, a), b in rows.items() if f == "BM_EigenGemm"]
+    if gemm:
+        lines += ["## Eigen's GEMM on the same matrix products, for reference", "",
+                  "| type | (rows, depth, cols) | µs | GFLOP/s |", "|---|---|---:|---:|"]
+        for p, a, b in gemm:
+            lines.append("| %s | %s | %s | %.1f |" % (p[0], shape_label(a), fmt_time(b), rate(b, "FLOPS")))
+        lines.append("")
+    if skipped:
+        lines += ["Skipped (the loop path over 0.4 GFLOP per call): %d benchmarks." % len(skipped), ""]
+
+    with open(out + "/results.md", "w") as f:
+        f.write("\n".join(lines))
+
+    with open(out + "/ratios.dat", "w") as f:
+        for label, r in chart:
+            f.write('"%s" %s\n' % (label, r))
+    script = """set terminal pngcairo size 1400,700 font ',9'
+set output '%s/ratios.png'
+set title 'cnnprim (Eigen path) / oneDNN, float, one thread: rate ratio (above 1: cnnprim faster)'
+set style fill solid 0.7
+set boxwidth 0.7
+set xtics rotate by -60 noenhance
+set ylabel 'ratio'
+set grid ytics
+set yrange [0:*]
+plot '%s/ratios.dat' using 0:2:xtic(1) with boxes notitle, 1 with lines lw 2 title 'parity'
+""" % (out, out)
+    subprocess.run(["gnuplot"], input=script.encode(), check=True)
+
+
+if __name__ == "__main__":
+    main()

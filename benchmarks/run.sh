@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the benchmarks with -O3 -march=native, runs the whole suite on one thread with repetitions, and writes
+# benchmarks/results/: results.json (Google Benchmark), results.md (medians, rates, Eigen/Loop speed-ups,
+# cnnprim/oneDNN ratios) and ratios.png (a chart of those ratios).
+# Usage: bash benchmarks/run.sh [extra Google Benchmark flags, e.g. --benchmark_filter=Pool]
+# Environment: REPETITIONS (default 5), MIN_TIME seconds per repetition (default 0.2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake g++ make libeigen3-dev libgtest-dev libbenchmark-dev libdnnl-dev gnuplot-nox python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+cmake --preset native
+cmake --build --preset native --target cnnprim_benchmarks
+
+results=benchmarks/results
+mkdir -p "$results"
+# One thread for everyone: Eigen is built without OpenMP, and oneDNN's OpenMP runtime is told here too.
+OMP_NUM_THREADS=1 ./build-native/benchmarks/cnnprim_benchmarks \
+  --benchmark_repetitions="${REPETITIONS:-5}" --benchmark_report_aggregates_only=true \
+  --benchmark_min_time="${MIN_TIME:-0.2}" \
+  --benchmark_out="$results/results.json" --benchmark_out_format=json "$@"
+python3 benchmarks/report.py "$results/results.json" "$results"
+echo "wrote $results/results.md and $results/ratios.png"
