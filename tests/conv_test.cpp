@@ -318,6 +318,16 @@ TEST_P(Conv, NoInputChannelsGivesTheBias) {
   EXPECT_EQ(Z(0, 0, 1, 1), -2.0);
 }
 
+TEST_P(Conv, NoFiltersGivesAnEmptyChannelAxis) {
+  const auto A_prev = oracle::uniform<float, 4>({2, 4, 5, 3}, 52);
+  const auto [Z, cache] =
+      cnnprim::conv_forward(A_prev, Tensor<float>({3, 3, 3, 0}), Tensor<float>({1, 1, 1, 0}), {1, 1}, GetParam());
+  EXPECT_EQ(Z.shape(), (std::array<Index, 4>{2, 4, 5, 0}));
+  const auto g = cnnprim::conv_backward(Z, cache, GetParam());
+  EXPECT_EQ(g.dA_prev.vector().cwiseAbs().sum(), 0.0f);
+  EXPECT_EQ(g.dW.shape(), (std::array<Index, 4>{3, 3, 3, 0}));
+}
+
 // ---- Invalid input ----
 
 TEST_P(Conv, InvalidInputThrowsNamingTheFunctionAndShapes) {

@@ -1,9 +1,12 @@
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include <cnnprim/params.hpp>
 
 #include "support/oracle.hpp"
 
+using cnnprim::Index;
 using cnnprim::output_size;
 
 TEST(OutputSize, NotebookFormula) {
@@ -36,6 +39,11 @@ TEST(OutputSize, InvalidArgumentsThrow) {
             "output_size: f = 5 must not exceed n_prev + 2 * pad, but n_prev = 1 and pad = 1");
   EXPECT_EQ(oracle::error_message([] { output_size(-2, 1, 0, 1); }),
             "output_size: n_prev must be non-negative, but got n_prev = -2");
+}
+
+TEST(OutputSize, HugePadThrowsInsteadOfOverflowing) {
+  const Index huge = std::numeric_limits<Index>::max() / 2;
+  EXPECT_NE(oracle::error_message([&] { output_size(4, 2, huge, 1); }).find("output_size: pad = "), std::string::npos);
 }
 
 TEST(Params, Defaults) {

@@ -1,6 +1,7 @@
 // Backend, PoolMode, the notebook's hyperparameters and output_size.
 #pragma once
 
+#include <limits>
 #include <ostream>
 #include <string>
 
@@ -55,6 +56,8 @@ inline Index output_size(const char* function, const std::string& input, const c
   require_at_least_one(function, "stride", stride);
   require_non_negative(function, "pad", pad);
   if (n_prev < 0) fail(function, axis, " must be non-negative, but got ", axis, " = ", n_prev);
+  if (pad > (std::numeric_limits<Index>::max() / 2 - n_prev) / 2)
+    fail(function, "pad = ", pad, " is too large: ", axis, " + 2 * pad must be representable");
   if (f > n_prev + 2 * pad) {
     const std::string where = input.empty() ? std::string() : input + " has ";
     if (pad == 0) fail(function, "f = ", f, " must not exceed ", axis, ", but ", where, axis, " = ", n_prev);

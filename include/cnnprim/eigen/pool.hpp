@@ -41,6 +41,7 @@ struct PoolGeometry {
     return ((i * n_H_prev + h * stride) * n_W_prev + w * stride) * n_C;
   }
   Index pixel(Index i, Index h, Index w) const { return ((i * n_H + h) * n_W + w) * n_C; }
+  Index size() const { return m * n_H_prev * n_W_prev * n_C; }
 };
 
 // Each helper below works on one channel (V = T) or one packet of channels (V = Packet<T>).
@@ -145,12 +146,16 @@ namespace detail {
 
 // Asks for the input columns the window four places to the right will add, so that the rows' streams
 // arrive from memory before they are needed; the hardware prefetcher alone left the loads waiting.
+// Addresses stay inside A_prev (of `size` elements): a prefetch reads nothing, but pointers must be valid.
 template <class T>
-EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* window, const PoolGeometry& g) {
+EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, Index size, Index window, const PoolGeometry& g) {
   constexpr Index line = 64 / static_cast<Index>(sizeof(T));
-  const T* ahead = window + (g.f + 3 * g.stride) * g.n_C;
+  const Index ahead = window + (g.f + 3 * g.stride) * g.n_C;
   for (Index r = 0; r < g.f; ++r)
-    for (Index c = 0; c < g.stride * g.n_C; c += line) Eigen::internal::prefetch(ahead + r * g.n_W_prev * g.n_C + c);
+    for (Index c = 0; c < g.stride * g.n_C; c += line) {
+      const Index at = ahead + r * g.n_W_prev * g.n_C + c;
+      if (at < size) Eigen::internal::prefetch(A_prev + at);
+    }
 }
 
 // A = max (Max) or mean over each window, a block of channel packets at a time.
@@ -162,7 +167,7 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A) {
       for (Index w = 0; w < g.n_W; ++w) {
         const T* window = A_prev + g.window(i, h, w);
         T* A_pixel = A + g.pixel(i, h, w);
-        prefetch_ahead(window, g);
+        prefetch_ahead(A_prev, g.size(), g.window(i, h, w), g);
         for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
           using V = decltype(lanes);
           constexpr int U = packets;
@@ -214,7 +219,7 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
       }
       for (Index w = 0; w < g.n_W; ++w) {
         const T* window = A_prev + g.window(i, h, w);
-        prefetch_ahead(window, g);
+        prefetch_ahead(A_prev, g.size(), g.window(i, h, w), g);
         T* target = dA_prev + g.window(i, h, w);
         const T* dA_pixel = dA + g.pixel(i, h, w);
         for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
