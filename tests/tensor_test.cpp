@@ -70,6 +70,13 @@ TEST(Tensor, ZeroExtentsAreValid) {
   EXPECT_EQ(z.shape(), (std::array<Index, 4>{0, 0, 0, 0}));
 }
 
+TEST(Tensor, ConstantShapeWithZeroSurvivesOptimization) {
+  const Tensor<float> W({3, 3, 3, 0});
+  EXPECT_EQ(W.shape(), (std::array<Index, 4>{3, 3, 3, 0}));
+  const Tensor<double, 3> x({2, 0, 5});
+  EXPECT_EQ(x.shape(), (std::array<Index, 3>{2, 0, 5}));
+}
+
 TEST(Tensor, DimOutsideRankThrows) {
   Tensor<double> x({1, 2, 3, 4});
   EXPECT_THROW(x.dim(4), std::out_of_range);
