@@ -177,11 +177,7 @@ TEST_P(Conv, MatchesIndependentReferenceFloat) {
 
 // Shapes drawn at random: every combination the parameter space allows, including stride > f and pad > f.
 TEST_P(Conv, MatchesIndependentReferenceRandomShapes) {
-  std::uint64_t state = 12345;
-  const auto next = [&](Index lo, Index hi) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + static_cast<Index>((state >> 33) % static_cast<std::uint64_t>(hi - lo + 1));
-  };
+  oracle::ShapeDraw next(12345);
   for (int trial = 0; trial < 120; ++trial) {
     Shape s{next(1, 3), next(1, 9), next(1, 9), next(1, 5), next(1, 4), next(1, 5), next(1, 4), next(0, 3), "Random"};
     if (s.f > s.n_H_prev + 2 * s.pad || s.f > s.n_W_prev + 2 * s.pad) continue;

@@ -134,11 +134,7 @@ TEST_P(Pool, MatchesIndependentReference) {
 }
 
 TEST_P(Pool, MatchesIndependentReferenceRandomShapes) {
-  std::uint64_t state = 777;
-  const auto next = [&](Index lo, Index hi) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + static_cast<Index>((state >> 33) % static_cast<std::uint64_t>(hi - lo + 1));
-  };
+  oracle::ShapeDraw next(777);
   for (int trial = 0; trial < 150; ++trial) {
     const Shape s{next(1, 3), next(1, 9), next(1, 9), next(1, 6), next(1, 4), next(1, 5), "Random"};
     if (s.f > s.n_H_prev || s.f > s.n_W_prev) continue;

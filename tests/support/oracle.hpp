@@ -229,6 +229,19 @@ Tensor<T, Rank> uniform(const std::array<Index, Rank>& shape, unsigned seed) {
   return x;
 }
 
+// Draws integers in [lo, hi] from a fixed seed, for tests that sweep random shapes.
+class ShapeDraw {
+ public:
+  explicit ShapeDraw(std::uint64_t seed) : state_(seed) {}
+  Index operator()(Index lo, Index hi) {
+    state_ = state_ * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + static_cast<Index>((state_ >> 33) % static_cast<std::uint64_t>(hi - lo + 1));
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
 // Names a test instance after its backend: `..._Loop`, `..._Eigen`.
 struct BackendName {
   std::string operator()(const ::testing::TestParamInfo<cnnprim::Backend>& info) const {
