@@ -22,6 +22,7 @@
 
 #include "../params.hpp"
 #include "../tensor.hpp"
+#include "scratch.hpp"
 #include "tile.hpp"
 
 namespace cnnprim::eigen {
@@ -43,10 +44,6 @@ template <class T>
 using MatrixMap = Eigen::Map<RowMatrix<T>>;
 template <class T>
 using ConstMatrixMap = Eigen::Map<const RowMatrix<T>>;
-template <class T>
-using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 // The sizes of one convolution, kept per axis so that per-axis strides and four-sided padding only change
 // how this is filled, not the kernels.
@@ -115,9 +112,9 @@ template <class T>
 void col2im(const T* patches, const ConvGeometry& g, Index first, Index count, T* dA_prev) {
   const Index C = g.n_C_prev, K = g.patch_size();
   for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
-    const Index n = (kw_end - kw_begin) * C;
-    ArrayMap<T>(dA_prev + (a_pixel + kw_begin) * C, n) +=
-        ConstArrayMap<T>(patches + row * K + (kh * g.f_W + kw_begin) * C, n);
+    const T* source = patches + row * K + (kh * g.f_W + kw_begin) * C;
+    T* target = dA_prev + (a_pixel + kw_begin) * C;
+    for (Index j = 0, n = (kw_end - kw_begin) * C; j < n; ++j) target[j] += source[j];
   });
 }
 
@@ -134,10 +131,10 @@ bool fills_packets(std::initializer_list<Index> counts) {
 // [kh][kw][input channel][output channel in block]. `flip` packs the filter of the backward data pass:
 // input channel c, output channel k, tap (kh, kw) is W(f-1-kh, f-1-kw, k, c).
 template <class T>
-std::vector<T> pack_filter(const T* W, Index f, Index n_in, Index n_out, bool flip) {
+const T* pack_filter(const T* W, Index f, Index n_in, Index n_out, bool flip) {
   const Index block = tile_packets * packet_size<T>;
-  std::vector<T> packed(static_cast<std::size_t>(f * f * n_in * n_out));
-  T* out = packed.data();
+  T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(f * f * n_in * n_out));
+  T* out = packed;
   for (Index c0 = 0; c0 < n_out; c0 += block) {
     const Index width = std::min(block, n_out - c0);
     for (Index kh = 0; kh < f; ++kh)
@@ -156,8 +153,12 @@ template <class T>
 class PaddedImages {
  public:
   PaddedImages(const T* images, Index n_H, Index n_W, Index n_C, Index pad)
-      : images_(images), n_H_(n_H), n_W_(n_W), n_C_(n_C), pad_(pad),
-        buffer_(pad > 0 ? static_cast<std::size_t>((n_H + 2 * pad) * (n_W + 2 * pad) * n_C) : 0, T(0)) {}
+      : images_(images), n_H_(n_H), n_W_(n_W), n_C_(n_C), pad_(pad) {
+    if (pad == 0) return;
+    const auto size = static_cast<std::size_t>((n_H + 2 * pad) * (n_W + 2 * pad) * n_C);
+    buffer_ = scratch<T, Scratch::PaddedImage>(size);
+    std::fill_n(buffer_, size, T(0));
+  }
 
   Index width() const { return n_W_ + 2 * pad_; }
 
@@ -165,14 +166,14 @@ class PaddedImages {
     const T* source = images_ + i * n_H_ * n_W_ * n_C_;
     if (pad_ == 0) return source;
     for (Index h = 0; h < n_H_; ++h)
-      std::copy_n(source + h * n_W_ * n_C_, n_W_ * n_C_, buffer_.data() + ((h + pad_) * width() + pad_) * n_C_);
-    return buffer_.data();
+      std::copy_n(source + h * n_W_ * n_C_, n_W_ * n_C_, buffer_ + ((h + pad_) * width() + pad_) * n_C_);
+    return buffer_;
   }
 
  private:
   const T* images_;
   Index n_H_, n_W_, n_C_, pad_;
-  std::vector<T> buffer_;  // its border stays zero; only the interior is overwritten
+  T* buffer_ = nullptr;  // its border stays zero; only the interior is overwritten
 };
 
 // The sizes of a direct convolution pass: input (m, n_H_in, n_W_in, n_in) padded by `pad`, f x f taps at
@@ -252,20 +253,20 @@ void conv_forward(const Tensor<T>& A_prev, const Tensor<T>& W, const Tensor<T>& 
   detail::MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
 
   if (detail::fills_packets<T>({n_C})) {
-    const auto packed = detail::pack_filter(W.data(), g.f_H, g.n_C_prev, n_C, /*flip=*/false);
+    const T* packed = detail::pack_filter(W.data(), g.f_H, g.n_C_prev, n_C, /*flip=*/false);
     detail::direct_conv(A_prev.data(),
                         {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.f_H, g.stride_H, g.n_H, g.n_W, n_C},
-                        packed.data(), b.data(), Z.data());
+                        packed, b.data(), Z.data());
     return;
   }
   const Index chunk = detail::chunk_pixels<T>(g);
-  std::vector<T> patches(g.is_pointwise() ? 0 : static_cast<std::size_t>(chunk * K));
+  T* const patches = detail::scratch<T, detail::Scratch::Patches>(static_cast<std::size_t>(chunk * K));
   for (Index first = 0; first < g.pixels(); first += chunk) {
     const Index count = std::min(chunk, g.pixels() - first);
     const T* P = A_prev.data() + first * K;
     if (!g.is_pointwise()) {
-      detail::im2col(A_prev.data(), g, first, count, patches.data());
-      P = patches.data();
+      detail::im2col(A_prev.data(), g, first, count, patches);
+      P = patches;
     }
     auto Z_chunk = Z_mat.middleRows(first, count);
     Z_chunk.rowwise() = b_row;
@@ -292,10 +293,10 @@ void conv_backward(const Tensor<T>& dZ, const Tensor<T>& A_prev, const Tensor<T>
   if (direct_weights) detail::direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data());
   if (direct_data) {
     // At stride 1, dA_prev is dZ padded by f - 1 - pad, convolved with W flipped in space, its channel axes swapped.
-    const auto packed = detail::pack_filter(W.data(), g.f_H, n_C, g.n_C_prev, /*flip=*/true);
+    const T* packed = detail::pack_filter(W.data(), g.f_H, n_C, g.n_C_prev, /*flip=*/true);
     detail::direct_conv(dZ.data(),
                         {g.m, g.n_H, g.n_W, n_C, g.f_H - 1 - g.pad_top, g.f_H, 1, g.n_H_prev, g.n_W_prev, g.n_C_prev},
-                        packed.data(), static_cast<const T*>(nullptr), dA_prev.data());
+                        packed, static_cast<const T*>(nullptr), dA_prev.data());
   }
   if (direct_weights && direct_data) return;
 
@@ -303,15 +304,15 @@ void conv_backward(const Tensor<T>& dZ, const Tensor<T>& A_prev, const Tensor<T>
   if (!direct_weights) dW_mat.setZero();
   if (!direct_data) dA_prev.vector().setZero();
   const Index chunk = detail::chunk_pixels<T>(g);
-  std::vector<T> patches(g.is_pointwise() ? 0 : static_cast<std::size_t>(chunk * K));
-  std::vector<T> dpatches(direct_data ? 0 : patches.size());
+  T* const patches = detail::scratch<T, detail::Scratch::Patches>(static_cast<std::size_t>(chunk * K));
+  T* const dpatches = detail::scratch<T, detail::Scratch::PatchGradients>(static_cast<std::size_t>(chunk * K));
   for (Index first = 0; first < g.pixels(); first += chunk) {
     const Index count = std::min(chunk, g.pixels() - first);
     const auto dZ_chunk = dZ_mat.middleRows(first, count);
     const T* P = A_prev.data() + first * K;
     if (!g.is_pointwise() && !direct_weights) {
-      detail::im2col(A_prev.data(), g, first, count, patches.data());
-      P = patches.data();
+      detail::im2col(A_prev.data(), g, first, count, patches);
+      P = patches;
     }
     if (!direct_weights) dW_mat.noalias() += detail::ConstMatrixMap<T>(P, count, K).transpose() * dZ_chunk;
     if (direct_data) continue;
@@ -319,8 +320,8 @@ void conv_backward(const Tensor<T>& dZ, const Tensor<T>& A_prev, const Tensor<T>
       detail::MatrixMap<T>(dA_prev.data() + first * K, count, K).noalias() = dZ_chunk * W_mat.transpose();
       continue;
     }
-    detail::MatrixMap<T>(dpatches.data(), count, K).noalias() = dZ_chunk * W_mat.transpose();
-    detail::col2im(dpatches.data(), g, first, count, dA_prev.data());
+    detail::MatrixMap<T>(dpatches, count, K).noalias() = dZ_chunk * W_mat.transpose();
+    detail::col2im(dpatches, g, first, count, dA_prev.data());
   }
 }
 
