@@ -41,7 +41,8 @@ void conv_step(Backend backend) {
 
   cnnprim::ConvForward<double> forward;
   const double us_forward = example::microseconds([&] { forward = cnnprim::conv_forward(A_prev, W, b, hparameters, backend); });
-  const auto& [Z, cache_conv] = forward;
+  const auto& Z = forward.Z;
+  const auto& cache_conv = forward.cache;
   std::printf("Z's mean = %.13f\n", Z.vector().mean());
   std::printf("Z[3,2,1] = %s\n", format(Z, 8, 3, 2, 1).c_str());
   std::printf("cache_conv[0][1][2][3] = %s\n", format(cache_conv.A_prev, 8, 1, 2, 3).c_str());
@@ -76,7 +77,7 @@ void pool_backward_step(Backend backend) {
   cnnprim::numpy::RandomState rng(1);
   const auto A_prev = rng.randn<double>(5, 5, 3, 2);
   const cnnprim::PoolParams hparameters{/*f=*/2, /*stride=*/1};
-  const auto [A, cache] = cnnprim::pool_forward(A_prev, hparameters, PoolMode::Max, backend);
+  const auto cache = cnnprim::pool_forward(A_prev, hparameters, PoolMode::Max, backend).cache;
   const auto dA = rng.randn<double>(5, 4, 2, 2);
   // As in the notebook, one max-mode cache serves both modes.
   for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {

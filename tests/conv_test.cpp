@@ -359,7 +359,10 @@ TEST_P(Conv, InvalidInputThrowsNamingTheFunctionAndShapes) {
 TEST_P(Conv, BackwardRejectsMismatchedGradient) {
   const auto A_prev = oracle::uniform<double, 4>({2, 5, 7, 3}, 61);
   const auto W = oracle::uniform<double, 4>({3, 3, 3, 4}, 62);
-  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, Tensor<double>({1, 1, 1, 4}), {1, 0}, GetParam());
+  // Named members rather than a structured binding: lambdas below capture them (clang 14 cannot capture bindings).
+  const auto forward = cnnprim::conv_forward(A_prev, W, Tensor<double>({1, 1, 1, 4}), {1, 0}, GetParam());
+  const auto& Z = forward.Z;
+  const auto& cache = forward.cache;
   EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_backward(Tensor<double>({2, 3, 5, 3}), cache, GetParam()); }),
             "conv_backward: dZ must be (2, 3, 5, 4) to match the cache's Z for A_prev (2, 5, 7, 3) and W (3, 3, 3, 4), "
             "but dZ is (2, 3, 5, 3)");
