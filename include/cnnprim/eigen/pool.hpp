@@ -12,12 +12,12 @@
 #include <cassert>
 #include <cmath>
 #include <type_traits>
-#include <vector>
 
 #include <Eigen/Core>
 
 #include "../params.hpp"
 #include "../tensor.hpp"
+#include "scratch.hpp"
 #include "tile.hpp"
 
 namespace cnnprim::eigen {
@@ -27,13 +27,16 @@ namespace detail {
 // The sizes of one pooling, and the offsets of a window's f * f pixels from its top-left one.
 struct PoolGeometry {
   Index m, n_H_prev, n_W_prev, n_C, f, stride, n_H, n_W;
-  std::vector<Index> taps;  // row-major window order
+  const Index* taps;  // f * f offsets, in row-major window order
+  Index n_taps;
 
   PoolGeometry(const Tensor<double>::Shape& prev, PoolParams hp, Index n_H_, Index n_W_)
       : m(prev[0]), n_H_prev(prev[1]), n_W_prev(prev[2]), n_C(prev[3]), f(hp.f), stride(hp.stride), n_H(n_H_),
-        n_W(n_W_) {
+        n_W(n_W_), n_taps(hp.f * hp.f) {
+    Index* offsets = scratch<Index, Scratch::WindowTaps>(static_cast<std::size_t>(n_taps));
     for (Index kh = 0; kh < f; ++kh)
-      for (Index kw = 0; kw < f; ++kw) taps.push_back((kh * n_W_prev + kw) * n_C);
+      for (Index kw = 0; kw < f; ++kw) offsets[kh * f + kw] = (kh * n_W_prev + kw) * n_C;
+    taps = offsets;
   }
 
   // Offset of the top-left pixel of output pixel (i, h, w)'s window in A_prev.
@@ -174,7 +177,7 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A) {
           constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
           V result[U], sum[U];
           unroll<U>([&](int u) { result[u] = sum[u] = load<V>(window + c + u * step); });
-          for (std::size_t k = 1; k < g.taps.size(); ++k)
+          for (Index k = 1; k < g.n_taps; ++k)
             unroll<U>([&](int u) {
               const V x = load<V>(window + g.taps[k] + c + u * step);
               if constexpr (Max) result[u] = maximum(result[u], x);
@@ -185,7 +188,7 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A) {
               // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
               // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
               if (has_nan(sum[u]))
-                for (std::size_t k = 1; k < g.taps.size(); ++k)
+                for (Index k = 1; k < g.n_taps; ++k)
                   result[u] = nan_propagating_max(result[u], load<V>(window + g.taps[k] + c + u * step));
             } else {
               result[u] = divide(sum[u], constant<V>(window_size));
@@ -229,7 +232,7 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
           V gradient[U];
           unroll<U>([&](int u) { gradient[u] = load<V>(dA_pixel + c + u * step); });
           // Stores (tiled) or adds value(u) at window position k.
-          const auto give = [&](std::size_t k, auto value) {
+          const auto give = [&](Index k, auto value) {
             unroll<U>([&](int u) {
               T* p = target + g.taps[k] + c + u * step;
               if constexpr (Tiled) store(p, value(u));
@@ -244,7 +247,7 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
               best[u] = sum[u] = load<V>(window + c + u * step);
               argmax[u] = constant<V>(T(0));
             });
-            for (std::size_t k = 1; k < g.taps.size(); ++k) {
+            for (Index k = 1; k < g.n_taps; ++k) {
               const V position = constant<V>(static_cast<T>(k));
               unroll<U>([&](int u) {
                 const V x = load<V>(window + g.taps[k] + c + u * step);
@@ -257,20 +260,20 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
               if (!has_nan(sum[u])) return;
               best[u] = load<V>(window + c + u * step);
               argmax[u] = constant<V>(T(0));
-              for (std::size_t k = 1; k < g.taps.size(); ++k) {
+              for (Index k = 1; k < g.n_taps; ++k) {
                 const V x = load<V>(window + g.taps[k] + c + u * step);
                 const auto won = wins(x, best[u]);
                 best[u] = select(won, x, best[u]);
                 argmax[u] = select(won, constant<V>(static_cast<T>(k)), argmax[u]);
               }
             });
-            for (std::size_t k = 0; k < g.taps.size(); ++k) {
+            for (Index k = 0; k < g.n_taps; ++k) {
               const V position = constant<V>(static_cast<T>(k));
               give(k, [&](int u) { return masked(equal(argmax[u], position), gradient[u]); });
             }
           } else {
             unroll<U>([&](int u) { gradient[u] = divide(gradient[u], constant<V>(window_size)); });
-            for (std::size_t k = 0; k < g.taps.size(); ++k) give(k, [&](int u) { return gradient[u]; });
+            for (Index k = 0; k < g.n_taps; ++k) give(k, [&](int u) { return gradient[u]; });
           }
         });
       }

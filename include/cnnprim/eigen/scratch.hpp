@@ -10,7 +10,7 @@
 
 namespace cnnprim::eigen::detail {
 
-enum class Scratch { PaddedImage, PackedFilter, Patches, PatchGradients };
+enum class Scratch { PaddedImage, PackedFilter, Patches, PatchGradients, WindowTaps };
 
 // `size` elements of the buffer for `purpose`; their values are left from earlier use.
 template <class T, Scratch purpose>
