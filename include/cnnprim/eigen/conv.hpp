@@ -50,7 +50,7 @@ using ConstMatrixMap = Eigen::Map<const RowMatrix<T>>;
 struct ConvGeometry {
   Index m, n_H_prev, n_W_prev, n_C_prev;
   Index f_H, f_W, n_C;
-  Index stride_H, stride_W, pad_top, pad_left;
+  Index stride_H, stride_W, pad_top, pad_bottom, pad_left, pad_right;
   Index n_H, n_W;
 
   Index patch_size() const { return f_H * f_W * n_C_prev; }
@@ -63,8 +63,8 @@ struct ConvGeometry {
 
 template <class T>
 ConvGeometry conv_geometry(const Tensor<T>& A_prev, const Tensor<T>& W, ConvParams hp, Index n_H, Index n_W) {
-  return {A_prev.dim(0), A_prev.dim(1), A_prev.dim(2), A_prev.dim(3), W.dim(0), W.dim(1), W.dim(3),
-          hp.stride,     hp.stride,     hp.pad,        hp.pad,        n_H,       n_W};
+  return {A_prev.dim(0), A_prev.dim(1), A_prev.dim(2), A_prev.dim(3), W.dim(0), W.dim(1), W.dim(3), hp.stride,
+          hp.stride,     hp.pad,        hp.pad,        hp.pad,        hp.pad,    n_H,       n_W};
 }
 
 // Output pixels per chunk: about 1 MiB of patches, which stays in L2 between im2col and the product.
@@ -129,81 +129,87 @@ bool fills_packets(std::initializer_list<Index> counts) {
 
 // W packed for the direct kernel, one block per tile_packets packets of output channels, each block
 // [kh][kw][input channel][output channel in block]. `flip` packs the filter of the backward data pass:
-// input channel c, output channel k, tap (kh, kw) is W(f-1-kh, f-1-kw, k, c).
+// input channel c, output channel k, tap (kh, kw) is W(f_H-1-kh, f_W-1-kw, k, c).
 template <class T>
-const T* pack_filter(const T* W, Index f, Index n_in, Index n_out, bool flip) {
+const T* pack_filter(const T* W, Index f_H, Index f_W, Index n_in, Index n_out, bool flip) {
   const Index block = tile_packets * packet_size<T>;
-  T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(f * f * n_in * n_out));
+  T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(f_H * f_W * n_in * n_out));
   T* out = packed;
   for (Index c0 = 0; c0 < n_out; c0 += block) {
     const Index width = std::min(block, n_out - c0);
-    for (Index kh = 0; kh < f; ++kh)
-      for (Index kw = 0; kw < f; ++kw)
+    for (Index kh = 0; kh < f_H; ++kh)
+      for (Index kw = 0; kw < f_W; ++kw)
         for (Index k = 0; k < n_in; ++k)
           for (Index c = c0; c < c0 + width; ++c)
-            *out++ = flip ? W[(((f - 1 - kh) * f + (f - 1 - kw)) * n_out + c) * n_in + k]
-                          : W[((kh * f + kw) * n_in + k) * n_out + c];
+            *out++ = flip ? W[(((f_H - 1 - kh) * f_W + (f_W - 1 - kw)) * n_out + c) * n_in + k]
+                          : W[((kh * f_W + kw) * n_in + k) * n_out + c];
   }
   return packed;
 }
 
-// A batch of images given one at a time with `pad` zeros around them: either the images themselves or a
-// padded copy in a buffer reused for every image.
+// A batch of images given one at a time with zeros around them (pad_top rows above, pad_bottom below,
+// pad_left and pad_right columns): either the images themselves or a padded copy in a buffer reused for
+// every image.
 template <class T>
 class PaddedImages {
  public:
-  PaddedImages(const T* images, Index n_H, Index n_W, Index n_C, Index pad)
-      : images_(images), n_H_(n_H), n_W_(n_W), n_C_(n_C), pad_(pad) {
-    if (pad == 0) return;
-    const auto size = static_cast<std::size_t>((n_H + 2 * pad) * (n_W + 2 * pad) * n_C);
+  PaddedImages(const T* images, Index n_H, Index n_W, Index n_C, Index pad_top, Index pad_bottom, Index pad_left,
+               Index pad_right)
+      : images_(images), n_H_(n_H), n_W_(n_W), n_C_(n_C), pad_top_(pad_top), pad_left_(pad_left),
+        width_(n_W + pad_left + pad_right) {
+    if (pad_top == 0 && pad_bottom == 0 && pad_left == 0 && pad_right == 0) return;
+    const auto size = static_cast<std::size_t>((n_H + pad_top + pad_bottom) * width_ * n_C);
     buffer_ = scratch<T, Scratch::PaddedImage>(size);
     std::fill_n(buffer_, size, T(0));
   }
 
-  Index width() const { return n_W_ + 2 * pad_; }
+  Index width() const { return width_; }
 
   const T* image(Index i) {
     const T* source = images_ + i * n_H_ * n_W_ * n_C_;
-    if (pad_ == 0) return source;
+    if (buffer_ == nullptr) return source;
     for (Index h = 0; h < n_H_; ++h)
-      std::copy_n(source + h * n_W_ * n_C_, n_W_ * n_C_, buffer_ + ((h + pad_) * width() + pad_) * n_C_);
+      std::copy_n(source + h * n_W_ * n_C_, n_W_ * n_C_, buffer_ + ((h + pad_top_) * width_ + pad_left_) * n_C_);
     return buffer_;
   }
 
  private:
   const T* images_;
-  Index n_H_, n_W_, n_C_, pad_;
+  Index n_H_, n_W_, n_C_, pad_top_, pad_left_, width_;
   T* buffer_ = nullptr;  // its border stays zero; only the interior is overwritten
 };
 
-// The sizes of a direct convolution pass: input (m, n_H_in, n_W_in, n_in) padded by `pad`, f x f taps at
-// `stride`, output (m, n_H, n_W, n_out).
+// The sizes of a direct convolution pass: input (m, n_H_in, n_W_in, n_in) with padding on each side,
+// f_H x f_W taps at stride (stride_H, stride_W), output (m, n_H, n_W, n_out).
 struct DirectGeometry {
-  Index m, n_H_in, n_W_in, n_in, pad, f, stride, n_H, n_W, n_out;
+  Index m, n_H_in, n_W_in, n_in;
+  Index pad_top, pad_bottom, pad_left, pad_right;
+  Index f_H, f_W, stride_H, stride_W;
+  Index n_H, n_W, n_out;
 };
 
 // output = conv(input, packed filter) (+ bias), one register tile of output pixels x channels at a time.
 template <class T>
 void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const T* bias, T* output) {
-  const Index n = packet_size<T>, block = tile_packets * n, C = g.n_in, f = g.f, stride = g.stride;
-  PaddedImages<T> images(input, g.n_H_in, g.n_W_in, C, g.pad);
+  const Index n = packet_size<T>, block = tile_packets * n, C = g.n_in;
+  PaddedImages<T> images(input, g.n_H_in, g.n_W_in, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
   const Index row = images.width() * C;
   for (Index i = 0; i < g.m; ++i) {
     const T* image = images.image(i);
     T* out = output + i * g.n_H * g.n_W * g.n_out;
     for (Index c0 = 0; c0 < g.n_out; c0 += block) {
       const Index width = std::min(block, g.n_out - c0);
-      const T* w = packed + f * f * C * c0;
+      const T* w = packed + g.f_H * g.f_W * C * c0;
       for (Index h = 0; h < g.n_H; ++h)
         for (Index w0 = 0; w0 < g.n_W; w0 += tile_rows) {
-          const T* a = image + h * stride * row + w0 * stride * C;
+          const T* a = image + h * g.stride_H * row + w0 * g.stride_W * C;
           T* z = out + (h * g.n_W + w0) * g.n_out + c0;
           with_tile(std::min<Index>(tile_rows, g.n_W - w0), width / n, [&](auto R, auto CB) {
             Tile<T, R, CB> tile;
             tile.broadcast_row(bias ? bias + c0 : nullptr);
-            for (Index kh = 0; kh < f; ++kh)
-              for (Index kw = 0; kw < f; ++kw)
-                tile.update(a + kh * row + kw * C, stride * C, 1, w + (kh * f + kw) * C * width, width, C);
+            for (Index kh = 0; kh < g.f_H; ++kh)
+              for (Index kw = 0; kw < g.f_W; ++kw)
+                tile.update(a + kh * row + kw * C, g.stride_W * C, 1, w + (kh * g.f_W + kw) * C * width, width, C);
             tile.store(z, g.n_out);
           });
         }
@@ -215,25 +221,24 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
 // accumulated one output row at a time into register tiles of input channels x output channels.
 template <class T>
 void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW) {
-  const Index n = packet_size<T>, block = tile_packets * n, C = g.n_C_prev, n_C = g.n_C, f = g.f_H;
-  const Index stride = g.stride_H;
-  PaddedImages<T> images(A_prev, g.n_H_prev, g.n_W_prev, C, g.pad_top);
+  const Index n = packet_size<T>, block = tile_packets * n, C = g.n_C_prev, n_C = g.n_C;
+  PaddedImages<T> images(A_prev, g.n_H_prev, g.n_W_prev, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
   const Index row = images.width() * C;
-  std::fill_n(dW, f * f * C * n_C, T(0));
+  std::fill_n(dW, g.f_H * g.f_W * C * n_C, T(0));
   for (Index i = 0; i < g.m; ++i) {
     const T* image = images.image(i);
     for (Index h = 0; h < g.n_H; ++h) {
       const T* dz = dZ + (i * g.n_H + h) * g.n_W * n_C;
-      for (Index kh = 0; kh < f; ++kh)
-        for (Index kw = 0; kw < f; ++kw) {
-          const T* a = image + (h * stride + kh) * row + kw * C;
-          T* dw = dW + (kh * f + kw) * C * n_C;
+      for (Index kh = 0; kh < g.f_H; ++kh)
+        for (Index kw = 0; kw < g.f_W; ++kw) {
+          const T* a = image + (h * g.stride_H + kh) * row + kw * C;
+          T* dw = dW + (kh * g.f_W + kw) * C * n_C;
           for (Index c0 = 0; c0 < n_C; c0 += block)
             for (Index k0 = 0; k0 < C; k0 += tile_rows)
               with_tile(std::min<Index>(tile_rows, C - k0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
                 Tile<T, R, CB> tile;
                 tile.load(dw + k0 * n_C + c0, n_C);
-                tile.update(a + k0, 1, stride * C, dz + c0, n_C, g.n_W);
+                tile.update(a + k0, 1, g.stride_W * C, dz + c0, n_C, g.n_W);
                 tile.store(dw + k0 * n_C + c0, n_C);
               });
         }
@@ -253,9 +258,10 @@ void conv_forward(const Tensor<T>& A_prev, const Tensor<T>& W, const Tensor<T>& 
   detail::MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
 
   if (detail::fills_packets<T>({n_C})) {
-    const T* packed = detail::pack_filter(W.data(), g.f_H, g.n_C_prev, n_C, /*flip=*/false);
+    const T* packed = detail::pack_filter(W.data(), g.f_H, g.f_W, g.n_C_prev, n_C, /*flip=*/false);
     detail::direct_conv(A_prev.data(),
-                        {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.f_H, g.stride_H, g.n_H, g.n_W, n_C},
+                        {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
+                         g.f_H, g.f_W, g.stride_H, g.stride_W, g.n_H, g.n_W, n_C},
                         packed, b.data(), Z.data());
     return;
   }
@@ -289,13 +295,15 @@ void conv_backward(const Tensor<T>& dZ, const Tensor<T>& A_prev, const Tensor<T>
 
   const bool direct_weights = detail::fills_packets<T>({n_C});
   const bool direct_data = detail::fills_packets<T>({g.n_C_prev}) && g.stride_H == 1 && g.stride_W == 1 &&
-                           g.pad_top < g.f_H && g.pad_left < g.f_W;
+                           std::max(g.pad_top, g.pad_bottom) < g.f_H && std::max(g.pad_left, g.pad_right) < g.f_W;
   if (direct_weights) detail::direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data());
   if (direct_data) {
     // At stride 1, dA_prev is dZ padded by f - 1 - pad, convolved with W flipped in space, its channel axes swapped.
-    const T* packed = detail::pack_filter(W.data(), g.f_H, n_C, g.n_C_prev, /*flip=*/true);
+    // A side padded by p becomes a side padded by f - 1 - p.
+    const T* packed = detail::pack_filter(W.data(), g.f_H, g.f_W, n_C, g.n_C_prev, /*flip=*/true);
     detail::direct_conv(dZ.data(),
-                        {g.m, g.n_H, g.n_W, n_C, g.f_H - 1 - g.pad_top, g.f_H, 1, g.n_H_prev, g.n_W_prev, g.n_C_prev},
+                        {g.m, g.n_H, g.n_W, n_C, g.f_H - 1 - g.pad_top, g.f_H - 1 - g.pad_bottom, g.f_W - 1 - g.pad_left,
+                         g.f_W - 1 - g.pad_right, g.f_H, g.f_W, 1, 1, g.n_H_prev, g.n_W_prev, g.n_C_prev},
                         packed, static_cast<const T*>(nullptr), dA_prev.data());
   }
   if (direct_weights && direct_data) return;
