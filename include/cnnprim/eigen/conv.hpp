@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cassert>
 #include <initializer_list>
-#include <vector>
 
 #include <Eigen/Core>
 #include <unsupported/Eigen/CXX11/Tensor>
@@ -57,7 +56,8 @@ struct ConvGeometry {
   Index pixels() const { return m * n_H * n_W; }
   // A_prev is already the patch matrix.
   bool is_pointwise() const {
-    return f_H == 1 && f_W == 1 && stride_H == 1 && stride_W == 1 && pad_top == 0 && pad_left == 0;
+    return f_H == 1 && f_W == 1 && stride_H == 1 && stride_W == 1 && pad_top == 0 && pad_bottom == 0 &&
+           pad_left == 0 && pad_right == 0;
   }
 };
 
@@ -75,8 +75,9 @@ Index chunk_pixels(const ConvGeometry& g) {
 }
 
 // Walks output pixels [first, first + count) in row-major (i, h, w) order and calls
-// visit(row, kh, a_row, kw_begin, kw_end) for every filter row kh whose input row a_row lies inside A_prev;
-// kw in [kw_begin, kw_end) are the filter columns that fall inside it. Everything else is padding.
+// visit(row, kh, a_pixel, kw_begin, kw_end) for every filter row kh whose input row lies inside A_prev:
+// a_pixel indexes the input pixel under filter column 0 (outside the row when that column is padding), and
+// kw in [kw_begin, kw_end) are the filter columns that fall inside A_prev. Everything else is padding.
 template <class Visit>
 void for_each_window_row(const ConvGeometry& g, Index first, Index count, Visit visit) {
   Index w = first % g.n_W, h = (first / g.n_W) % g.n_H, i = first / (g.n_W * g.n_H);
