@@ -143,10 +143,6 @@ EIGEN_ALWAYS_INLINE void for_each_channel_block(Index n_C, Body body) {
   for (; c < n_C; ++c) body(c, T(), Int<1>());
 }
 
-}  // namespace detail
-
-namespace detail {
-
 // Asks for the input columns the window four places to the right will add, so that the rows' streams
 // arrive from memory before they are needed; the hardware prefetcher alone left the loads waiting.
 // Addresses stay inside A_prev (of `size` elements): a prefetch reads nothing, but pointers must be valid.
@@ -187,9 +183,11 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A) {
             if constexpr (Max) {
               // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
               // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
-              if (has_nan(sum[u]))
+              if (has_nan(sum[u])) {
+                result[u] = load<V>(window + c + u * step);
                 for (Index k = 1; k < g.n_taps; ++k)
                   result[u] = nan_propagating_max(result[u], load<V>(window + g.taps[k] + c + u * step));
+              }
             } else {
               result[u] = divide(sum[u], constant<V>(window_size));
             }
