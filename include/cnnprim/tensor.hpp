@@ -137,8 +137,8 @@ class Tensor {
     return std::shared_ptr<T>(static_cast<T*>(p), AlignedDelete{});
   }
 
-  // Takes the shape by value: with a const reference, GCC 12 at -O3 with AVX-512 (-march=native on this
-  // project's machines) folded a constant shape such as {3, 3, 3, 0} into {3, 3, 3, 3} in the copy the
+  // Takes the shape by value: with a const reference, GCC 12 at -O3 with AVX-512 (-march=native on such a
+  // machine) folded a constant shape such as {3, 3, 3, 0} into {3, 3, 3, 3} in the copy the
   // constructor keeps (tests/tensor_test.cpp, ConstantShapeWithZeroSurvivesOptimization).
   static Index checked_size(Shape shape) {
     Index size = 1;
