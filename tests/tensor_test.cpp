@@ -32,6 +32,9 @@ TEST(Tensor, ValuesAreRowMajor) {
 TEST(Tensor, ElementAccessWrites) {
   Tensor<double, 2> x({2, 3});
   x(1, 2) = 4.5;
+  x.t(0, 1) = 2.5;
+  EXPECT_EQ(x.data()[1], 2.5);
+  EXPECT_EQ(static_cast<const Tensor<double, 2>&>(x).t(1, 2), 4.5);
   x.data()[0] = -1.0;
   EXPECT_EQ(x.data()[5], 4.5);
   EXPECT_EQ(x(0, 0), -1.0);

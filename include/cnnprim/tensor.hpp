@@ -101,6 +101,16 @@ class Tensor {
     return data()[at];
   }
 
+  /// The same element access as a named member, `x.t(i, h, w, c)`.
+  template <class... Indices>
+  const T& t(Indices... indices) const {
+    return (*this)(indices...);
+  }
+  template <class... Indices>
+  T& t(Indices... indices) {
+    return (*this)(indices...);
+  }
+
   /// Checked element access: an index outside its extent throws std::out_of_range.
   template <class... Indices>
   const T& at(Indices... indices) const {
