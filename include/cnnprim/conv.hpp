@@ -46,9 +46,6 @@ struct ConvGradients {
 
 namespace detail {
 
-template <class T>
-inline constexpr bool is_real_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
-
 // Keeps a parameter out of template argument deduction, so conv_single_step(x, W, 0.5) works for float too.
 template <class T>
 struct identity {

@@ -13,7 +13,7 @@ namespace cnnprim {
 /// Throws shape_error when pad < 0.
 template <class T>
 Tensor<T> zero_pad(const Tensor<T>& X, Index pad, Backend backend = Backend::Eigen) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "cnnprim computes in float or double");
+  static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   detail::require_non_negative("zero_pad", "pad", pad);
   auto X_pad = Tensor<T>::uninitialized({X.dim(0), X.dim(1) + 2 * pad, X.dim(2) + 2 * pad, X.dim(3)});
   switch (backend) {

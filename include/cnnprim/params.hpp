@@ -4,6 +4,7 @@
 #include <limits>
 #include <ostream>
 #include <string>
+#include <type_traits>
 
 #include "errors.hpp"
 #include "tensor.hpp"
@@ -47,6 +48,10 @@ inline std::ostream& operator<<(std::ostream& out, Backend backend) { return out
 inline std::ostream& operator<<(std::ostream& out, PoolMode mode) { return out << to_string(mode); }
 
 namespace detail {
+
+// The element types the operations compute in.
+template <class T>
+inline constexpr bool is_real_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
 // Checks one spatial axis and returns floor((n_prev + 2 pad - f) / stride) + 1. `input` describes where
 // n_prev came from (e.g. "A_prev (2, 4, 4, 3)"), so the message names what the user passed to `function`.

@@ -54,7 +54,7 @@ using real_t = std::conditional_t<std::is_integral_v<T>, double, T>;
 template <class T>
 PoolForward<T> pool_forward(const Tensor<T>& A_prev, PoolParams hp, PoolMode mode = PoolMode::Max,
                             Backend backend = Backend::Eigen) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "cnnprim computes in float or double");
+  static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   auto A = Tensor<T>::uninitialized(detail::pool_output_shape("pool_forward", A_prev, hp));
   switch (backend) {
     case Backend::Loop: loop::pool_forward(A_prev, hp, mode, A); break;
@@ -68,7 +68,7 @@ PoolForward<T> pool_forward(const Tensor<T>& A_prev, PoolParams hp, PoolMode mod
 template <class T>
 Tensor<T> pool_backward(const Tensor<T>& dA, const PoolCache<T>& cache, PoolMode mode = PoolMode::Max,
                         Backend backend = Backend::Eigen) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "cnnprim computes in float or double");
+  static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   const auto A_shape = detail::pool_output_shape("pool_backward", cache.A_prev, cache.hp);
   detail::require_same_shape("pool_backward", "dA", dA.shape(), A_shape,
                              "the cache's A for A_prev " + format_shape(cache.A_prev.shape()));
@@ -83,7 +83,7 @@ Tensor<T> pool_backward(const Tensor<T>& dA, const PoolCache<T>& cache, PoolMode
 /// 1 at the first maximum of x in row-major order (a NaN counts as the maximum), 0 elsewhere.
 template <class T>
 Tensor<T, 2> create_mask_from_window(const Tensor<T, 2>& x) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "cnnprim computes in float or double");
+  static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   Tensor<T, 2> mask(x.shape());
   const Index k = loop::first_max_index(x.data(), x.dim(0), x.dim(1), x.dim(1), 1);
   if (k >= 0) mask.data()[k] = T(1);
@@ -95,7 +95,7 @@ Tensor<T, 2> create_mask_from_window(const Tensor<T, 2>& x) {
 template <class T>
 Tensor<detail::real_t<T>, 2> distribute_value(T dz, std::array<Index, 2> shape) {
   using R = detail::real_t<T>;
-  static_assert(std::is_same_v<R, float> || std::is_same_v<R, double>, "cnnprim computes in float or double");
+  static_assert(detail::is_real_v<R>, "cnnprim computes in float or double");
   detail::require_at_least_one("distribute_value", "n_H", shape[0]);
   detail::require_at_least_one("distribute_value", "n_W", shape[1]);
   Tensor<R, 2> a(shape);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cmath>
 #include <type_traits>
@@ -30,7 +31,7 @@ struct PoolGeometry {
   const Index* taps;  // f * f offsets, in row-major window order
   Index n_taps;
 
-  PoolGeometry(const Tensor<double>::Shape& prev, PoolParams hp, Index n_H_, Index n_W_)
+  PoolGeometry(const std::array<Index, 4>& prev, PoolParams hp, Index n_H_, Index n_W_)
       : m(prev[0]), n_H_prev(prev[1]), n_W_prev(prev[2]), n_C(prev[3]), f(hp.f), stride(hp.stride), n_H(n_H_),
         n_W(n_W_), n_taps(hp.f * hp.f) {
     Index* offsets = scratch<Index, Scratch::WindowTaps>(static_cast<std::size_t>(n_taps));
