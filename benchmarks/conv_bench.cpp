@@ -1,15 +1,16 @@
-// conv_forward and conv_backward on both backends, float and double. The loop:: and eigen:: kernels are
-// timed writing into preallocated outputs, as oneDNN's execute() is; the public functions add validation
-// and the allocation of their results.
+// conv_forward and conv_backward through the public calls (both forms; the Loop path through the second
+// form), and the Eigen path's internal kernels beside them, float and double.
 #include <benchmark/benchmark.h>
 
 #include <cnnprim/cnnprim.hpp>
 
+#include "calls.hpp"
 #include "shapes.hpp"
 
+using bench::Call;
 using cnnprim::Backend;
 
-template <class T, Backend backend>
+template <class T, Backend backend, Call call>
 static void BM_ConvForward(benchmark::State& state) {
   const bench::ConvShape s(state);
   if (backend == Backend::Loop && s.flops() > bench::loop_flop_limit)
@@ -20,8 +21,14 @@ static void BM_ConvForward(benchmark::State& state) {
   const cnnprim::ConvParams hp{s.stride, s.pad};
   cnnprim::Tensor<T> Z({s.m, s.n_H(), s.n_W(), s.n_C});
   for (auto _ : state) {
-    if constexpr (backend == Backend::Loop) cnnprim::loop::conv_forward(A_prev, W, b, hp, Z);
-    else cnnprim::eigen::conv_forward(A_prev, W, b, hp, Z);
+    if constexpr (call == Call::First) {
+      auto forward = cnnprim::conv_forward(A_prev, W, b, hp, backend);
+      benchmark::DoNotOptimize(forward.Z.data());
+    } else if constexpr (call == Call::Second) {
+      cnnprim::conv_forward(A_prev, W, b, hp, Z, backend);
+    } else {
+      cnnprim::detail::eigen::conv_forward(A_prev.view(), W.view(), b.view(), hp, Z.view());
+    }
     benchmark::DoNotOptimize(Z.data());
     benchmark::ClobberMemory();
   }
@@ -29,19 +36,29 @@ static void BM_ConvForward(benchmark::State& state) {
 }
 
 // Backward data and backward weights together: twice the forward's work.
-template <class T, Backend backend>
+template <class T, Backend backend, Call call>
 static void BM_ConvBackward(benchmark::State& state) {
   const bench::ConvShape s(state);
   if (backend == Backend::Loop && 2 * s.flops() > bench::loop_flop_limit)
     return state.SkipWithError("loop path skipped on this shape (over 0.4 GFLOP per call)");
   const auto A_prev = bench::random_tensor<T>({s.m, s.n_H_prev, s.n_W_prev, s.n_C_prev}, 1);
   const auto W = bench::random_tensor<T>({s.f, s.f, s.n_C_prev, s.n_C}, 2);
+  const auto b = bench::random_tensor<T>({1, 1, 1, s.n_C}, 3);
   const cnnprim::ConvParams hp{s.stride, s.pad};
   const auto dZ = bench::random_tensor<T>({s.m, s.n_H(), s.n_W(), s.n_C}, 4);
+  const auto cache = cnnprim::conv_forward(A_prev, W, b, hp, backend).cache;
   cnnprim::Tensor<T> dA_prev(A_prev.shape()), dW(W.shape()), db({1, 1, 1, s.n_C});
   for (auto _ : state) {
-    if constexpr (backend == Backend::Loop) cnnprim::loop::conv_backward(dZ, A_prev, W, hp, dA_prev, dW, db);
-    else cnnprim::eigen::conv_backward(dZ, A_prev, W, hp, dA_prev, dW, db);
+    if constexpr (call == Call::First) {
+      auto gradients = cnnprim::conv_backward(dZ, cache, backend);
+      benchmark::DoNotOptimize(gradients.dA_prev.data());
+    } else if constexpr (call == Call::Second) {
+      cnnprim::conv_backward_data(dZ, W, hp, dA_prev, backend);
+      cnnprim::conv_backward_weights(dZ, A_prev, hp, dW, db, backend);
+    } else {
+      cnnprim::detail::eigen::conv_backward_data(dZ.view(), W.view(), hp, dA_prev.view());
+      cnnprim::detail::eigen::conv_backward_weights(dZ.view(), A_prev.view(), hp, dW.view(), db.view());
+    }
     benchmark::DoNotOptimize(dA_prev.data());
     benchmark::DoNotOptimize(dW.data());
     benchmark::ClobberMemory();
@@ -49,14 +66,16 @@ static void BM_ConvBackward(benchmark::State& state) {
   bench::set_flops(state, 2 * s.flops());
 }
 
-BENCHMARK_TEMPLATE(BM_ConvForward, float, Backend::Loop)->Apply(bench::conv_args);
-BENCHMARK_TEMPLATE(BM_ConvForward, float, Backend::Eigen)->Apply(bench::conv_args);
-BENCHMARK_TEMPLATE(BM_ConvForward, double, Backend::Loop)->Apply(bench::conv_args);
-BENCHMARK_TEMPLATE(BM_ConvForward, double, Backend::Eigen)->Apply(bench::conv_args);
-BENCHMARK_TEMPLATE(BM_ConvBackward, float, Backend::Loop)->Apply(bench::conv_args);
-BENCHMARK_TEMPLATE(BM_ConvBackward, float, Backend::Eigen)->Apply(bench::conv_args);
-BENCHMARK_TEMPLATE(BM_ConvBackward, double, Backend::Loop)->Apply(bench::conv_args);
-BENCHMARK_TEMPLATE(BM_ConvBackward, double, Backend::Eigen)->Apply(bench::conv_args);
+#define CNNPRIM_CONV_BENCHMARKS(BM, T)                                                        \
+  BENCHMARK_TEMPLATE(BM, T, Backend::Loop, Call::Second)->Apply(bench::conv_args);     \
+  BENCHMARK_TEMPLATE(BM, T, Backend::Eigen, Call::First)->Apply(bench::conv_args);     \
+  BENCHMARK_TEMPLATE(BM, T, Backend::Eigen, Call::Second)->Apply(bench::conv_args);    \
+  BENCHMARK_TEMPLATE(BM, T, Backend::Eigen, Call::Kernel)->Apply(bench::conv_args)
+
+CNNPRIM_CONV_BENCHMARKS(BM_ConvForward, float);
+CNNPRIM_CONV_BENCHMARKS(BM_ConvForward, double);
+CNNPRIM_CONV_BENCHMARKS(BM_ConvBackward, float);
+CNNPRIM_CONV_BENCHMARKS(BM_ConvBackward, double);
 
 // Eigen's own GEMM on the matrix product a 3x3 convolution amounts to: (pixels, f*f*n_C_prev) x
 // (f*f*n_C_prev, n_C). The rate the convolution's Eigen path is measured against.

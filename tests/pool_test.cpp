@@ -261,13 +261,85 @@ TEST(PoolBackends, LoopAndEigenAgreeOnLargeInput) {
 
 TEST_P(Pool, CacheSurvivesChangesToTheCallersTensor) {
   auto A_prev = oracle::uniform<double, 4>({1, 4, 4, 2}, 91);
+  auto A_map = A_prev.vector();
   const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 2}, PoolMode::Max, GetParam());
-  EXPECT_TRUE(cache.A_prev.shares_storage_with(A_prev));
   const auto dA = oracle::uniform<double, 4>(A.shape(), 92);
   const auto before = cnnprim::pool_backward(dA, cache, PoolMode::Max, GetParam());
-  A_prev.vector().setConstant(9.0);
+  A_map.setConstant(9.0);  // a map taken before forward writes the caller's tensor only
   A_prev = Tensor<double>();
   EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, PoolMode::Max, GetParam()), before, 0.0));
+}
+
+// pool_backward(dA, cache) uses the mode forward computed; an explicit mode overrides it.
+TEST_P(Pool, CacheKeepsTheMode) {
+  const auto A_prev = oracle::uniform<double, 4>({2, 5, 7, 3}, 93);
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+    SCOPED_TRACE(cnnprim::to_string(mode));
+    const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 2}, mode, GetParam());
+    EXPECT_EQ(cache.mode, mode);
+    const auto dA = oracle::uniform<double, 4>(A.shape(), 94);
+    EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, GetParam()),
+                             oracle::pool_backward(dA, A_prev, 2, 2, mode), 1e-12));
+    const PoolMode other = mode == PoolMode::Max ? PoolMode::Average : PoolMode::Max;
+    EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, other, GetParam()),
+                             oracle::pool_backward(dA, A_prev, 2, 2, other), 1e-12));
+  }
+}
+
+TEST_P(Pool, RvalueInputIsMovedIntoTheCache) {
+  auto A_prev = oracle::uniform<float, 4>({1, 4, 4, 2}, 95);
+  const float* storage = A_prev.data();
+  const auto forward = cnnprim::pool_forward(std::move(A_prev), {2, 2}, PoolMode::Max, GetParam());
+  EXPECT_EQ(forward.cache.A_prev.data(), storage);
+}
+
+// The notebook's {"stride": 2, "f": 3} by name: fields in any other order than (f, stride) do not compile.
+TEST(PoolParams, NamedHyperparameters) {
+  using namespace cnnprim::hparam;
+  const cnnprim::PoolParams hp{f = 3, stride = 2};
+  EXPECT_EQ(hp.f, 3);
+  EXPECT_EQ(hp.stride, 2);
+  static_assert(!std::is_convertible_v<decltype(stride = 2), cnnprim::hparam::F>, "a stride is not an f");
+  const cnnprim::PoolParams positional{3, 2};
+  EXPECT_EQ(positional.f, hp.f);
+  EXPECT_EQ(positional.stride, hp.stride);
+}
+
+// ---- The second form: caller-owned outputs ----
+
+TEST_P(Pool, SecondFormMatchesFirstForm) {
+  unsigned seed = 500;
+  for (const Shape& s : shapes)
+    for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+      SCOPED_TRACE(std::string(s.regime) + " " + cnnprim::to_string(mode));
+      const auto A_prev = oracle::uniform<float, 4>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, seed += 2);
+      const cnnprim::PoolParams hp{s.f, s.stride};
+      const auto [A, cache] = cnnprim::pool_forward(A_prev, hp, mode, GetParam());
+      const auto dA = oracle::uniform<float, 4>(A.shape(), seed + 1);
+      const auto dA_prev = cnnprim::pool_backward(dA, cache, GetParam());
+
+      std::vector<float> a_memory(static_cast<std::size_t>(A.size()), -7.0f);
+      const cnnprim::TensorView<float> A_view(a_memory.data(), A.shape());
+      cnnprim::pool_forward(A_prev, hp, mode, A_view, GetParam());
+      EXPECT_TRUE(oracle::near(Tensor<float>(A_view), A, 0.0));
+      auto dA_prev_out = oracle::uniform<float, 4>(A_prev.shape(), seed + 2);  // overwritten in full
+      cnnprim::pool_backward(dA, A_prev, hp, mode, dA_prev_out, GetParam());
+      EXPECT_TRUE(oracle::near(dA_prev_out, dA_prev, 0.0));
+    }
+}
+
+TEST_P(Pool, SecondFormRejectsWrongOutputShapes) {
+  const Backend be = GetParam();
+  const Tensor<double> A_prev({2, 5, 7, 3});
+  Tensor<double> A({2, 2, 3, 3}), dA_prev({2, 5, 7, 3}), wrong({2, 2, 3, 4});
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_forward(A_prev, {2, 2}, PoolMode::Max, wrong, be); }),
+            "pool_forward: A must be (2, 2, 3, 3) to match A_prev (2, 5, 7, 3), but A is (2, 2, 3, 4)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_backward(wrong, A_prev, {2, 2}, PoolMode::Max, dA_prev, be); }),
+            "pool_backward: dA must be (2, 2, 3, 3) to match the A for A_prev (2, 5, 7, 3), but dA is (2, 2, 3, 4)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_backward(A, A_prev, {2, 2}, PoolMode::Average, wrong, be); }),
+            "pool_backward: dA_prev must be (2, 5, 7, 3) to match A_prev, but dA_prev is (2, 2, 3, 4)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_forward(A_prev, {2, 0}, PoolMode::Max, A, be); }),
+            "pool_forward: stride must be at least 1, but got stride = 0");
 }
 
 TEST_P(Pool, EmptyBatch) {

@@ -2,10 +2,13 @@
 //
 // Messages read `function: argument rule, but actual`, with shapes printed as numpy prints them,
 // e.g. `conv_forward: W expects 4 input channels but A_prev (2, 5, 7, 3) has 3`.
+// A check costs its comparison: the parts of a message are kept by reference and formatted only when the
+// check fails, so a valid call formats nothing and allocates nothing.
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -30,6 +33,22 @@ std::string format_shape(const std::array<I, N>& shape) {
 
 namespace detail {
 
+// A shape as a message part: printed numpy-style when, and only when, a message is formatted.
+template <class I, std::size_t N>
+struct ShapeText {
+  const std::array<I, N>& shape;
+};
+
+template <class I, std::size_t N>
+ShapeText<I, N> shape_text(const std::array<I, N>& shape) {
+  return {shape};
+}
+
+template <class I, std::size_t N>
+std::ostream& operator<<(std::ostream& out, const ShapeText<I, N>& text) {
+  return out << format_shape(text.shape);
+}
+
 // Joins the pieces of a message with stream formatting, so callers can mix text, numbers and shapes.
 template <class... Parts>
 [[noreturn]] void fail(const char* function, const Parts&... parts) {
@@ -49,12 +68,13 @@ void require_non_negative(const char* function, const char* name, I value) {
   if (value < 0) fail(function, name, " must be non-negative, but got ", name, " = ", value);
 }
 
-template <class I, std::size_t N>
+// `reason...` says what the expected shape comes from; it is formatted only on failure.
+template <class I, std::size_t N, class... Reason>
 void require_same_shape(const char* function, const char* name, const std::array<I, N>& actual,
-                        const std::array<I, N>& expected, const std::string& reason) {
+                        const std::array<I, N>& expected, const Reason&... reason) {
   if (actual != expected)
-    fail(function, name, " must be ", format_shape(expected), " to match ", reason, ", but ", name, " is ",
-         format_shape(actual));
+    fail(function, name, " must be ", shape_text(expected), " to match ", reason..., ", but ", name, " is ",
+         shape_text(actual));
 }
 
 }  // namespace detail

@@ -3,8 +3,6 @@
 
 #include <limits>
 #include <ostream>
-#include <string>
-#include <type_traits>
 
 #include "errors.hpp"
 #include "tensor.hpp"
@@ -16,16 +14,54 @@ enum class Backend { Loop, Eigen };
 
 enum class PoolMode { Max, Average };
 
+/// Hyperparameters by name, for code that would rather not rely on the order of a struct's fields:
+/// `PoolParams{hparam::f = 3, hparam::stride = 2}` is the notebook's `{"f": 3, "stride": 2}`, and the
+/// order from memory, `PoolParams{hparam::stride = 2, hparam::f = 3}`, does not compile instead of
+/// computing another pooling. Each field holds its own type, which converts to and from Index, so
+/// `PoolParams{3, 2}` and `hp.f * hp.f` work as before.
+namespace hparam {
+
+template <class Name>
+struct Value {
+  Index value;
+  constexpr Value(Index v) noexcept : value(v) {}  // NOLINT(google-explicit-constructor)
+  constexpr operator Index() const noexcept { return value; }  // NOLINT(google-explicit-constructor)
+};
+
+template <class Name>
+std::ostream& operator<<(std::ostream& out, Value<Name> v) {
+  return out << v.value;
+}
+
+// `keyword = value` makes a Value of that name.
+template <class Name>
+struct Keyword {
+  constexpr Value<Name> operator=(Index v) const noexcept { return v; }  // NOLINT(misc-unconventional-assign-operator)
+};
+
+struct StrideName;
+struct PadName;
+struct FName;
+using Stride = Value<StrideName>;
+using Pad = Value<PadName>;
+using F = Value<FName>;
+
+inline constexpr Keyword<StrideName> stride{};
+inline constexpr Keyword<PadName> pad{};
+inline constexpr Keyword<FName> f{};
+
+}  // namespace hparam
+
 /// The notebook's convolution hparameters {"stride", "pad"}.
 struct ConvParams {
-  Index stride = 1;
-  Index pad = 0;
+  hparam::Stride stride = 1;
+  hparam::Pad pad = 0;
 };
 
 /// The notebook's pooling hparameters {"f", "stride"}; pooling has no padding.
 struct PoolParams {
-  Index f = 2;
-  Index stride = 2;
+  hparam::F f = 2;
+  hparam::Stride stride = 2;
 };
 
 inline const char* to_string(Backend backend) {
@@ -49,24 +85,22 @@ inline std::ostream& operator<<(std::ostream& out, PoolMode mode) { return out <
 
 namespace detail {
 
-// The element types the operations compute in.
-template <class T>
-inline constexpr bool is_real_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
-
-// Checks one spatial axis and returns floor((n_prev + 2 pad - f) / stride) + 1. `input` describes where
-// n_prev came from (e.g. "A_prev (2, 4, 4, 3)"), so the message names what the user passed to `function`.
-inline Index output_size(const char* function, const std::string& input, const char* axis, Index n_prev, Index f,
-                         Index pad, Index stride) {
+// Checks one spatial axis and returns floor((n_prev + 2 pad - f) / stride) + 1. `input...` says where n_prev
+// came from (e.g. "A_prev ", shape_text(a)), so that a message names what the user passed to `function`;
+// it is formatted only when a check fails.
+template <class... Input>
+Index output_size(const char* function, const char* axis, Index n_prev, Index f, Index pad, Index stride,
+                  const Input&... input) {
   require_at_least_one(function, "f", f);
   require_at_least_one(function, "stride", stride);
   require_non_negative(function, "pad", pad);
   if (n_prev < 0) fail(function, axis, " must be non-negative, but got ", axis, " = ", n_prev);
-  if (pad > (std::numeric_limits<Index>::max() / 2 - n_prev) / 2)
-    fail(function, "pad = ", pad, " is too large: ", axis, " + 2 * pad must be representable");
+  if (pad > (std::numeric_limits<Index>::max() - n_prev) / 2)
+    fail(function, "pad = ", pad, " is too large: ", axis, " + 2 * pad must not exceed ",
+         std::numeric_limits<Index>::max());
   if (f > n_prev + 2 * pad) {
-    const std::string where = input.empty() ? std::string() : input + " has ";
-    if (pad == 0) fail(function, "f = ", f, " must not exceed ", axis, ", but ", where, axis, " = ", n_prev);
-    fail(function, "f = ", f, " must not exceed ", axis, " + 2 * pad, but ", where, axis, " = ", n_prev,
+    if (pad == 0) fail(function, "f = ", f, " must not exceed ", axis, ", but ", input..., axis, " = ", n_prev);
+    fail(function, "f = ", f, " must not exceed ", axis, " + 2 * pad, but ", input..., axis, " = ", n_prev,
          " and pad = ", pad);
   }
   return (n_prev + 2 * pad - f) / stride + 1;
@@ -75,9 +109,10 @@ inline Index output_size(const char* function, const std::string& input, const c
 }  // namespace detail
 
 /// floor((n_prev + 2 pad - f) / stride) + 1, the notebook's n_H and n_W.
-/// Throws shape_error when f < 1, stride < 1, pad < 0, n_prev < 0 or the window exceeds n_prev + 2 pad.
+/// Throws shape_error when f < 1, stride < 1, pad < 0, n_prev < 0, n_prev + 2 pad exceeds the largest Index,
+/// or the window exceeds n_prev + 2 pad.
 inline Index output_size(Index n_prev, Index f, Index pad, Index stride) {
-  return detail::output_size("output_size", "", "n_prev", n_prev, f, pad, stride);
+  return detail::output_size("output_size", "n_prev", n_prev, f, pad, stride);
 }
 
 }  // namespace cnnprim

@@ -1,15 +1,16 @@
-// Index, the owning row-major Tensor<T, Rank>, and its cheap Eigen views.
+// Index, the owning row-major Tensor<T, Rank>, the non-owning TensorView<T, Rank>, and their Eigen views.
 //
 // Rank 4 is NHWC (m, n_H, n_W, n_C); filters are HWIO (f, f, n_C_prev, n_C); a window is (f, f, n_C_prev).
-// Copies share their storage until one of them is written (copy on write), so a cache that keeps a
-// tensor costs no deep copy and still sees the values it was given, whatever the caller does later.
+// A Tensor is a value, as std::vector is: a copy owns its own elements, so nothing written through one
+// (by element, through data(), or through a view or Eigen map of it) is ever seen through another. A
+// TensorView is a pointer and a shape over memory someone else owns (a Tensor, a std::vector, a camera
+// frame, a RowMajor Eigen::Tensor); it never copies, and it must not outlive that memory.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cassert>
 #include <cstddef>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <new>
@@ -29,9 +30,177 @@ namespace cnnprim {
 using Index = std::ptrdiff_t;
 
 template <class T, int Rank = 4>
+class TensorView;
+template <class T, int Rank = 4>
+class Tensor;
+
+namespace detail {
+
+// The number of elements of `shape`, checked for the function the user called: a negative extent, or a
+// product that no allocation of T could hold, throws shape_error. A zero extent makes the size 0 whatever
+// the other extents are. The shape is taken by value: with a const reference, GCC 12 at -O3 with AVX-512
+// folded a constant shape such as {3, 3, 3, 0} into {3, 3, 3, 3} (tensor_test, ConstantShapeWithZero...).
+template <class T, std::size_t N>
+Index checked_size(const char* function, const char* name, std::array<Index, N> shape) {
+  for (const Index extent : shape)
+    if (extent < 0) fail(function, "extents must be non-negative, but ", name, " is ", shape_text(shape));
+  for (const Index extent : shape)
+    if (extent == 0) return 0;
+  Index size = 1;
+  for (const Index extent : shape) {
+    if (size > std::numeric_limits<Index>::max() / static_cast<Index>(sizeof(T)) / extent)
+      fail(function, name, " ", shape_text(shape), " holds more elements than memory can address");
+    size *= extent;
+  }
+  return size;
+}
+
+// Row-major offset of an element; indices are asserted in debug builds.
+template <std::size_t N, class... Indices>
+Index element_offset(const std::array<Index, N>& shape, Indices... indices) {
+  static_assert(sizeof...(Indices) == N, "give one index per axis");
+  const std::array<Index, N> index{static_cast<Index>(indices)...};
+  Index at = 0;
+  for (std::size_t k = 0; k < N; ++k) {
+    assert(index[k] >= 0 && index[k] < shape[k]);
+    at = at * shape[k] + index[k];
+  }
+  return at;
+}
+
+template <std::size_t N, class... Indices>
+Index checked_offset(const char* who, const std::array<Index, N>& shape, Indices... indices) {
+  static_assert(sizeof...(Indices) == N, "give one index per axis");
+  const std::array<Index, N> index{static_cast<Index>(indices)...};
+  for (std::size_t k = 0; k < N; ++k)
+    if (index[k] < 0 || index[k] >= shape[k])
+      throw std::out_of_range(std::string(who) + ": index " + format_shape(index) + " is outside shape " +
+                              format_shape(shape));
+  return element_offset(shape, indices...);
+}
+
+[[noreturn]] inline void axis_out_of_range(const char* who, int axis, int rank) {
+  throw std::out_of_range(std::string(who) + ": axis " + std::to_string(axis) + " is outside [0, " +
+                          std::to_string(rank) + ")");
+}
+
+// The element type of a Tensor or TensorView argument, without const; no type for anything else, so that
+// overloads taking a tensor drop out for other arguments.
+template <class X>
+struct tensor_value {};
+template <class T, int Rank>
+struct tensor_value<Tensor<T, Rank>> {
+  using type = T;
+};
+template <class T, int Rank>
+struct tensor_value<TensorView<T, Rank>> {
+  using type = std::remove_const_t<T>;
+};
+template <class X>
+using tensor_value_t = typename tensor_value<std::remove_cv_t<std::remove_reference_t<X>>>::type;
+
+// The views a public function takes for its other tensors, with the element type of its first one: a
+// Tensor or a view converts to them, and they take no part in deducing the element type.
+template <class X, int Rank = 4>
+using input_t = TensorView<const tensor_value_t<X>, Rank>;
+template <class X, int Rank = 4>
+using output_t = TensorView<tensor_value_t<X>, Rank>;
+
+// A cache's own copy of a tensor argument: an rvalue Tensor is moved in, anything else copied.
+template <class In>
+auto keep(In&& x) {
+  using T = tensor_value_t<In>;
+  constexpr int rank = std::remove_reference_t<In>::rank;
+  if constexpr (std::is_same_v<std::remove_cv_t<std::remove_reference_t<In>>, Tensor<T, rank>>)
+    return Tensor<T, rank>(std::forward<In>(x));
+  else
+    return Tensor<T, rank>(TensorView<const T, rank>(x));
+}
+// The element types the operations compute in.
+template <class T>
+inline constexpr bool is_real_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+}  // namespace detail
+
+/// A pointer and a row-major shape over memory the caller owns; T may be const. Copying a view copies the
+/// pointer, never the elements. A view of T converts to a view of const T.
+template <class T, int Rank>
+class TensorView {
+  static_assert(Rank >= 1, "a TensorView has at least one axis");
+  static_assert(std::is_arithmetic_v<std::remove_const_t<T>>, "a TensorView holds arithmetic values");
+
+ public:
+  using value_type = std::remove_const_t<T>;
+  using element_type = T;
+  using Shape = std::array<Index, Rank>;
+  using EigenTensor = Eigen::Tensor<value_type, Rank, Eigen::RowMajor, Index>;
+  using EigenMap = Eigen::TensorMap<std::conditional_t<std::is_const_v<T>, const EigenTensor, EigenTensor>,
+                                    Eigen::Unaligned>;
+  using VectorMap = Eigen::Map<std::conditional_t<std::is_const_v<T>, const Eigen::Matrix<value_type, Eigen::Dynamic, 1>,
+                                                  Eigen::Matrix<value_type, Eigen::Dynamic, 1>>>;
+
+  static constexpr int rank = Rank;
+
+  /// An empty view: every extent 0, no data.
+  TensorView() = default;
+
+  /// Views `shape` row-major elements from `data`, which must hold them all. A negative extent, or a null
+  /// `data` with a non-zero size, throws shape_error.
+  TensorView(T* data, const Shape& shape)
+      : data_(data), shape_(shape), size_(detail::checked_size<value_type>("TensorView", "shape", shape)) {
+    if (data == nullptr && size_ != 0)
+      detail::fail("TensorView", "data is null, but shape ", detail::shape_text(shape), " holds ", size_,
+                   " elements");
+  }
+
+  /// A view of T is a view of const T.
+  template <class U, class = std::enable_if_t<std::is_same_v<const U, T> && !std::is_same_v<U, T>>>
+  TensorView(const TensorView<U, Rank>& other) noexcept  // NOLINT(google-explicit-constructor)
+      : data_(other.data()), shape_(other.shape()), size_(other.size()) {}
+
+  const Shape& shape() const noexcept { return shape_; }
+  Index size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  T* data() const noexcept { return data_; }
+
+  /// The extent of one axis; an axis outside [0, Rank) throws std::out_of_range.
+  Index dim(int axis) const {
+    if (axis < 0 || axis >= Rank) detail::axis_out_of_range("TensorView::dim", axis, Rank);
+    return shape_[static_cast<std::size_t>(axis)];
+  }
+
+  /// Unchecked element access (asserted in debug builds), e.g. `x(i, h, w, c)`.
+  template <class... Indices>
+  T& operator()(Indices... indices) const {
+    return data_[detail::element_offset(shape_, indices...)];
+  }
+
+  /// Checked element access: an index outside its extent throws std::out_of_range.
+  template <class... Indices>
+  T& at(Indices... indices) const {
+    return data_[detail::checked_offset("TensorView::at", shape_, indices...)];
+  }
+
+  /// Eigen views of the same memory.
+  EigenMap tensor() const { return EigenMap(data_, shape_); }
+  VectorMap vector() const { return VectorMap(data_, size_); }
+
+ private:
+  template <class, int>
+  friend class Tensor;
+  // A tensor's own view: its shape is already checked.
+  TensorView(T* data, const Shape& shape, Index size) noexcept : data_(data), shape_(shape), size_(size) {}
+
+  T* data_ = nullptr;
+  Shape shape_{};
+  Index size_ = 0;
+};
+
+/// Owning, contiguous, row-major and 64-byte aligned; a value (see the top of this file).
+template <class T, int Rank>
 class Tensor {
   static_assert(Rank >= 1, "a Tensor has at least one axis");
-  static_assert(std::is_arithmetic_v<T>, "a Tensor holds arithmetic values");
+  static_assert(std::is_arithmetic_v<T> && !std::is_const_v<T>, "a Tensor holds arithmetic values");
 
  public:
   using value_type = T;
@@ -48,27 +217,52 @@ class Tensor {
   Tensor() = default;
 
   /// A zero-filled tensor of the given shape; a negative extent throws shape_error.
-  explicit Tensor(const Shape& shape) : shape_(shape), size_(checked_size(shape)), storage_(allocate(size_)) {
-    if (size_ > 0) std::fill_n(storage_.get(), size_, T(0));
-  }
+  explicit Tensor(const Shape& shape) : Tensor(uninitialized(shape)) { std::fill_n(data_.get(), size_, T(0)); }
 
   /// A tensor holding `values` in row-major order; their count must equal the shape's size.
-  Tensor(const Shape& shape, const std::vector<T>& values) : shape_(shape), size_(checked_size(shape)) {
+  Tensor(const Shape& shape, const std::vector<T>& values) : Tensor(uninitialized(shape)) {
     if (static_cast<Index>(values.size()) != size_)
-      detail::fail("Tensor", "shape ", format_shape(shape), " needs ", size_, " values, but got ", values.size());
-    storage_ = allocate(size_);
-    std::copy(values.begin(), values.end(), storage_.get());
+      detail::fail("Tensor", "shape ", detail::shape_text(shape), " needs ", size_, " values, but got ",
+                   values.size());
+    std::copy(values.begin(), values.end(), data_.get());
+  }
+
+  /// A copy of the elements a view shows.
+  explicit Tensor(TensorView<const T, Rank> view) : Tensor(uninitialized(view.shape())) {
+    std::copy_n(view.data(), size_, data_.get());
   }
 
   /// A tensor whose values are unspecified: for an output that is about to be overwritten in full, so that
-  /// it is not zero-filled first.
-  static Tensor uninitialized(const Shape& shape) {
+  /// it is not zero-filled first. A shape_error names `function` and calls the shape `name`.
+  static Tensor uninitialized(const Shape& shape, const char* function = "Tensor", const char* name = "shape") {
     Tensor t;
+    t.size_ = detail::checked_size<T>(function, name, shape);
     t.shape_ = shape;
-    t.size_ = checked_size(shape);
-    t.storage_ = allocate(t.size_);
+    t.data_ = allocate(t.size_);
     return t;
   }
+
+  Tensor(const Tensor& other) : Tensor(other.view()) {}
+  Tensor(Tensor&& other) noexcept
+      : data_(std::move(other.data_)), shape_(std::exchange(other.shape_, Shape{})),
+        size_(std::exchange(other.size_, 0)) {}
+
+  /// Copy assignment reuses this tensor's memory when the sizes match, as a training loop's buffers do.
+  Tensor& operator=(const Tensor& other) {
+    if (this == &other) return *this;
+    if (size_ != other.size_) data_ = allocate(other.size_);
+    shape_ = other.shape_;
+    size_ = other.size_;
+    std::copy_n(other.data_.get(), size_, data_.get());
+    return *this;
+  }
+  Tensor& operator=(Tensor&& other) noexcept {
+    data_ = std::move(other.data_);
+    shape_ = std::exchange(other.shape_, Shape{});
+    size_ = std::exchange(other.size_, 0);
+    return *this;
+  }
+  ~Tensor() = default;
 
   const Shape& shape() const noexcept { return shape_; }
   Index size() const noexcept { return size_; }
@@ -76,29 +270,22 @@ class Tensor {
 
   /// The extent of one axis; an axis outside [0, Rank) throws std::out_of_range.
   Index dim(int axis) const {
-    if (axis < 0 || axis >= Rank)
-      throw std::out_of_range("Tensor::dim: axis " + std::to_string(axis) + " is outside [0, " +
-                              std::to_string(Rank) + ")");
+    if (axis < 0 || axis >= Rank) detail::axis_out_of_range("Tensor::dim", axis, Rank);
     return shape_[static_cast<std::size_t>(axis)];
   }
 
-  /// Read-only row-major storage.
-  const T* data() const noexcept { return storage_.get(); }
-  /// Writable row-major storage; first detaches from any copy that shares it.
-  T* data() {
-    detach();
-    return storage_.get();
-  }
+  /// Row-major storage; null when the tensor is empty.
+  const T* data() const noexcept { return data_.get(); }
+  T* data() noexcept { return data_.get(); }
 
   /// Unchecked element access (asserted in debug builds), e.g. `x(i, h, w, c)`.
   template <class... Indices>
   const T& operator()(Indices... indices) const {
-    return storage_.get()[offset(indices...)];
+    return data_[detail::element_offset(shape_, indices...)];
   }
   template <class... Indices>
   T& operator()(Indices... indices) {
-    const Index at = offset(indices...);
-    return data()[at];
+    return data_[detail::element_offset(shape_, indices...)];
   }
 
   /// The same element access as a named member, `x.t(i, h, w, c)`.
@@ -114,25 +301,24 @@ class Tensor {
   /// Checked element access: an index outside its extent throws std::out_of_range.
   template <class... Indices>
   const T& at(Indices... indices) const {
-    check_bounds(indices...);
-    return (*this)(indices...);
+    return data_[detail::checked_offset("Tensor::at", shape_, indices...)];
   }
   template <class... Indices>
   T& at(Indices... indices) {
-    check_bounds(indices...);
-    return (*this)(indices...);
+    return data_[detail::checked_offset("Tensor::at", shape_, indices...)];
   }
 
-  /// Eigen views of the same storage: no copy is made.
+  /// Views of the same storage: no copy is made. They are valid until the tensor is destroyed, moved
+  /// from or assigned a different size.
+  TensorView<T, Rank> view() noexcept { return {data_.get(), shape_, size_}; }
+  TensorView<const T, Rank> view() const noexcept { return {data_.get(), shape_, size_}; }
+  operator TensorView<T, Rank>() noexcept { return view(); }  // NOLINT(google-explicit-constructor)
+  operator TensorView<const T, Rank>() const noexcept { return view(); }  // NOLINT(google-explicit-constructor)
+
   EigenMap tensor() { return EigenMap(data(), shape_); }
   ConstEigenMap tensor() const { return ConstEigenMap(data(), shape_); }
   VectorMap vector() { return VectorMap(data(), size_); }
   ConstVectorMap vector() const { return ConstVectorMap(data(), size_); }
-
-  /// True when this tensor and `other` share storage (a copy nobody has written yet).
-  bool shares_storage_with(const Tensor& other) const noexcept {
-    return storage_ != nullptr && storage_ == other.storage_;
-  }
 
  private:
   struct AlignedDelete {
@@ -141,60 +327,15 @@ class Tensor {
   // A cache line: full-width SIMD loads never straddle two lines.
   static constexpr std::size_t alignment = 64;
 
-  static std::shared_ptr<T> allocate(Index size) {
-    if (size == 0) return {};
+  static std::unique_ptr<T[], AlignedDelete> allocate(Index size) {
+    if (size == 0) return nullptr;
     void* p = ::operator new[](static_cast<std::size_t>(size) * sizeof(T), std::align_val_t{alignment});
-    return std::shared_ptr<T>(static_cast<T*>(p), AlignedDelete{});
+    return std::unique_ptr<T[], AlignedDelete>(static_cast<T*>(p));
   }
 
-  // Takes the shape by value: with a const reference, GCC 12 at -O3 with AVX-512 (-march=native on such a
-  // machine) folded a constant shape such as {3, 3, 3, 0} into {3, 3, 3, 3} in the copy the
-  // constructor keeps (tests/tensor_test.cpp, ConstantShapeWithZeroSurvivesOptimization).
-  static Index checked_size(Shape shape) {
-    Index size = 1;
-    for (Index extent : shape)
-      if (extent < 0) detail::fail("Tensor", "extents must be non-negative, but shape is ", format_shape(shape));
-    for (Index extent : shape) {
-      if (extent != 0 && size > std::numeric_limits<Index>::max() / static_cast<Index>(sizeof(T)) / extent)
-        detail::fail("Tensor", "shape ", format_shape(shape), " holds more elements than memory can address");
-      size *= extent;
-    }
-    return size;
-  }
-
-  void detach() {
-    if (storage_ && storage_.use_count() > 1) {
-      std::shared_ptr<T> copy = allocate(size_);
-      std::memcpy(copy.get(), storage_.get(), static_cast<std::size_t>(size_) * sizeof(T));
-      storage_ = std::move(copy);
-    }
-  }
-
-  template <class... Indices>
-  Index offset(Indices... indices) const {
-    static_assert(sizeof...(Indices) == Rank, "give one index per axis");
-    const std::array<Index, Rank> index{static_cast<Index>(indices)...};
-    Index at = 0;
-    for (int k = 0; k < Rank; ++k) {
-      assert(index[k] >= 0 && index[k] < shape_[k]);
-      at = at * shape_[k] + index[k];
-    }
-    return at;
-  }
-
-  template <class... Indices>
-  void check_bounds(Indices... indices) const {
-    static_assert(sizeof...(Indices) == Rank, "give one index per axis");
-    const std::array<Index, Rank> index{static_cast<Index>(indices)...};
-    for (int k = 0; k < Rank; ++k)
-      if (index[k] < 0 || index[k] >= shape_[k])
-        throw std::out_of_range("Tensor::at: index " + format_shape(index) + " is outside shape " +
-                                format_shape(shape_));
-  }
-
+  std::unique_ptr<T[], AlignedDelete> data_;
   Shape shape_{};
   Index size_ = 0;
-  std::shared_ptr<T> storage_;
 };
 
 }  // namespace cnnprim

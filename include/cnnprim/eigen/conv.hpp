@@ -1,4 +1,4 @@
-// Eigen convolution kernels: zero_pad, conv_forward, conv_backward.
+// Eigen convolution kernels: zero_pad, conv_forward, conv_backward_data and conv_backward_weights.
 //
 // Two formulations of one contraction. Each output pixel's window, flattened in (kh, kw, k) order, is a row
 // of a patch matrix P (rows = m * n_H * n_W, cols = f * f * n_C_prev), and HWIO filters are already the
@@ -24,18 +24,19 @@
 #include "scratch.hpp"
 #include "tile.hpp"
 
-namespace cnnprim::eigen {
+namespace cnnprim::detail::eigen {
 
 /// X (m, n_H, n_W, n_C) -> X_pad (m, n_H + 2 pad, n_W + 2 pad, n_C), zeros around each image.
 template <class T>
-void zero_pad(const Tensor<T>& X, Index pad, Tensor<T>& X_pad) {
-  assert(X_pad.shape() == (typename Tensor<T>::Shape{X.dim(0), X.dim(1) + 2 * pad, X.dim(2) + 2 * pad, X.dim(3)}));
-  const Eigen::array<std::pair<Index, Index>, 4> paddings{
-      {{0, 0}, {pad, pad}, {pad, pad}, {0, 0}}};
+void zero_pad(TensorView<const T> X, Index pad, TensorView<T> X_pad) {
+  if (X.empty()) {
+    X_pad.vector().setZero();
+    return;
+  }
+  const Eigen::array<std::pair<Index, Index>, 4> paddings{{{0, 0}, {pad, pad}, {pad, pad}, {0, 0}}};
   X_pad.tensor() = X.tensor().pad(paddings);
 }
 
-namespace detail {
 
 template <class T>
 using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -61,10 +62,10 @@ struct ConvGeometry {
   }
 };
 
-template <class T>
-ConvGeometry conv_geometry(const Tensor<T>& A_prev, const Tensor<T>& W, ConvParams hp, Index n_H, Index n_W) {
-  return {A_prev.dim(0), A_prev.dim(1), A_prev.dim(2), A_prev.dim(3), W.dim(0), W.dim(1), W.dim(3), hp.stride,
-          hp.stride,     hp.pad,        hp.pad,        hp.pad,        hp.pad,    n_H,       n_W};
+// From the shapes of A_prev (or dA_prev) and W (or dW), and the output's n_H and n_W.
+inline ConvGeometry conv_geometry(const std::array<Index, 4>& a, const std::array<Index, 4>& w, ConvParams hp,
+                                  Index n_H, Index n_W) {
+  return {a[0], a[1], a[2], a[3], w[0], w[1], w[3], hp.stride, hp.stride, hp.pad, hp.pad, hp.pad, hp.pad, n_H, n_W};
 }
 
 // Output pixels per chunk: about 1 MiB of patches, which stays in L2 between im2col and the product.
@@ -247,91 +248,110 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
   }
 }
 
-}  // namespace detail
 
-/// Z = P W_mat + b, a chunk of output pixels at a time.
+/// Z = P W_mat + b: by the direct kernel when n_C fills whole packets, otherwise a chunk of output pixels at
+/// a time.
 template <class T>
-void conv_forward(const Tensor<T>& A_prev, const Tensor<T>& W, const Tensor<T>& b, ConvParams hp, Tensor<T>& Z) {
-  const detail::ConvGeometry g = detail::conv_geometry(A_prev, W, hp, Z.dim(1), Z.dim(2));
+void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<const T> b, ConvParams hp,
+                  TensorView<T> Z) {
+  if (Z.empty()) return;
+  const ConvGeometry g = conv_geometry(A_prev.shape(), W.shape(), hp, Z.dim(1), Z.dim(2));
   const Index K = g.patch_size(), n_C = g.n_C;
-  const detail::ConstMatrixMap<T> W_mat(W.data(), K, n_C);
-  const Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b_row(b.data(), n_C);
-  detail::MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
-
-  if (detail::fills_packets<T>({n_C})) {
-    const T* packed = detail::pack_filter(W.data(), g.f_H, g.f_W, g.n_C_prev, n_C, /*flip=*/false);
-    detail::direct_conv(A_prev.data(),
-                        {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right,
-                         g.f_H, g.f_W, g.stride_H, g.stride_W, g.n_H, g.n_W, n_C},
-                        packed, b.data(), Z.data());
+  if (fills_packets<T>({n_C})) {
+    const T* packed = pack_filter(W.data(), g.f_H, g.f_W, g.n_C_prev, n_C, /*flip=*/false);
+    direct_conv(A_prev.data(),
+                {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
+                 g.f_W, g.stride_H, g.stride_W, g.n_H, g.n_W, n_C},
+                packed, b.data(), Z.data());
     return;
   }
-  const Index chunk = detail::chunk_pixels<T>(g);
-  T* const patches = detail::scratch<T, detail::Scratch::Patches>(static_cast<std::size_t>(chunk * K));
+  const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
+  const Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b_row(b.data(), n_C);
+  MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
+  const Index chunk = chunk_pixels<T>(g);
+  T* const patches = scratch<T, Scratch::Patches>(static_cast<std::size_t>(chunk * K));
   for (Index first = 0; first < g.pixels(); first += chunk) {
     const Index count = std::min(chunk, g.pixels() - first);
     const T* P = A_prev.data() + first * K;
     if (!g.is_pointwise()) {
-      detail::im2col(A_prev.data(), g, first, count, patches);
+      im2col(A_prev.data(), g, first, count, patches);
       P = patches;
     }
     auto Z_chunk = Z_mat.middleRows(first, count);
     Z_chunk.rowwise() = b_row;
-    Z_chunk.noalias() += detail::ConstMatrixMap<T>(P, count, K) * W_mat;
+    Z_chunk.noalias() += ConstMatrixMap<T>(P, count, K) * W_mat;
   }
 }
 
-/// db = column sums of dZ; dW and dA_prev by the direct kernels where the channel counts fill whole packets
-/// (dA_prev also needs stride 1 and pad < f), otherwise dW = P^T dZ and dA_prev = col2im(dZ W_mat^T), a
-/// chunk of output pixels at a time.
+/// dA_prev = col2im(dZ W_mat^T): by the direct kernel when n_C_prev fills whole packets at stride 1 and
+/// pad < f, otherwise a chunk of output pixels at a time.
 template <class T>
-void conv_backward(const Tensor<T>& dZ, const Tensor<T>& A_prev, const Tensor<T>& W, ConvParams hp,
-                   Tensor<T>& dA_prev, Tensor<T>& dW, Tensor<T>& db) {
-  const detail::ConvGeometry g = detail::conv_geometry(A_prev, W, hp, dZ.dim(1), dZ.dim(2));
-  const Index K = g.patch_size(), n_C = g.n_C;
-  const detail::ConstMatrixMap<T> W_mat(W.data(), K, n_C);
-  const detail::ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
-  Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>> db_row(db.data(), n_C);
-  db_row = dZ_mat.colwise().sum();
-
-  const bool direct_weights = detail::fills_packets<T>({n_C});
-  const bool direct_data = detail::fills_packets<T>({g.n_C_prev}) && g.stride_H == 1 && g.stride_W == 1 &&
-                           std::max(g.pad_top, g.pad_bottom) < g.f_H && std::max(g.pad_left, g.pad_right) < g.f_W;
-  if (direct_weights) detail::direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data());
-  if (direct_data) {
-    // At stride 1, dA_prev is dZ padded by f - 1 - pad, convolved with W flipped in space, its channel axes swapped.
-    // A side padded by p becomes a side padded by f - 1 - p.
-    const T* packed = detail::pack_filter(W.data(), g.f_H, g.f_W, n_C, g.n_C_prev, /*flip=*/true);
-    detail::direct_conv(dZ.data(),
-                        {g.m, g.n_H, g.n_W, n_C, g.f_H - 1 - g.pad_top, g.f_H - 1 - g.pad_bottom, g.f_W - 1 - g.pad_left,
-                         g.f_W - 1 - g.pad_right, g.f_H, g.f_W, 1, 1, g.n_H_prev, g.n_W_prev, g.n_C_prev},
-                        packed, static_cast<const T*>(nullptr), dA_prev.data());
+void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParams hp, TensorView<T> dA_prev) {
+  if (dA_prev.empty()) return;
+  if (dZ.empty()) {
+    dA_prev.vector().setZero();
+    return;
   }
-  if (direct_weights && direct_data) return;
-
-  detail::MatrixMap<T> dW_mat(dW.data(), K, n_C);
-  if (!direct_weights) dW_mat.setZero();
-  if (!direct_data) dA_prev.vector().setZero();
-  const Index chunk = detail::chunk_pixels<T>(g);
-  T* const patches = detail::scratch<T, detail::Scratch::Patches>(static_cast<std::size_t>(chunk * K));
-  T* const dpatches = detail::scratch<T, detail::Scratch::PatchGradients>(static_cast<std::size_t>(chunk * K));
+  const ConvGeometry g = conv_geometry(dA_prev.shape(), W.shape(), hp, dZ.dim(1), dZ.dim(2));
+  const Index K = g.patch_size(), n_C = g.n_C;
+  if (fills_packets<T>({g.n_C_prev}) && g.stride_H == 1 && g.stride_W == 1 &&
+      std::max(g.pad_top, g.pad_bottom) < g.f_H && std::max(g.pad_left, g.pad_right) < g.f_W) {
+    // At stride 1, dA_prev is dZ padded by f - 1 - pad, convolved with W flipped in space, its channel axes
+    // swapped. A side padded by p becomes a side padded by f - 1 - p.
+    const T* packed = pack_filter(W.data(), g.f_H, g.f_W, n_C, g.n_C_prev, /*flip=*/true);
+    direct_conv(dZ.data(),
+                {g.m, g.n_H, g.n_W, n_C, g.f_H - 1 - g.pad_top, g.f_H - 1 - g.pad_bottom, g.f_W - 1 - g.pad_left,
+                 g.f_W - 1 - g.pad_right, g.f_H, g.f_W, 1, 1, g.n_H_prev, g.n_W_prev, g.n_C_prev},
+                packed, static_cast<const T*>(nullptr), dA_prev.data());
+    return;
+  }
+  const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
+  const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
+  if (g.is_pointwise()) {
+    MatrixMap<T>(dA_prev.data(), g.pixels(), K).noalias() = dZ_mat * W_mat.transpose();
+    return;
+  }
+  dA_prev.vector().setZero();
+  const Index chunk = chunk_pixels<T>(g);
+  T* const dpatches = scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(chunk * K));
   for (Index first = 0; first < g.pixels(); first += chunk) {
     const Index count = std::min(chunk, g.pixels() - first);
-    const auto dZ_chunk = dZ_mat.middleRows(first, count);
-    const T* P = A_prev.data() + first * K;
-    if (!g.is_pointwise() && !direct_weights) {
-      detail::im2col(A_prev.data(), g, first, count, patches);
-      P = patches;
-    }
-    if (!direct_weights) dW_mat.noalias() += detail::ConstMatrixMap<T>(P, count, K).transpose() * dZ_chunk;
-    if (direct_data) continue;
-    if (g.is_pointwise()) {
-      detail::MatrixMap<T>(dA_prev.data() + first * K, count, K).noalias() = dZ_chunk * W_mat.transpose();
-      continue;
-    }
-    detail::MatrixMap<T>(dpatches, count, K).noalias() = dZ_chunk * W_mat.transpose();
-    detail::col2im(dpatches, g, first, count, dA_prev.data());
+    MatrixMap<T>(dpatches, count, K).noalias() = dZ_mat.middleRows(first, count) * W_mat.transpose();
+    col2im(dpatches, g, first, count, dA_prev.data());
   }
 }
 
-}  // namespace cnnprim::eigen
+/// db = column sums of dZ; dW = P^T dZ: by the direct kernel when n_C fills whole packets, otherwise a chunk
+/// of output pixels at a time.
+template <class T>
+void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, ConvParams hp, TensorView<T> dW,
+                           TensorView<T> db) {
+  if (dZ.empty()) {
+    dW.vector().setZero();
+    db.vector().setZero();
+    return;
+  }
+  const ConvGeometry g = conv_geometry(A_prev.shape(), dW.shape(), hp, dZ.dim(1), dZ.dim(2));
+  const Index K = g.patch_size(), n_C = g.n_C;
+  const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
+  db.vector() = dZ_mat.colwise().sum().transpose();
+  if (fills_packets<T>({n_C})) {
+    direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data());
+    return;
+  }
+  MatrixMap<T> dW_mat(dW.data(), K, n_C);
+  dW_mat.setZero();
+  const Index chunk = chunk_pixels<T>(g);
+  T* const patches = scratch<T, Scratch::Patches>(static_cast<std::size_t>(chunk * K));
+  for (Index first = 0; first < g.pixels(); first += chunk) {
+    const Index count = std::min(chunk, g.pixels() - first);
+    const T* P = A_prev.data() + first * K;
+    if (!g.is_pointwise()) {
+      im2col(A_prev.data(), g, first, count, patches);
+      P = patches;
+    }
+    dW_mat.noalias() += ConstMatrixMap<T>(P, count, K).transpose() * dZ_mat.middleRows(first, count);
+  }
+}
+
+}  // namespace cnnprim::detail::eigen

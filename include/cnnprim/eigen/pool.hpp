@@ -21,9 +21,8 @@
 #include "scratch.hpp"
 #include "tile.hpp"
 
-namespace cnnprim::eigen {
+namespace cnnprim::detail::eigen {
 
-namespace detail {
 
 // The sizes of one pooling, and the offsets of a window's f * f pixels from its top-left one.
 struct PoolGeometry {
@@ -283,26 +282,31 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
   }
 }
 
-}  // namespace detail
 
 /// A = max or mean over each f x f window, one block of channel packets at a time.
 template <class T>
-void pool_forward(const Tensor<T>& A_prev, PoolParams hp, PoolMode mode, Tensor<T>& A) {
-  const detail::PoolGeometry g(A_prev.shape(), hp, A.dim(1), A.dim(2));
+void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A) {
+  if (A.empty()) return;
+  const PoolGeometry g(A_prev.shape(), hp, A.dim(1), A.dim(2));
   switch (mode) {
-    case PoolMode::Max: detail::pool_forward_pass<true>(A_prev.data(), g, A.data()); break;
-    case PoolMode::Average: detail::pool_forward_pass<false>(A_prev.data(), g, A.data()); break;
+    case PoolMode::Max: pool_forward_pass<true>(A_prev.data(), g, A.data()); break;
+    case PoolMode::Average: pool_forward_pass<false>(A_prev.data(), g, A.data()); break;
   }
 }
 
 /// Max: each dA goes to its window's first maximum, found per lane by a running argmax.
 /// Average: dA / (f * f) goes to every window position.
 template <class T>
-void pool_backward(const Tensor<T>& dA, const Tensor<T>& A_prev, PoolParams hp, PoolMode mode, Tensor<T>& dA_prev) {
-  const detail::PoolGeometry g(A_prev.shape(), hp, dA.dim(1), dA.dim(2));
+void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, PoolParams hp, PoolMode mode,
+                   TensorView<T> dA_prev) {
+  if (dA.empty()) {
+    dA_prev.vector().setZero();
+    return;
+  }
+  const PoolGeometry g(A_prev.shape(), hp, dA.dim(1), dA.dim(2));
   const bool tiled = g.stride == g.f;
   const auto pass = [&](auto max, auto tiled_windows) {
-    detail::pool_backward_pass<decltype(max)::value, decltype(tiled_windows)::value>(dA.data(), A_prev.data(), g,
+    pool_backward_pass<decltype(max)::value, decltype(tiled_windows)::value>(dA.data(), A_prev.data(), g,
                                                                                       dA_prev.data());
   };
   switch (mode) {
@@ -315,4 +319,4 @@ void pool_backward(const Tensor<T>& dA, const Tensor<T>& A_prev, PoolParams hp, 
   }
 }
 
-}  // namespace cnnprim::eigen
+}  // namespace cnnprim::detail::eigen

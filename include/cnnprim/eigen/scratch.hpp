@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <vector>
 
-namespace cnnprim::eigen::detail {
+namespace cnnprim::detail::eigen {
 
 enum class Scratch { PaddedImage, PackedFilter, Patches, PatchGradients, WindowTaps };
 
@@ -20,4 +20,4 @@ T* scratch(std::size_t size) {
   return buffer.data();
 }
 
-}  // namespace cnnprim::eigen::detail
+}  // namespace cnnprim::detail::eigen

@@ -13,7 +13,7 @@
 
 #include "../tensor.hpp"
 
-namespace cnnprim::eigen::detail {
+namespace cnnprim::detail::eigen {
 
 template <class T>
 using Packet = typename Eigen::internal::packet_traits<T>::type;
@@ -96,4 +96,4 @@ EIGEN_ALWAYS_INLINE void with_tile(Index rows, Index packets, Visit&& visit) {
   visit(Int<R>(), Int<CB>());
 }
 
-}  // namespace cnnprim::eigen::detail
+}  // namespace cnnprim::detail::eigen

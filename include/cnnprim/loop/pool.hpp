@@ -1,17 +1,16 @@
-// Naive pooling kernels that read like the notebook: pool_forward, pool_backward, and the window argmax
+// Naive pooling kernels that read like the notebook, allocating nothing: pool_forward, pool_backward, and the window argmax
 // behind create_mask_from_window.
 //
 // A_prev (m, n_H_prev, n_W_prev, n_C) -> A (m, n_H, n_W, n_C), n_H = (n_H_prev - f) / stride + 1, no padding.
 // Max: the first maximum in row-major window order wins; a NaN counts as the maximum (the first NaN wins).
 #pragma once
 
-#include <cassert>
 #include <cmath>
 
 #include "../params.hpp"
 #include "../tensor.hpp"
 
-namespace cnnprim::loop {
+namespace cnnprim::detail::loop {
 
 /// Position, in row-major order, of the first maximum of an n_rows x n_cols window whose element (r, s) is
 /// x[r * row_stride + s * col_stride]. A NaN is the maximum, and the first NaN wins; -1 for an empty window.
@@ -32,11 +31,11 @@ Index first_max_index(const T* x, Index n_rows, Index n_cols, Index row_stride, 
 
 /// A[i, h, w, c] = max or mean of A_prev[i, h*stride : h*stride+f, w*stride : w*stride+f, c].
 template <class T>
-void pool_forward(const Tensor<T>& A_prev, PoolParams hp, PoolMode mode, Tensor<T>& A) {
+void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A) {
   const Index m = A_prev.dim(0), n_W_prev = A_prev.dim(2), n_C = A_prev.dim(3);
   const Index f = hp.f, stride = hp.stride;
   const Index n_H = A.dim(1), n_W = A.dim(2);
-  assert(A.dim(0) == m && A.dim(3) == n_C);
+  if (A.empty()) return;
 
   for (Index i = 0; i < m; ++i)
     for (Index h = 0; h < n_H; ++h)
@@ -64,13 +63,13 @@ void pool_forward(const Tensor<T>& A_prev, PoolParams hp, PoolMode mode, Tensor<
 /// Max: dA[i, h, w, c] goes to the window's first maximum (create_mask_from_window).
 /// Average: dA[i, h, w, c] / (f * f) goes to every element of the window (distribute_value).
 template <class T>
-void pool_backward(const Tensor<T>& dA, const Tensor<T>& A_prev, PoolParams hp, PoolMode mode, Tensor<T>& dA_prev) {
+void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, PoolParams hp, PoolMode mode,
+                   TensorView<T> dA_prev) {
   const Index m = A_prev.dim(0), n_W_prev = A_prev.dim(2), n_C = A_prev.dim(3);
   const Index f = hp.f, stride = hp.stride;
   const Index n_H = dA.dim(1), n_W = dA.dim(2);
-  assert(dA.dim(0) == m && dA.dim(3) == n_C);
-
   dA_prev.vector().setZero();
+  if (dA.empty()) return;
   for (Index i = 0; i < m; ++i)
     for (Index h = 0; h < n_H; ++h)
       for (Index w = 0; w < n_W; ++w)
@@ -92,4 +91,4 @@ void pool_backward(const Tensor<T>& dA, const Tensor<T>& A_prev, PoolParams hp, 
         }
 }
 
-}  // namespace cnnprim::loop
+}  // namespace cnnprim::detail::loop
