@@ -68,11 +68,22 @@ inline ConvGeometry conv_geometry(const std::array<Index, 4>& a, const std::arra
   return {a[0], a[1], a[2], a[3], w[0], w[1], w[3], hp.stride, hp.stride, hp.pad, hp.pad, hp.pad, hp.pad, n_H, n_W};
 }
 
-// Output pixels per chunk: about 1 MiB of patches, which stays in L2 between im2col and the product.
+// Elements an operand of a matrix product may hold. Eigen packs a product's operands on the stack up to
+// EIGEN_STACK_ALLOCATION_LIMIT bytes and on the heap above it; operands of at most half that size keep
+// every call free of heap allocations (and small enough to stay in L2 between im2col and the product).
+template <class T>
+constexpr Index product_budget = std::max<Index>(4096, EIGEN_STACK_ALLOCATION_LIMIT / 2) / static_cast<Index>(sizeof(T));
+
+// Output pixels per chunk: the chunk's patches (count x K) and rows of dZ (count x n_C) fit the budget.
 template <class T>
 Index chunk_pixels(const ConvGeometry& g) {
-  constexpr Index budget = (Index{1} << 20) / static_cast<Index>(sizeof(T));
-  return std::max<Index>(1, std::min(g.pixels(), budget / std::max<Index>(1, g.patch_size())));
+  return std::max<Index>(1, std::min(g.pixels(), product_budget<T> / std::max({Index{1}, g.patch_size(), g.n_C})));
+}
+
+// Output channels per product: a block of W_mat's columns (K x width) fits the budget.
+template <class T>
+Index filter_columns(const ConvGeometry& g) {
+  return std::max<Index>(1, std::min(g.n_C, product_budget<T> / std::max<Index>(1, g.patch_size())));
 }
 
 // Walks output pixels [first, first + count) in row-major (i, h, w) order and calls
@@ -268,7 +279,7 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b_row(b.data(), n_C);
   MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
-  const Index chunk = chunk_pixels<T>(g);
+  const Index chunk = chunk_pixels<T>(g), columns = filter_columns<T>(g);
   T* const patches = scratch<T, Scratch::Patches>(static_cast<std::size_t>(chunk * K));
   for (Index first = 0; first < g.pixels(); first += chunk) {
     const Index count = std::min(chunk, g.pixels() - first);
@@ -279,7 +290,15 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<
     }
     auto Z_chunk = Z_mat.middleRows(first, count);
     Z_chunk.rowwise() = b_row;
-    Z_chunk.noalias() += ConstMatrixMap<T>(P, count, K) * W_mat;
+    const ConstMatrixMap<T> P_chunk(P, count, K);
+    if (columns == n_C) {  // whole rows: Eigen's fastest form of the product
+      Z_chunk.noalias() += P_chunk * W_mat;
+      continue;
+    }
+    for (Index c0 = 0; c0 < n_C; c0 += columns) {
+      const Index width = std::min(columns, n_C - c0);
+      Z_chunk.middleCols(c0, width).noalias() += P_chunk * W_mat.middleCols(c0, width);
+    }
   }
 }
 
@@ -307,17 +326,24 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParam
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
-  if (g.is_pointwise()) {
-    MatrixMap<T>(dA_prev.data(), g.pixels(), K).noalias() = dZ_mat * W_mat.transpose();
-    return;
-  }
-  dA_prev.vector().setZero();
-  const Index chunk = chunk_pixels<T>(g);
-  T* const dpatches = scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(chunk * K));
+  if (!g.is_pointwise()) dA_prev.vector().setZero();
+  const Index chunk = chunk_pixels<T>(g), columns = filter_columns<T>(g);
+  T* const dpatches =
+      g.is_pointwise() ? nullptr : scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(chunk * K));
   for (Index first = 0; first < g.pixels(); first += chunk) {
     const Index count = std::min(chunk, g.pixels() - first);
-    MatrixMap<T>(dpatches, count, K).noalias() = dZ_mat.middleRows(first, count) * W_mat.transpose();
-    col2im(dpatches, g, first, count, dA_prev.data());
+    // dP = dZ W_mat^T, summed over blocks of output channels; at 1x1 it is dA_prev itself.
+    MatrixMap<T> dP(g.is_pointwise() ? dA_prev.data() + first * K : dpatches, count, K);
+    if (columns == n_C) {
+      dP.noalias() = dZ_mat.middleRows(first, count) * W_mat.transpose();
+    } else {
+      dP.setZero();
+      for (Index c0 = 0; c0 < n_C; c0 += columns) {
+        const Index width = std::min(columns, n_C - c0);
+        dP.noalias() += dZ_mat.block(first, c0, count, width) * W_mat.middleCols(c0, width).transpose();
+      }
+    }
+    if (!g.is_pointwise()) col2im(dpatches, g, first, count, dA_prev.data());
   }
 }
 
