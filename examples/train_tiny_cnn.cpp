@@ -1,5 +1,6 @@
 // A small CNN trained end to end from cnnprim's primitives:
 //   conv 3x3 (8 filters, pad 1) -> ReLU -> max pool 2x2 -> dense -> softmax cross-entropy, plain SGD,
+// written with the second form of the API (buffers allocated once, batches as views of the data set),
 // on a synthetic data set of 12x12 images in four classes (horizontal stripes, vertical stripes, a diagonal,
 // a filled square), with noise, from a fixed seed, and a held-out split.
 // Usage: train_tiny_cnn [loop|eigen]   (default: eigen)
@@ -76,16 +77,28 @@ struct Result {
   Index correct;
 };
 
-// Runs a batch forward; when `learn` is set, backpropagates and takes one SGD step.
-Result step(Network& net, const Tensor<double>& X, const int* labels, bool learn, Backend backend) {
-  const Index m = X.dim(0);
-  auto [Z, conv_cache] = cnnprim::conv_forward(X, net.W, net.b, {/*stride=*/1, /*pad=*/1}, backend);
-  Tensor<double> A = Z;  // ReLU
-  A.vector() = A.vector().cwiseMax(0.0);
-  auto [P, pool_cache] = cnnprim::pool_forward(A, {/*f=*/2, /*stride=*/2}, cnnprim::PoolMode::Max, backend);
+// The activations and gradients of one batch, allocated once and reused by every step: the second form of
+// cnnprim's functions writes into them and keeps nothing.
+struct Buffers {
+  Tensor<double> Z, A, P, dP, dA, dZ, dW, db;
+  Buffers(Index m, const Network& net)
+      : Z({m, image_size, image_size, n_filters}), A(Z.shape()), P({m, image_size / 2, image_size / 2, n_filters}),
+        dP(P.shape()), dA(A.shape()), dZ(Z.shape()), dW(net.W.shape()), db(net.b.shape()) {}
+};
 
-  const Index features = P.size() / m;
-  const Eigen::Map<const Matrix> flat(P.data(), m, features);
+constexpr cnnprim::ConvParams conv_hp{/*stride=*/1, /*pad=*/1};
+constexpr cnnprim::PoolParams pool_hp{/*f=*/2, /*stride=*/2};
+
+// Runs a batch forward; when `learn` is set, backpropagates and takes one SGD step.
+Result step(Network& net, Buffers& buf, cnnprim::TensorView<const double> X, const int* labels, bool learn,
+            Backend backend) {
+  const Index m = X.dim(0);
+  cnnprim::conv_forward(X, net.W, net.b, conv_hp, buf.Z, backend);
+  buf.A.vector() = buf.Z.vector().cwiseMax(0.0);  // ReLU
+  cnnprim::pool_forward(buf.A, pool_hp, cnnprim::PoolMode::Max, buf.P, backend);
+
+  const Index features = buf.P.size() / m;
+  const Eigen::Map<const Matrix> flat(buf.P.data(), m, features);
   Matrix logits = (flat * net.W_dense).rowwise() + net.b_dense;
   Matrix probs = (logits.colwise() - logits.rowwise().maxCoeff()).array().exp();
   probs.array().colwise() /= probs.rowwise().sum().array();
@@ -103,25 +116,23 @@ Result step(Network& net, const Tensor<double>& X, const int* labels, bool learn
   Matrix dlogits = probs;
   for (Index i = 0; i < m; ++i) dlogits(i, labels[i]) -= 1;
   dlogits /= static_cast<double>(m);
-  Tensor<double> dP(P.shape());
-  Eigen::Map<Matrix>(dP.data(), m, features) = dlogits * net.W_dense.transpose();
+  Eigen::Map<Matrix>(buf.dP.data(), m, features) = dlogits * net.W_dense.transpose();
   net.W_dense -= learning_rate * flat.transpose() * dlogits;
   net.b_dense -= learning_rate * dlogits.colwise().sum();
 
-  Tensor<double> dA = cnnprim::pool_backward(dP, pool_cache, cnnprim::PoolMode::Max, backend);
-  Tensor<double> dZ = dA;  // through the ReLU
-  dZ.vector() = (Z.vector().array() > 0).select(dA.vector(), 0.0);
-  const auto grads = cnnprim::conv_backward(dZ, conv_cache, backend);
-  net.W.vector() -= learning_rate * grads.dW.vector();
-  net.b.vector() -= learning_rate * grads.db.vector();
+  cnnprim::pool_backward(buf.dP, buf.A, pool_hp, cnnprim::PoolMode::Max, buf.dA, backend);
+  buf.dZ.vector() = (buf.Z.vector().array() > 0).select(buf.dA.vector(), 0.0);  // through the ReLU
+  // The input layer needs no dA_prev: only the weights' half of conv_backward.
+  cnnprim::conv_backward_weights(buf.dZ, X, conv_hp, buf.dW, buf.db, backend);
+  net.W.vector() -= learning_rate * buf.dW.vector();
+  net.b.vector() -= learning_rate * buf.db.vector();
   return result;
 }
 
-// Images [first, first + count) of `data` as a batch.
-Tensor<double> slice(const DataSet& data, Index first, Index count) {
+// Images [first, first + count) of `data` as a batch: a view, no copy.
+cnnprim::TensorView<const double> slice(const DataSet& data, Index first, Index count) {
   const Index pixels = image_size * image_size;
-  return Tensor<double>({count, image_size, image_size, 1},
-                        std::vector<double>(data.X.data() + first * pixels, data.X.data() + (first + count) * pixels));
+  return {data.X.data() + first * pixels, {count, image_size, image_size, 1}};
 }
 
 }  // namespace
@@ -146,17 +157,18 @@ int main(int argc, char** argv) {
 
     std::printf("backend %s: %td training and %td held-out images of %tdx%td, %d epochs\n",
                 cnnprim::to_string(backend), n_train, n_test, image_size, image_size, epochs);
+    Buffers train_buffers(batch, net), test_buffers(n_test, net);
     double accuracy = 0;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
       Result total{0, 0};
       double seconds = example::microseconds_once([&] {
         for (Index first = 0; first < n_train; first += batch) {
-          const Result r = step(net, slice(train, first, batch), &train.labels[first], true, backend);
+          const Result r = step(net, train_buffers, slice(train, first, batch), &train.labels[first], true, backend);
           total.loss += r.loss;
           total.correct += r.correct;
         }
       }) / 1e6;
-      const Result held_out = step(net, test.X, test.labels.data(), false, backend);
+      const Result held_out = step(net, test_buffers, test.X, test.labels.data(), false, backend);
       accuracy = 100.0 * held_out.correct / n_test;
       std::printf("epoch %d/%d  loss %.4f  train accuracy %5.1f%%  held-out accuracy %5.1f%%  (%.2f s)\n", epoch,
                   epochs, total.loss / n_train, 100.0 * total.correct / n_train, accuracy, seconds);

@@ -1,6 +1,7 @@
 // Backend, PoolMode, the notebook's hyperparameters and output_size.
 #pragma once
 
+#include <cmath>
 #include <limits>
 #include <ostream>
 
@@ -84,6 +85,14 @@ inline std::ostream& operator<<(std::ostream& out, Backend backend) { return out
 inline std::ostream& operator<<(std::ostream& out, PoolMode mode) { return out << to_string(mode); }
 
 namespace detail {
+
+// The max-pooling rule, written once: scanning a window in row-major order, x replaces the running maximum
+// `best` when it is larger, or when it is the first NaN. So ties keep the first maximum, and a NaN is the
+// window's maximum (the first NaN when there are several).
+template <class T>
+bool replaces_max(T x, T best) {
+  return x > best || (std::isnan(x) && !std::isnan(best));
+}
 
 // Checks one spatial axis and returns floor((n_prev + 2 pad - f) / stride) + 1. `input...` says where n_prev
 // came from (e.g. "A_prev ", shape_text(a)), so that a message names what the user passed to `function`;

@@ -8,6 +8,7 @@
 // notebook's `x == np.max(x)` would multiply it. A NaN is a window's maximum; with several, the first one.
 #pragma once
 
+#include <algorithm>
 #include <type_traits>
 
 #include "eigen/pool.hpp"
@@ -152,7 +153,7 @@ Tensor<detail::real_t<T>, 2> distribute_value(T dz, std::array<Index, 2> shape) 
   detail::require_at_least_one("distribute_value", "n_H", shape[0]);
   detail::require_at_least_one("distribute_value", "n_W", shape[1]);
   auto a = Tensor<R, 2>::uninitialized(shape, "distribute_value", "shape");
-  a.vector().setConstant(static_cast<R>(dz) / (static_cast<R>(shape[0]) * static_cast<R>(shape[1])));
+  std::fill_n(a.data(), a.size(), static_cast<R>(dz) / (static_cast<R>(shape[0]) * static_cast<R>(shape[1])));
   return a;
 }
 

@@ -5,7 +5,7 @@
 // the window is read once. Backward keeps the window's argmax per lane in a packet and adds dA to each
 // window position under the mask of the lanes it won. Channels beyond the last full packet take a scalar
 // path with the same rule.
-// Max: the first maximum in row-major window order wins; a NaN counts as the maximum (the first NaN wins).
+// Max follows the rule of detail::replaces_max (params.hpp): the first maximum in row-major window order.
 #pragma once
 
 #include <algorithm>
@@ -51,11 +51,11 @@ struct PoolGeometry {
 template <class V>
 constexpr bool is_scalar_v = std::is_floating_point_v<V>;
 
-// x wins over the running best when it is larger, or when it is the first NaN.
+// detail::replaces_max, on one channel or on every lane of a packet.
 template <class V>
 EIGEN_ALWAYS_INLINE auto wins(const V& x, const V& best) {
   using namespace Eigen::internal;
-  if constexpr (is_scalar_v<V>) return x > best || (std::isnan(x) && !std::isnan(best));
+  if constexpr (is_scalar_v<V>) return replaces_max(x, best);
   else return por(pcmp_lt(best, x), pandnot(pcmp_eq(best, best), pcmp_eq(x, x)));
 }
 
@@ -98,7 +98,7 @@ EIGEN_ALWAYS_INLINE bool has_nan(const V& a) {
 
 template <class V>
 EIGEN_ALWAYS_INLINE V nan_propagating_max(const V& a, const V& b) {
-  if constexpr (is_scalar_v<V>) return std::isnan(a) || a >= b ? a : b;
+  if constexpr (is_scalar_v<V>) return replaces_max(b, a) ? b : a;
   else return Eigen::internal::pmax<Eigen::PropagateNaN>(a, b);
 }
 

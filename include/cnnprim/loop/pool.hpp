@@ -2,18 +2,17 @@
 // behind create_mask_from_window.
 //
 // A_prev (m, n_H_prev, n_W_prev, n_C) -> A (m, n_H, n_W, n_C), n_H = (n_H_prev - f) / stride + 1, no padding.
-// Max: the first maximum in row-major window order wins; a NaN counts as the maximum (the first NaN wins).
+// Max follows the rule of detail::replaces_max (params.hpp): the first maximum in row-major window order.
 #pragma once
 
-#include <cmath>
 
 #include "../params.hpp"
 #include "../tensor.hpp"
 
 namespace cnnprim::detail::loop {
 
-/// Position, in row-major order, of the first maximum of an n_rows x n_cols window whose element (r, s) is
-/// x[r * row_stride + s * col_stride]. A NaN is the maximum, and the first NaN wins; -1 for an empty window.
+/// Position, in row-major order, of the maximum of an n_rows x n_cols window whose element (r, s) is
+/// x[r * row_stride + s * col_stride], by replaces_max; -1 for an empty window.
 template <class T>
 Index first_max_index(const T* x, Index n_rows, Index n_cols, Index row_stride, Index col_stride) {
   Index best = -1;
@@ -21,7 +20,7 @@ Index first_max_index(const T* x, Index n_rows, Index n_cols, Index row_stride, 
   for (Index r = 0; r < n_rows; ++r)
     for (Index s = 0; s < n_cols; ++s) {
       const T value = x[r * row_stride + s * col_stride];
-      if (best < 0 || value > best_value || (std::isnan(value) && !std::isnan(best_value))) {
+      if (best < 0 || replaces_max(value, best_value)) {
         best = r * n_cols + s;
         best_value = value;
       }
