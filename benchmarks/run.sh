@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the benchmarks with -O3 -march=native, runs the whole suite on one thread with repetitions, and writes
+# Builds the benchmarks with -O3 -march=native, runs the whole suite on one thread with repetitions in random
+# order (so that the machine's drift over the run touches every benchmark alike), and writes
 # benchmarks/results/: results.json (Google Benchmark), results.md (medians, rates, Eigen/Loop speed-ups,
 # cnnprim/oneDNN ratios) and ratios.png (a chart of those ratios).
 # Usage: bash benchmarks/run.sh [extra Google Benchmark flags, e.g. --benchmark_filter=Pool]
@@ -17,6 +18,7 @@ mkdir -p "$results"
 # One thread for everyone: Eigen is built without OpenMP, and oneDNN's OpenMP runtime is told here too.
 OMP_NUM_THREADS=1 ./build-native/benchmarks/cnnprim_benchmarks \
   --benchmark_repetitions="${REPETITIONS:-5}" --benchmark_report_aggregates_only=true \
+  --benchmark_enable_random_interleaving=true \
   --benchmark_min_time="${MIN_TIME:-0.2}" \
   --benchmark_out="$results/results.json" --benchmark_out_format=json "$@"
 python3 benchmarks/report.py "$results/results.json" "$results"
