@@ -94,6 +94,23 @@ bool replaces_max(T x, T best) {
   return x > best || (std::isnan(x) && !std::isnan(best));
 }
 
+// Position, in row-major order, of the maximum of an n_rows x n_cols window whose element (r, s) is
+// x[r * row_stride + s * col_stride], by replaces_max; -1 for an empty window.
+template <class T>
+Index first_max_index(const T* x, Index n_rows, Index n_cols, Index row_stride, Index col_stride) {
+  Index best = -1;
+  T best_value{};
+  for (Index r = 0; r < n_rows; ++r)
+    for (Index s = 0; s < n_cols; ++s) {
+      const T value = x[r * row_stride + s * col_stride];
+      if (best < 0 || replaces_max(value, best_value)) {
+        best = r * n_cols + s;
+        best_value = value;
+      }
+    }
+  return best;
+}
+
 // Checks one spatial axis and returns floor((n_prev + 2 pad - f) / stride) + 1. `input...` says where n_prev
 // came from (e.g. "A_prev ", shape_text(a)), so that a message names what the user passed to `function`;
 // it is formatted only when a check fails.

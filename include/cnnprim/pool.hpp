@@ -139,7 +139,7 @@ Tensor<T, 2> create_mask_from_window(const In& x) {
   const detail::input_t<In, 2> window = x;
   Tensor<T, 2> mask(window.shape());
   if (window.empty()) return mask;
-  const Index k = detail::loop::first_max_index(window.data(), window.dim(0), window.dim(1), window.dim(1), 1);
+  const Index k = detail::first_max_index(window.data(), window.dim(0), window.dim(1), window.dim(1), 1);
   mask.data()[k] = T(1);
   return mask;
 }

@@ -55,6 +55,11 @@ struct ConvGeometry {
 
   Index patch_size() const { return f_H * f_W * n_C_prev; }
   Index pixels() const { return m * n_H * n_W; }
+  // The direct kernels pad a copy of one image at a time; padding below the filter's size keeps that copy
+  // within (n_H_prev + 2 f_H) x (n_W_prev + 2 f_W) pixels, whatever the pad.
+  bool pads_within_filter() const {
+    return std::max(pad_top, pad_bottom) < f_H && std::max(pad_left, pad_right) < f_W;
+  }
   // A_prev is already the patch matrix.
   bool is_pointwise() const {
     return f_H == 1 && f_W == 1 && stride_H == 1 && stride_W == 1 && pad_top == 0 && pad_bottom == 0 &&
@@ -207,6 +212,9 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
   const Index n = packet_size<T>, block = tile_packets * n, C = g.n_in;
   PaddedImages<T> images(input, g.n_H_in, g.n_W_in, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
   const Index row = images.width() * C;
+  // Consecutive output columns' windows lie stride_W * C apart; with one output column there is no step,
+  // and a stride past the padded row must not be multiplied out.
+  const Index column_step = g.n_W > 1 ? g.stride_W * C : 0;
   for (Index i = 0; i < g.m; ++i) {
     const T* image = images.image(i);
     T* out = output + i * g.n_H * g.n_W * g.n_out;
@@ -215,14 +223,14 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
       const T* w = packed + g.f_H * g.f_W * C * c0;
       for (Index h = 0; h < g.n_H; ++h)
         for (Index w0 = 0; w0 < g.n_W; w0 += tile_rows) {
-          const T* a = image + h * g.stride_H * row + w0 * g.stride_W * C;
+          const T* a = image + h * g.stride_H * row + w0 * column_step;
           T* z = out + (h * g.n_W + w0) * g.n_out + c0;
           with_tile(std::min<Index>(tile_rows, g.n_W - w0), width / n, [&](auto R, auto CB) {
             Tile<T, R, CB> tile;
             tile.broadcast_row(bias ? bias + c0 : nullptr);
             for (Index kh = 0; kh < g.f_H; ++kh)
               for (Index kw = 0; kw < g.f_W; ++kw)
-                tile.update(a + kh * row + kw * C, g.stride_W * C, 1, w + (kh * g.f_W + kw) * C * width, width, C);
+                tile.update(a + kh * row + kw * C, column_step, 1, w + (kh * g.f_W + kw) * C * width, width, C);
             tile.store(z, g.n_out);
           });
         }
@@ -237,6 +245,7 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
   const Index n = packet_size<T>, block = tile_packets * n, C = g.n_C_prev, n_C = g.n_C;
   PaddedImages<T> images(A_prev, g.n_H_prev, g.n_W_prev, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
   const Index row = images.width() * C;
+  const Index column_step = g.n_W > 1 ? g.stride_W * C : 0;  // as in direct_conv
   std::fill_n(dW, g.f_H * g.f_W * C * n_C, T(0));
   for (Index i = 0; i < g.m; ++i) {
     const T* image = images.image(i);
@@ -251,7 +260,7 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
               with_tile(std::min<Index>(tile_rows, C - k0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
                 Tile<T, R, CB> tile;
                 tile.load(dw + k0 * n_C + c0, n_C);
-                tile.update(a + k0, 1, g.stride_W * C, dz + c0, n_C, g.n_W);
+                tile.update(a + k0, 1, column_step, dz + c0, n_C, g.n_W);
                 tile.store(dw + k0 * n_C + c0, n_C);
               });
         }
@@ -265,10 +274,11 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
 template <class T>
 void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<const T> b, ConvParams hp,
                   TensorView<T> Z) {
+  const ScratchScope scope;
   if (Z.empty()) return;
   const ConvGeometry g = conv_geometry(A_prev.shape(), W.shape(), hp, Z.dim(1), Z.dim(2));
   const Index K = g.patch_size(), n_C = g.n_C;
-  if (fills_packets<T>({n_C})) {
+  if (fills_packets<T>({n_C}) && g.pads_within_filter()) {
     const T* packed = pack_filter(W.data(), g.f_H, g.f_W, g.n_C_prev, n_C, /*flip=*/false);
     direct_conv(A_prev.data(),
                 {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
@@ -283,11 +293,9 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<
   T* const patches = scratch<T, Scratch::Patches>(static_cast<std::size_t>(chunk * K));
   for (Index first = 0; first < g.pixels(); first += chunk) {
     const Index count = std::min(chunk, g.pixels() - first);
-    const T* P = A_prev.data() + first * K;
-    if (!g.is_pointwise()) {
-      im2col(A_prev.data(), g, first, count, patches);
-      P = patches;
-    }
+    const T* P = patches;
+    if (g.is_pointwise()) P = A_prev.data() + first * K;
+    else im2col(A_prev.data(), g, first, count, patches);
     auto Z_chunk = Z_mat.middleRows(first, count);
     Z_chunk.rowwise() = b_row;
     const ConstMatrixMap<T> P_chunk(P, count, K);
@@ -306,6 +314,7 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<
 /// pad < f, otherwise a chunk of output pixels at a time.
 template <class T>
 void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParams hp, TensorView<T> dA_prev) {
+  const ScratchScope scope;
   if (dA_prev.empty()) return;
   if (dZ.empty()) {
     dA_prev.vector().setZero();
@@ -313,10 +322,12 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParam
   }
   const ConvGeometry g = conv_geometry(dA_prev.shape(), W.shape(), hp, dZ.dim(1), dZ.dim(2));
   const Index K = g.patch_size(), n_C = g.n_C;
-  if (fills_packets<T>({g.n_C_prev}) && g.stride_H == 1 && g.stride_W == 1 &&
-      std::max(g.pad_top, g.pad_bottom) < g.f_H && std::max(g.pad_left, g.pad_right) < g.f_W) {
-    // At stride 1, dA_prev is dZ padded by f - 1 - pad, convolved with W flipped in space, its channel axes
-    // swapped. A side padded by p becomes a side padded by f - 1 - p.
+  // At stride 1, dA_prev is dZ padded by f - 1 - pad, convolved with W flipped in space, its channel axes
+  // swapped; a side padded by p becomes a side padded by f - 1 - p. That padding must add nothing, as in the
+  // notebook's sum over dZ's own elements, so a weight that is infinite or NaN (0 * inf is NaN) takes the
+  // patch-matrix path.
+  if (fills_packets<T>({g.n_C_prev}) && g.stride_H == 1 && g.stride_W == 1 && g.pads_within_filter() &&
+      W.vector().allFinite()) {
     const T* packed = pack_filter(W.data(), g.f_H, g.f_W, n_C, g.n_C_prev, /*flip=*/true);
     direct_conv(dZ.data(),
                 {g.m, g.n_H, g.n_W, n_C, g.f_H - 1 - g.pad_top, g.f_H - 1 - g.pad_bottom, g.f_W - 1 - g.pad_left,
@@ -352,6 +363,7 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParam
 template <class T>
 void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, ConvParams hp, TensorView<T> dW,
                            TensorView<T> db) {
+  const ScratchScope scope;
   if (dZ.empty()) {
     dW.vector().setZero();
     db.vector().setZero();
@@ -361,7 +373,7 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, C
   const Index K = g.patch_size(), n_C = g.n_C;
   const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
   db.vector() = dZ_mat.colwise().sum().transpose();
-  if (fills_packets<T>({n_C})) {
+  if (fills_packets<T>({n_C}) && g.pads_within_filter()) {
     direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data());
     return;
   }
@@ -371,11 +383,9 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, C
   T* const patches = scratch<T, Scratch::Patches>(static_cast<std::size_t>(chunk * K));
   for (Index first = 0; first < g.pixels(); first += chunk) {
     const Index count = std::min(chunk, g.pixels() - first);
-    const T* P = A_prev.data() + first * K;
-    if (!g.is_pointwise()) {
-      im2col(A_prev.data(), g, first, count, patches);
-      P = patches;
-    }
+    const T* P = patches;
+    if (g.is_pointwise()) P = A_prev.data() + first * K;
+    else im2col(A_prev.data(), g, first, count, patches);
     dW_mat.noalias() += ConstMatrixMap<T>(P, count, K).transpose() * dZ_mat.middleRows(first, count);
   }
 }

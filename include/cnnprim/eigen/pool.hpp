@@ -12,6 +12,7 @@
 #include <array>
 #include <cassert>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -143,18 +144,17 @@ EIGEN_ALWAYS_INLINE void for_each_channel_block(Index n_C, Body body) {
   for (; c < n_C; ++c) body(c, T(), Int<1>());
 }
 
-// Asks for the input columns the window four places to the right will add, so that the rows' streams
-// arrive from memory before they are needed; the hardware prefetcher alone left the loads waiting.
-// Addresses stay inside A_prev (of `size` elements): a prefetch reads nothing, but pointers must be valid.
+// Asks for the input columns that the window four places to the right adds to its left neighbour's, so
+// that the rows' streams arrive from memory before they are needed; the hardware prefetcher alone left the
+// loads waiting. Only windows that exist are asked for, so the work is bounded by the window's size.
 template <class T>
-EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, Index size, Index window, const PoolGeometry& g) {
+EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolGeometry& g, Index i, Index h, Index w) {
   constexpr Index line = 64 / static_cast<Index>(sizeof(T));
-  const Index ahead = window + (g.f + 3 * g.stride) * g.n_C;
+  if (w + 4 >= g.n_W) return;
+  const T* ahead = A_prev + g.window(i, h, w + 4);
+  const Index first_new = std::max<Index>(0, g.f - g.stride) * g.n_C, end = g.f * g.n_C;
   for (Index r = 0; r < g.f; ++r)
-    for (Index c = 0; c < g.stride * g.n_C; c += line) {
-      const Index at = ahead + r * g.n_W_prev * g.n_C + c;
-      if (at < size) Eigen::internal::prefetch(A_prev + at);
-    }
+    for (Index c = first_new; c < end; c += line) Eigen::internal::prefetch(ahead + r * g.n_W_prev * g.n_C + c);
 }
 
 // A = max (Max) or mean over each window, a block of channel packets at a time.
@@ -166,7 +166,7 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A) {
       for (Index w = 0; w < g.n_W; ++w) {
         const T* window = A_prev + g.window(i, h, w);
         T* A_pixel = A + g.pixel(i, h, w);
-        prefetch_ahead(A_prev, g.size(), g.window(i, h, w), g);
+        prefetch_ahead(A_prev, g, i, h, w);
         for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
           using V = decltype(lanes);
           constexpr int U = packets;
@@ -220,7 +220,7 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
       }
       for (Index w = 0; w < g.n_W; ++w) {
         const T* window = A_prev + g.window(i, h, w);
-        prefetch_ahead(A_prev, g.size(), g.window(i, h, w), g);
+        prefetch_ahead(A_prev, g, i, h, w);
         T* target = dA_prev + g.window(i, h, w);
         const T* dA_pixel = dA + g.pixel(i, h, w);
         for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
@@ -283,9 +283,25 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
 }
 
 
+// Max backward with window positions kept as Index, for windows too large for the packet argmax, which keeps
+// them as T (exact up to 2^24 for float).
+template <class T>
+void max_backward_by_index(const T* dA, const T* A_prev, const PoolGeometry& g, T* dA_prev) {
+  std::fill_n(dA_prev, g.size(), T(0));
+  for (Index i = 0; i < g.m; ++i)
+    for (Index h = 0; h < g.n_H; ++h)
+      for (Index w = 0; w < g.n_W; ++w)
+        for (Index c = 0; c < g.n_C; ++c) {
+          const Index window = g.window(i, h, w) + c;
+          const Index k = first_max_index(A_prev + window, g.f, g.f, g.n_W_prev * g.n_C, g.n_C);
+          dA_prev[window + g.taps[k]] += dA[g.pixel(i, h, w) + c];
+        }
+}
+
 /// A = max or mean over each f x f window, one block of channel packets at a time.
 template <class T>
 void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A) {
+  const ScratchScope scope;
   if (A.empty()) return;
   const PoolGeometry g(A_prev.shape(), hp, A.dim(1), A.dim(2));
   switch (mode) {
@@ -299,11 +315,14 @@ void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, Tens
 template <class T>
 void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, PoolParams hp, PoolMode mode,
                    TensorView<T> dA_prev) {
+  const ScratchScope scope;
   if (dA.empty()) {
     dA_prev.vector().setZero();
     return;
   }
   const PoolGeometry g(A_prev.shape(), hp, dA.dim(1), dA.dim(2));
+  if (mode == PoolMode::Max && g.n_taps > (Index{1} << std::numeric_limits<T>::digits))
+    return max_backward_by_index(dA.data(), A_prev.data(), g, dA_prev.data());
   const bool tiled = g.stride == g.f;
   const auto pass = [&](auto max, auto tiled_windows) {
     pool_backward_pass<decltype(max)::value, decltype(tiled_windows)::value>(dA.data(), A_prev.data(), g,

@@ -57,12 +57,16 @@ struct Tile {
   }
 
   // acc[r][j] += a[r * a_stride + d * a_step] * b[d * b_step + j * n]  for d in [0, depth).
+  // Pointers are formed only for the elements read, never one step past the last, which may lie outside the
+  // tensor when steps are large.
   EIGEN_ALWAYS_INLINE void update(const T* a, Index a_stride, Index a_step, const T* b, Index b_step, Index depth) {
-    for (Index d = 0; d < depth; ++d, a += a_step, b += b_step) {
+    for (Index d = 0; d < depth; ++d) {
+      const T* a_d = a + d * a_step;
+      const T* b_d = b + d * b_step;
       P b_packets[CB];
-      for (int j = 0; j < CB; ++j) b_packets[j] = Eigen::internal::ploadu<P>(b + j * n);
+      for (int j = 0; j < CB; ++j) b_packets[j] = Eigen::internal::ploadu<P>(b_d + j * n);
       for (int r = 0; r < R; ++r) {
-        const P a_value = Eigen::internal::pset1<P>(a[r * a_stride]);
+        const P a_value = Eigen::internal::pset1<P>(a_d[r * a_stride]);
         for (int j = 0; j < CB; ++j) acc[r][j] = Eigen::internal::pmadd(a_value, b_packets[j], acc[r][j]);
       }
     }

@@ -11,23 +11,6 @@
 
 namespace cnnprim::detail::loop {
 
-/// Position, in row-major order, of the maximum of an n_rows x n_cols window whose element (r, s) is
-/// x[r * row_stride + s * col_stride], by replaces_max; -1 for an empty window.
-template <class T>
-Index first_max_index(const T* x, Index n_rows, Index n_cols, Index row_stride, Index col_stride) {
-  Index best = -1;
-  T best_value{};
-  for (Index r = 0; r < n_rows; ++r)
-    for (Index s = 0; s < n_cols; ++s) {
-      const T value = x[r * row_stride + s * col_stride];
-      if (best < 0 || replaces_max(value, best_value)) {
-        best = r * n_cols + s;
-        best_value = value;
-      }
-    }
-  return best;
-}
-
 /// A[i, h, w, c] = max or mean of A_prev[i, h*stride : h*stride+f, w*stride : w*stride+f, c].
 template <class T>
 void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A) {

@@ -1,0 +1,166 @@
+// libFuzzer target over the public API: shapes and hyperparameters from 0 to the integer limits (and
+// negative), values with NaN, infinities, signed zeros and ties, both backends, both forms, float and double.
+// Any exception but shape_error (or bad_alloc, for a valid output too large for this machine) is a finding,
+// as is anything ASan or UBSan reports; with finite inputs the two backends must agree.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
+
+#include <cnnprim/cnnprim.hpp>
+
+namespace {
+
+using cnnprim::Index;
+
+class Input {
+ public:
+  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+
+  std::uint8_t byte() { return at_ < size_ ? data_[at_++] : 0; }
+
+  // Mostly small extents, sometimes zero, sometimes near the limits or negative.
+  Index extent(Index small) {
+    const std::uint8_t kind = byte();
+    if (kind < 200) return kind % (small + 1);
+    switch (kind % 8) {
+      case 0: return 0;
+      case 1: return -static_cast<Index>(byte() % 3) - 1;
+      case 2: return Index{1} << (byte() % 63);
+      case 3: return std::numeric_limits<Index>::max() - byte() % 4;
+      case 4: return (Index{1} << 31) + byte() % 4;
+      default: return 1 + byte() % 64;
+    }
+  }
+
+  template <class T>
+  T value(bool finite) {
+    const std::uint8_t kind = byte();
+    if (!finite) switch (kind % 16) {
+        case 0: return std::numeric_limits<T>::quiet_NaN();
+        case 1: return std::numeric_limits<T>::infinity();
+        case 2: return -std::numeric_limits<T>::infinity();
+        case 3: return T(-0.0);
+        default: break;
+      }
+    return static_cast<T>(static_cast<int>(kind % 9) - 4) / T(2);  // few distinct values: many ties
+  }
+
+ private:
+  const std::uint8_t* data_;
+  std::size_t size_;
+  std::size_t at_ = 0;
+};
+
+constexpr Index max_elements = 1 << 12;
+
+// A tensor of the drawn shape, if it is small enough to make; values drawn too.
+template <class T, int Rank>
+bool make(Input& in, const std::array<Index, Rank>& shape, bool finite, cnnprim::Tensor<T, Rank>& out) {
+  Index size = 1;
+  for (Index e : shape) {
+    if (e < 0) return false;
+    if (e == 0) size = 0;
+  }
+  if (size != 0)
+    for (Index e : shape) {
+      if (e > max_elements || size * e > max_elements) return false;
+      size *= e;
+    }
+  out = cnnprim::Tensor<T, Rank>(shape);
+  for (Index k = 0; k < out.size(); ++k) out.data()[k] = in.value<T>(finite);
+  return true;
+}
+
+template <class T, int Rank>
+void agree(const cnnprim::Tensor<T, Rank>& loop, const cnnprim::Tensor<T, Rank>& eigen) {
+  if (loop.shape() != eigen.shape()) std::abort();
+  double scale = 0, worst = 0;
+  for (Index k = 0; k < loop.size(); ++k) {
+    scale = std::max(scale, std::abs(static_cast<double>(loop.data()[k])));
+    worst = std::max(worst, std::abs(static_cast<double>(loop.data()[k]) - static_cast<double>(eigen.data()[k])));
+  }
+  if (worst > (std::is_same_v<T, float> ? 1e-4 : 1e-10) * std::max(1.0, scale)) std::abort();
+}
+
+template <class T>
+void run(Input& in) {
+  using cnnprim::Backend;
+  using cnnprim::PoolMode;
+  using cnnprim::Tensor;
+  const bool finite = in.byte() % 2;
+  const std::uint8_t op = in.byte() % 4;
+  const Backend backend = in.byte() % 2 ? Backend::Loop : Backend::Eigen;
+  Tensor<T> A_prev;
+  if (!make<T, 4>(in, {in.extent(3), in.extent(9), in.extent(9), in.extent(17)}, finite, A_prev)) return;
+  switch (op) {
+    case 0: {  // convolution, forward and backward, both forms; finite inputs: Loop and Eigen agree
+      Tensor<T> W, b;
+      const Index f = in.extent(4);
+      if (!make<T, 4>(in, {f, f, A_prev.dim(3), in.extent(17)}, finite, W)) return;
+      if (!make<T, 4>(in, {1, 1, 1, W.dim(3)}, finite, b)) return;
+      const cnnprim::ConvParams hp{in.extent(4), in.extent(3)};
+      auto forward = cnnprim::conv_forward(A_prev, W, b, hp, backend);
+      Tensor<T> dZ;
+      if (!make<T, 4>(in, forward.Z.shape(), finite, dZ)) return;
+      const auto grads = cnnprim::conv_backward(dZ, forward.cache, backend);
+      Tensor<T> dA_prev(A_prev.shape());
+      cnnprim::conv_backward_data(dZ, W, hp, dA_prev, backend);
+      if (finite) {
+        const Backend other = backend == Backend::Loop ? Backend::Eigen : Backend::Loop;
+        agree(forward.Z, cnnprim::conv_forward(A_prev, W, b, hp, other).Z);
+        const auto other_grads = cnnprim::conv_backward(dZ, forward.cache, other);
+        agree(grads.dA_prev, other_grads.dA_prev);
+        agree(grads.dW, other_grads.dW);
+        agree(grads.db, other_grads.db);
+      }
+      break;
+    }
+    case 1: {  // pooling, both modes through the cache and the second form
+      const cnnprim::PoolParams hp{in.extent(5), in.extent(5)};
+      const PoolMode mode = in.byte() % 2 ? PoolMode::Max : PoolMode::Average;
+      auto forward = cnnprim::pool_forward(A_prev, hp, mode, backend);
+      Tensor<T> dA;
+      if (!make<T, 4>(in, forward.A.shape(), finite, dA)) return;
+      const auto dA_prev = cnnprim::pool_backward(dA, forward.cache, backend);
+      Tensor<T> out(A_prev.shape());
+      cnnprim::pool_backward(dA, A_prev, hp, mode, out, backend);
+      if (finite) {
+        const Backend other = backend == Backend::Loop ? Backend::Eigen : Backend::Loop;
+        agree(forward.A, cnnprim::pool_forward(A_prev, hp, mode, other).A);
+        agree(dA_prev, cnnprim::pool_backward(dA, forward.cache, other));
+      }
+      break;
+    }
+    case 2: {  // zero_pad
+      const Index pad = in.extent(4);
+      const auto X_pad = cnnprim::zero_pad(A_prev, pad, backend);
+      Tensor<T> out(X_pad.shape());
+      cnnprim::zero_pad(A_prev, pad, out, backend);
+      break;
+    }
+    default: {  // the helpers and output_size
+      Tensor<T, 2> window;
+      if (make<T, 2>(in, {in.extent(5), in.extent(5)}, finite, window)) cnnprim::create_mask_from_window(window);
+      cnnprim::distribute_value(in.value<T>(finite), {in.extent(4), in.extent(4)});
+      cnnprim::output_size(in.extent(9), in.extent(4), in.extent(4), in.extent(4));
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  Input in(data, size);
+  try {
+    if (in.byte() % 2) run<float>(in);
+    else run<double>(in);
+  } catch (const cnnprim::shape_error&) {
+  } catch (const std::bad_alloc&) {
+  }
+  return 0;
+}

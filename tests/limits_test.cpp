@@ -1,0 +1,198 @@
+// Inputs at the edges, as a fuzzer would give them: empty tensors with huge extents, strides and pads near
+// the integer limits, windows of millions of elements, NaN and infinities. Each test names its regime;
+// under the sanitize preset they also check that nothing undefined happens.
+#include <cmath>
+#include <limits>
+
+#include <gtest/gtest.h>
+
+#include <cnnprim/cnnprim.hpp>
+
+#include "support/oracle.hpp"
+
+using cnnprim::Backend;
+using cnnprim::ConvParams;
+using cnnprim::Index;
+using cnnprim::PoolMode;
+using cnnprim::Tensor;
+
+class Limits : public ::testing::TestWithParam<Backend> {};
+
+constexpr Index big = Index{1} << 40;
+
+// ---- NaN and infinities ----
+
+// Padding adds nothing to dA_prev, even against a NaN or infinite weight: dA_prev receives only from
+// dZ's own elements, as in the notebook's sum. The channel counts take the direct kernels.
+template <class T>
+void check_non_finite_weight(T value) {
+  Tensor<T> A_prev({1, 3, 3, 16}), W({2, 2, 16, 16}), b({1, 1, 1, 16});
+  A_prev.vector().setOnes();
+  W.vector().setOnes();
+  W(0, 0, 0, 0) = value;
+  for (const ConvParams hp : {ConvParams{1, 0}, ConvParams{1, 1}}) {
+    const auto loop = cnnprim::conv_forward(A_prev, W, b, hp, Backend::Loop);
+    const auto eigen = cnnprim::conv_forward(A_prev, W, b, hp, Backend::Eigen);
+    EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, 1e-5)) << "Z, pad " << hp.pad;
+    Tensor<T> dZ(loop.Z.shape());
+    dZ.vector().setOnes();
+    const auto g_loop = cnnprim::conv_backward(dZ, loop.cache, Backend::Loop);
+    const auto g_eigen = cnnprim::conv_backward(dZ, loop.cache, Backend::Eigen);
+    const auto expected = oracle::conv_backward(dZ, A_prev, W, hp.stride, hp.pad);
+    EXPECT_TRUE(oracle::near(g_loop.dA_prev, expected.dA_prev, 1e-5)) << "Loop dA_prev, pad " << hp.pad;
+    EXPECT_TRUE(oracle::near(g_eigen.dA_prev, expected.dA_prev, 1e-5)) << "Eigen dA_prev, pad " << hp.pad;
+    EXPECT_TRUE(oracle::near(g_eigen.dW, g_loop.dW, 1e-5)) << "dW, pad " << hp.pad;
+  }
+}
+
+TEST(LimitsBackends, NonFiniteWeightBackwardDataAgrees) {
+  for (double value : {std::nan(""), HUGE_VAL, -HUGE_VAL}) {
+    SCOPED_TRACE(value);
+    check_non_finite_weight<double>(value);
+    check_non_finite_weight<float>(static_cast<float>(value));
+  }
+}
+
+// ---- Empty tensors ----
+
+TEST_P(Limits, EmptyBatchBackwardOnEveryPath) {
+  for (Index n_C : {8, 16}) {
+    const Tensor<float> A_prev({0, 4, 4, 16}), W({2, 2, 16, n_C}), b({1, 1, 1, n_C});
+    const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, {2, 2}, GetParam());
+    const auto g = cnnprim::conv_backward(Z, cache, GetParam());
+    EXPECT_EQ(g.dA_prev.shape(), A_prev.shape());
+    EXPECT_EQ(g.dW.vector().cwiseAbs().sum(), 0.0f);
+  }
+}
+
+TEST_P(Limits, EmptyInputRowsWithPaddingGiveTheBias) {
+  for (Index n_C : {5, 16}) {
+    const Tensor<double> A_prev({2, 3, 0, 16}), W({2, 2, 16, n_C});
+    auto b = oracle::uniform<double, 4>({1, 1, 1, n_C}, 1);
+    const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, {1, 1}, GetParam());
+    ASSERT_EQ(Z.shape(), (std::array<Index, 4>{2, 4, 1, n_C}));
+    EXPECT_EQ(Z(1, 3, 0, n_C - 1), b(0, 0, 0, n_C - 1));
+    const auto dZ = oracle::uniform<double, 4>(Z.shape(), 2);
+    const auto g = cnnprim::conv_backward(dZ, cache, GetParam());
+    EXPECT_EQ(g.dW.vector().cwiseAbs().sum(), 0.0);
+    double db_0 = 0;
+    for (Index k = 0; k < dZ.size(); k += n_C) db_0 += dZ.data()[k];
+    EXPECT_NEAR(g.db(0, 0, 0, 0), db_0, 1e-12);
+  }
+}
+
+TEST_P(Limits, NoFiltersBackward) {
+  const auto A_prev = oracle::uniform<float, 4>({2, 5, 5, 16}, 3);
+  const auto [Z, cache] = cnnprim::conv_forward(A_prev, Tensor<float>({3, 3, 16, 0}), Tensor<float>({1, 1, 1, 0}),
+                                                {1, 1}, GetParam());
+  const auto g = cnnprim::conv_backward(Z, cache, GetParam());
+  EXPECT_EQ(g.dA_prev.vector().cwiseAbs().sum(), 0.0f);
+}
+
+// Loops never run over the non-empty extents of an empty tensor.
+TEST_P(Limits, EmptyTensorsWithHugeExtentsReturnAtOnce) {
+  const Tensor<float> A_prev({Index{1} << 20, Index{1} << 20, 1, 0});
+  const auto forward = cnnprim::conv_forward(A_prev, Tensor<float>({1, 1, 0, 0}), Tensor<float>({1, 1, 1, 0}),
+                                             {1, 0}, GetParam());
+  EXPECT_EQ(forward.Z.size(), 0);
+  const auto pooled = cnnprim::pool_forward(A_prev, {1, 1}, PoolMode::Max, GetParam());
+  EXPECT_EQ(cnnprim::pool_backward(pooled.A, pooled.cache, GetParam()).size(), 0);
+  EXPECT_EQ(cnnprim::zero_pad(A_prev, 3, GetParam()).dim(1), (Index{1} << 20) + 6);
+  EXPECT_EQ(cnnprim::create_mask_from_window(Tensor<float, 2>({big, 0})).size(), 0);
+}
+
+// ---- Huge strides and pads ----
+
+TEST_P(Limits, HugePoolStrideReturnsAtOnce) {
+  const auto A_prev = oracle::uniform<float, 4>({1, 2, 2, 1}, 4);
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+    const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, big}, mode, GetParam());
+    EXPECT_TRUE(oracle::near(A, oracle::pool_forward(A_prev, 2, big, mode), 1e-6));
+    EXPECT_TRUE(oracle::near(cnnprim::pool_backward(A, cache, GetParam()),
+                             oracle::pool_backward(A, A_prev, 2, big, mode), 1e-6));
+  }
+}
+
+// Strides near the limits with one output column: nothing multiplies them out of range.
+TEST_P(Limits, StrideNearTheIntegerLimit) {
+  for (Index stride : {Index{1} << 59, Index{1} << 62, std::numeric_limits<Index>::max()}) {
+    SCOPED_TRACE(stride);
+    const auto A_prev = oracle::uniform<float, 4>({2, 3, 3, 16}, 5);
+    const auto W = oracle::uniform<float, 4>({2, 2, 16, 16}, 6);
+    const auto b = oracle::uniform<float, 4>({1, 1, 1, 16}, 7);
+    const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, {stride, 0}, GetParam());
+    ASSERT_EQ(Z.shape(), (std::array<Index, 4>{2, 1, 1, 16}));
+    EXPECT_TRUE(oracle::near(Z, oracle::conv_forward(A_prev, W, b, stride, 0), 1e-5));
+    const auto dZ = oracle::uniform<float, 4>(Z.shape(), 8);
+    const auto g = cnnprim::conv_backward(dZ, cache, GetParam());
+    const auto expected = oracle::conv_backward(dZ, A_prev, W, stride, 0);
+    EXPECT_TRUE(oracle::near(g.dA_prev, expected.dA_prev, 1e-5));
+    EXPECT_TRUE(oracle::near(g.dW, expected.dW, 1e-5));
+  }
+}
+
+// Work and memory follow the output and the input a window touches, not the pad.
+TEST_P(Limits, HugePadWithATinyOutput) {
+  const auto A_prev = oracle::uniform<float, 4>({1, 1, 1, 4}, 9);
+  const auto W = oracle::uniform<float, 4>({3, 3, 4, 16}, 10);
+  const auto b = oracle::uniform<float, 4>({1, 1, 1, 16}, 11);
+  const ConvParams hp{Index{1} << 40, Index{1} << 20};
+  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, hp, GetParam());
+  ASSERT_EQ(Z.shape(), (std::array<Index, 4>{1, 1, 1, 16}));
+  EXPECT_TRUE(oracle::near(Z, oracle::conv_forward(A_prev, W, b, hp.stride, hp.pad), 1e-6));  // all padding
+  const auto g = cnnprim::conv_backward(Z, cache, GetParam());
+  EXPECT_EQ(g.dA_prev.vector().cwiseAbs().sum(), 0.0f);
+}
+
+// ---- Errors at the limits ----
+
+TEST(LimitsErrors, HugeShapesNameTheFunctionCalled) {
+  EXPECT_EQ(oracle::error_message([] { cnnprim::zero_pad(Tensor<double>({1, 1, 1, 1}), big); }),
+            "zero_pad: X_pad (1, 2199023255553, 2199023255553, 1) holds more elements than memory can address");
+  EXPECT_EQ(oracle::error_message([] { cnnprim::distribute_value(1.0, {Index{1} << 32, Index{1} << 32}); }),
+            "distribute_value: shape (4294967296, 4294967296) holds more elements than memory can address");
+  EXPECT_EQ(oracle::error_message([] {
+              cnnprim::conv_forward(Tensor<float>({1, 1, 1, 1}), Tensor<float>({1, 1, 1, 1}),
+                                    Tensor<float>({1, 1, 1, 1}), {1, big});
+            }),
+            "conv_forward: Z's shape (1, 2199023255553, 2199023255553, 1) holds more elements than memory can "
+            "address");
+  EXPECT_THROW(cnnprim::zero_pad(Tensor<double>({1, 1, 1, 1}), std::numeric_limits<Index>::max() / 2),
+               cnnprim::shape_error);
+  EXPECT_EQ(oracle::error_message([] { cnnprim::zero_pad(Tensor<double>({1, 3, 1, 1}), Index{1} << 62); }),
+            "zero_pad: pad = 4611686018427387904 is too large for X (1, 3, 1, 1): n_H + 2 * pad must not exceed "
+            "9223372036854775807");
+}
+
+TEST(LimitsErrors, OutputSizeAcceptsEveryRepresentableSize) {
+  const Index max = std::numeric_limits<Index>::max();
+  EXPECT_EQ(cnnprim::output_size(max, 1, 0, 1), max);
+  EXPECT_EQ(cnnprim::output_size(max - 2, 1, 1, 1), max);
+  EXPECT_EQ(cnnprim::output_size((Index{1} << 62) + 5, 3, 0, Index{1} << 62), 2);
+  EXPECT_THROW(cnnprim::output_size(max - 1, 1, 1, 1), cnnprim::shape_error);
+}
+
+TEST(LimitsErrors, ZeroExtentIsValidWhereverItStands) {
+  const Index huge = Index{1} << 31;
+  EXPECT_EQ(cnnprim::zero_pad(Tensor<float>({huge, huge, 0, 0}), 1).size(), 0);
+  EXPECT_EQ(cnnprim::zero_pad(Tensor<float>({0, huge, huge, 1}), 1).size(), 0);
+  EXPECT_EQ(cnnprim::zero_pad(Tensor<float>({0, 0, 0, Index{1} << 61}), 2).size(), 0);
+}
+
+// ---- Windows of millions of elements ----
+
+// Float represents window positions exactly only up to 2^24: a 4097 x 4097 window has more.
+TEST_P(Limits, MaxPoolWindowBeyondFloatPrecision) {
+  const Index n = 4097;
+  Tensor<float> A_prev({1, n, n, 1});
+  const Index k = (Index{1} << 24) + 1;  // rounds to 2^24 as a float
+  A_prev.data()[k] = 1.0f;
+  Tensor<float> A({1, 1, 1, 1}), dA_prev(A_prev.shape());
+  cnnprim::pool_forward(A_prev, {n, 1}, PoolMode::Max, A, GetParam());
+  EXPECT_EQ(A(0, 0, 0, 0), 1.0f);
+  cnnprim::pool_backward(Tensor<float>({1, 1, 1, 1}, {2.0f}), A_prev, {n, 1}, PoolMode::Max, dA_prev, GetParam());
+  EXPECT_EQ(dA_prev.data()[k], 2.0f);
+  EXPECT_EQ(dA_prev.vector().sum(), 2.0f) << "the gradient goes to one element only";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Limits, ::testing::Values(Backend::Loop, Backend::Eigen), oracle::BackendName());
