@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <new>
 
@@ -75,6 +76,19 @@ bool make(Input& in, const std::array<Index, Rank>& shape, bool finite, cnnprim:
   return true;
 }
 
+// Whether a valid call's output is small enough to make here: the library would allocate (or report that no
+// machine can hold) what a huge one needs, which is not what this target is after.
+bool small_output(std::initializer_list<Index> shape) {
+  Index size = 1;
+  for (Index e : shape)
+    if (e <= 0) return true;
+  for (Index e : shape) {
+    if (e > (Index{1} << 24) / size) return false;
+    size *= e;
+  }
+  return true;
+}
+
 template <class T, int Rank>
 void agree(const cnnprim::Tensor<T, Rank>& loop, const cnnprim::Tensor<T, Rank>& eigen) {
   if (loop.shape() != eigen.shape()) std::abort();
@@ -103,6 +117,10 @@ void run(Input& in) {
       if (!make<T, 4>(in, {f, f, A_prev.dim(3), in.extent(17)}, finite, W)) return;
       if (!make<T, 4>(in, {1, 1, 1, W.dim(3)}, finite, b)) return;
       const cnnprim::ConvParams hp{in.extent(4), in.extent(3)};
+      if (f >= 1 && hp.stride >= 1 && hp.pad >= 0 &&
+          !small_output({A_prev.dim(0), cnnprim::output_size(A_prev.dim(1), f, hp.pad, hp.stride),
+                         cnnprim::output_size(A_prev.dim(2), f, hp.pad, hp.stride), W.dim(3)}))
+        return;
       auto forward = cnnprim::conv_forward(A_prev, W, b, hp, backend);
       Tensor<T> dZ;
       if (!make<T, 4>(in, forward.Z.shape(), finite, dZ)) return;
@@ -137,6 +155,10 @@ void run(Input& in) {
     }
     case 2: {  // zero_pad
       const Index pad = in.extent(4);
+      const Index limit = Index{1} << 40;  // keeps this check's own sums in range
+      if (pad >= 0 && (pad > limit || A_prev.dim(1) > limit || A_prev.dim(2) > limit ||
+                       !small_output({A_prev.dim(0), A_prev.dim(1) + 2 * pad, A_prev.dim(2) + 2 * pad, A_prev.dim(3)})))
+        return;
       const auto X_pad = cnnprim::zero_pad(A_prev, pad, backend);
       Tensor<T> out(X_pad.shape());
       cnnprim::zero_pad(A_prev, pad, out, backend);
@@ -145,7 +167,8 @@ void run(Input& in) {
     default: {  // the helpers and output_size
       Tensor<T, 2> window;
       if (make<T, 2>(in, {in.extent(5), in.extent(5)}, finite, window)) cnnprim::create_mask_from_window(window);
-      cnnprim::distribute_value(in.value<T>(finite), {in.extent(4), in.extent(4)});
+      const Index n_H = in.extent(4), n_W = in.extent(4);
+      if (small_output({n_H, n_W})) cnnprim::distribute_value(in.value<T>(finite), {n_H, n_W});
       cnnprim::output_size(in.extent(9), in.extent(4), in.extent(4), in.extent(4));
       break;
     }
