@@ -132,7 +132,7 @@ class TensorView {
  public:
   using value_type = std::remove_const_t<T>;
   using element_type = T;
-  using Shape = std::array<Index, Rank>;
+  using Shape = std::array<Index, static_cast<std::size_t>(Rank)>;
   using EigenTensor = Eigen::Tensor<value_type, Rank, Eigen::RowMajor, Index>;
   using EigenMap = Eigen::TensorMap<std::conditional_t<std::is_const_v<T>, const EigenTensor, EigenTensor>,
                                     Eigen::Unaligned>;
@@ -204,7 +204,7 @@ class Tensor {
 
  public:
   using value_type = T;
-  using Shape = std::array<Index, Rank>;
+  using Shape = std::array<Index, static_cast<std::size_t>(Rank)>;
   using EigenTensor = Eigen::Tensor<T, Rank, Eigen::RowMajor, Index>;
   using EigenMap = Eigen::TensorMap<EigenTensor, Eigen::Unaligned>;
   using ConstEigenMap = Eigen::TensorMap<const EigenTensor, Eigen::Unaligned>;

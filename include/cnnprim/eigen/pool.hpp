@@ -171,7 +171,7 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A) {
           using V = decltype(lanes);
           constexpr int U = packets;
           constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
-          V result[U], sum[U];
+          V result[std::size_t{U}], sum[std::size_t{U}];
           unroll<U>([&](int u) { result[u] = sum[u] = load<V>(window + c + u * step); });
           for (Index k = 1; k < g.n_taps; ++k)
             unroll<U>([&](int u) {
@@ -227,7 +227,7 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
           using V = decltype(lanes);
           constexpr int U = packets;
           constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
-          V gradient[U];
+          V gradient[std::size_t{U}];
           unroll<U>([&](int u) { gradient[u] = load<V>(dA_pixel + c + u * step); });
           // Stores (tiled) or adds value(u) at window position k.
           const auto give = [&](Index k, auto value) {
@@ -240,7 +240,7 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
           if constexpr (Max) {
             // A running argmax without NaN checks, and a sum that turns NaN if any value is NaN (or if
             // infinities of both signs meet); only then is the packet scanned again with the NaN rule.
-            V best[U], argmax[U], sum[U];
+            V best[std::size_t{U}], argmax[std::size_t{U}], sum[std::size_t{U}];
             unroll<U>([&](int u) {
               best[u] = sum[u] = load<V>(window + c + u * step);
               argmax[u] = constant<V>(T(0));

@@ -36,7 +36,7 @@ template <class T, int R, int CB>
 struct Tile {
   using P = Packet<T>;
   static constexpr Index n = packet_size<T>;
-  P acc[R][CB];
+  P acc[std::size_t{R}][std::size_t{CB}];
 
   // Every row starts from the same row of values (a bias), or from zero when `row` is null.
   EIGEN_ALWAYS_INLINE void broadcast_row(const T* row) {
@@ -63,7 +63,7 @@ struct Tile {
     for (Index d = 0; d < depth; ++d) {
       const T* a_d = a + d * a_step;
       const T* b_d = b + d * b_step;
-      P b_packets[CB];
+      P b_packets[std::size_t{CB}];
       for (int j = 0; j < CB; ++j) b_packets[j] = Eigen::internal::ploadu<P>(b_d + j * n);
       for (int r = 0; r < R; ++r) {
         const P a_value = Eigen::internal::pset1<P>(a_d[r * a_stride]);
