@@ -5,6 +5,7 @@ Usage: python3 benchmarks/report.py results.json output_folder
 Medians only (the machine is shared and noisy); every ratio comes from one run.
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -54,7 +55,16 @@ def ratio(a, b):
     return "%.2f" % (a / b) if a and b else "—"
 
 
+def listed_shapes():
+    """Position of each shape in benchmarks/shapes.hpp, by its label "(m, n_H, ...)"."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "shapes.hpp")) as f:
+        text = f.read()
+    return {"(" + m.group(1).replace(" ", "").replace(",", ", ") + ")": k
+            for k, m in enumerate(re.finditer(r"^\s*\{([0-9, ]+)\},", text, re.M))}
+
+
 def main():
+    shape_order = listed_shapes()
     context, medians, skipped = load(sys.argv[1])
     out = sys.argv[2]
     rows = OrderedDict()
@@ -76,8 +86,12 @@ def main():
         ns = (second["real_time"] - kernel["real_time"]) * scale
         return "%+.0f ns (%+.1f%%)" % (ns, 100.0 * (second["real_time"] / kernel["real_time"] - 1))
 
-    conv_args = [a for (f, p, a) in rows if f == "BM_ConvForward" and p == ("float", "Eigen", "Second")]
-    pool_args = [a for (f, p, a) in rows if f == "BM_PoolForward" and p == ("float", "Max", "Eigen", "Second")]
+    # Shapes in the order shapes.hpp lists them (repetitions run interleaved, so the JSON's order is random).
+    def in_order(args):
+        return sorted(set(args), key=lambda a: shape_order.get(shape_label(a), len(shape_order)))
+
+    conv_args = in_order(a for (f, p, a) in rows if f == "BM_ConvForward" and p == ("float", "Eigen", "Second"))
+    pool_args = in_order(a for (f, p, a) in rows if f == "BM_PoolForward" and p == ("float", "Max", "Eigen", "Second"))
     lines = ["# cnnprim benchmarks", "",
              "Medians of %s, one thread, `%s`; host %s with %s CPUs at %s MHz." % (
                  "repetitions", "bash benchmarks/run.sh", context.get("host_name", "?"),
@@ -148,7 +162,7 @@ def main():
                 lines.append(row)
         lines.append("")
 
-    pad_args = [a for (f, p, a) in rows if f == "BM_ZeroPad" and p == ("float", "Eigen")]
+    pad_args = in_order(a for (f, p, a) in rows if f == "BM_ZeroPad" and p == ("float", "Eigen"))
     lines += ["## zero_pad", "", "| shape (m, H, W, C, ·, ·, ·, pad) | type | Loop µs | Eigen µs | Eigen GB/s | Eigen/Loop |",
               "|---|---|---:|---:|---:|---:|"]
     for args in pad_args:

@@ -136,6 +136,24 @@ void col2im(const T* patches, const ConvGeometry& g, Index first, Index count, T
   });
 }
 
+// Calls visit(first, count, P) for each chunk of output pixels [first, first + count), P the chunk's rows of
+// the patch matrix: A_prev itself at 1x1, otherwise built by im2col in scratch memory.
+template <class T, class Visit>
+void for_each_patch_chunk(const T* A_prev, const ConvGeometry& g, Visit visit) {
+  const Index chunk = chunk_pixels<T>(g), K = g.patch_size();
+  T* const patches =
+      g.is_pointwise() ? nullptr : scratch<T, Scratch::Patches>(static_cast<std::size_t>(chunk * K));
+  for (Index first = 0; first < g.pixels(); first += chunk) {
+    const Index count = std::min(chunk, g.pixels() - first);
+    if (g.is_pointwise()) {
+      visit(first, count, A_prev + first * K);
+      continue;
+    }
+    im2col(A_prev, g, first, count, patches);
+    visit(first, count, static_cast<const T*>(patches));
+  }
+}
+
 // True when every channel count in `counts` fills whole SIMD packets: the direct kernels apply.
 template <class T>
 bool fills_packets(std::initializer_list<Index> counts) {
@@ -289,25 +307,20 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b_row(b.data(), n_C);
   MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
-  const Index chunk = chunk_pixels<T>(g), columns = filter_columns<T>(g);
-  T* const patches = scratch<T, Scratch::Patches>(static_cast<std::size_t>(chunk * K));
-  for (Index first = 0; first < g.pixels(); first += chunk) {
-    const Index count = std::min(chunk, g.pixels() - first);
-    const T* P = patches;
-    if (g.is_pointwise()) P = A_prev.data() + first * K;
-    else im2col(A_prev.data(), g, first, count, patches);
+  const Index columns = filter_columns<T>(g);
+  for_each_patch_chunk(A_prev.data(), g, [&](Index first, Index count, const T* P) {
     auto Z_chunk = Z_mat.middleRows(first, count);
     Z_chunk.rowwise() = b_row;
     const ConstMatrixMap<T> P_chunk(P, count, K);
     if (columns == n_C) {  // whole rows: Eigen's fastest form of the product
       Z_chunk.noalias() += P_chunk * W_mat;
-      continue;
+      return;
     }
     for (Index c0 = 0; c0 < n_C; c0 += columns) {
       const Index width = std::min(columns, n_C - c0);
       Z_chunk.middleCols(c0, width).noalias() += P_chunk * W_mat.middleCols(c0, width);
     }
-  }
+  });
 }
 
 /// dA_prev = col2im(dZ W_mat^T): by the direct kernel when n_C_prev fills whole packets at stride 1 and
@@ -379,15 +392,9 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, C
   }
   MatrixMap<T> dW_mat(dW.data(), K, n_C);
   dW_mat.setZero();
-  const Index chunk = chunk_pixels<T>(g);
-  T* const patches = scratch<T, Scratch::Patches>(static_cast<std::size_t>(chunk * K));
-  for (Index first = 0; first < g.pixels(); first += chunk) {
-    const Index count = std::min(chunk, g.pixels() - first);
-    const T* P = patches;
-    if (g.is_pointwise()) P = A_prev.data() + first * K;
-    else im2col(A_prev.data(), g, first, count, patches);
+  for_each_patch_chunk(A_prev.data(), g, [&](Index first, Index count, const T* P) {
     dW_mat.noalias() += ConstMatrixMap<T>(P, count, K).transpose() * dZ_mat.middleRows(first, count);
-  }
+  });
 }
 
 }  // namespace cnnprim::detail::eigen
