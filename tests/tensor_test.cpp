@@ -200,12 +200,14 @@ TEST(TensorView, WrapsCallerMemoryWithoutCopying) {
   EXPECT_EQ(x.dim(2), 4);
   x(1, 2, 3, 4) = 8;
   EXPECT_EQ(memory.back(), 8);
+  x.t(0, 0, 0, 2) = 3;
+  EXPECT_EQ(memory[2], 3);
   x.vector()(0) = 1;
   x.tensor()(0, 0, 0, 1) = 2;
   EXPECT_EQ(memory[0], 1);
   EXPECT_EQ(memory[1], 2);
   const cnnprim::TensorView<const double> read_only = x;
-  EXPECT_EQ(read_only.vector().sum(), 11);
+  EXPECT_EQ(read_only.vector().sum(), 14);
   EXPECT_EQ(read_only.tensor()(1, 2, 3, 4), 8);
   EXPECT_THROW(x.at(2, 0, 0, 0), std::out_of_range);
   EXPECT_THROW(x.dim(4), std::out_of_range);

@@ -175,6 +175,12 @@ class TensorView {
     return data_[detail::element_offset(shape_, indices...)];
   }
 
+  /// The same element access as a named member, `x.t(i, h, w, c)`.
+  template <class... Indices>
+  T& t(Indices... indices) const {
+    return (*this)(indices...);
+  }
+
   /// Checked element access: an index outside its extent throws std::out_of_range.
   template <class... Indices>
   T& at(Indices... indices) const {
