@@ -116,6 +116,7 @@ auto keep(In&& x) {
   else
     return Tensor<T, rank>(TensorView<const T, rank>(x));
 }
+
 // The element types the operations compute in.
 template <class T>
 inline constexpr bool is_real_v = std::is_same_v<T, float> || std::is_same_v<T, double>;

@@ -1,0 +1,23 @@
+# Builds and runs the consumer with the flags `pkg-config --cflags cnnprim` gives for an install in PREFIX.
+# Run with cmake -P; PKG_CONFIG, PREFIX, CXX, SOURCE and OUTPUT are given with -D.
+set(ENV{PKG_CONFIG_PATH} "${PREFIX}/share/pkgconfig")
+execute_process(COMMAND ${PKG_CONFIG} --cflags cnnprim OUTPUT_VARIABLE cflags RESULT_VARIABLE failed
+                OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(failed)
+  message(FATAL_ERROR "pkg-config --cflags cnnprim failed")
+endif()
+if(NOT cflags MATCHES "-I${PREFIX}/share/pkgconfig/../../include" AND NOT cflags MATCHES "-I${PREFIX}/include")
+  message(FATAL_ERROR "cnnprim.pc does not point at the install prefix ${PREFIX}: ${cflags}")
+endif()
+if(cflags MATCHES "-std=")
+  message(FATAL_ERROR "cnnprim.pc forces a language standard on consumers: ${cflags}")
+endif()
+separate_arguments(cflags UNIX_COMMAND "${cflags}")
+execute_process(COMMAND ${CXX} -std=c++20 ${cflags} ${SOURCE} -o ${OUTPUT} RESULT_VARIABLE failed)
+if(failed)
+  message(FATAL_ERROR "the consumer does not build with cnnprim.pc's flags")
+endif()
+execute_process(COMMAND ${OUTPUT} RESULT_VARIABLE failed)
+if(failed)
+  message(FATAL_ERROR "the consumer built with cnnprim.pc's flags fails")
+endif()
