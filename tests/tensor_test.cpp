@@ -137,15 +137,18 @@ TEST(Tensor, ViewTakenBeforeACopyWritesTheOriginalOnly) {
   EXPECT_EQ(copy(2), 3);
 }
 
-// Element loops over a non-const tensor read through the same pointer, without detaching or copying.
+// Element loops over a non-const tensor read through the same pointer, without detaching or copying, even
+// right after the tensor was copied (when copy-on-write storage would be shared).
 TEST(Tensor, NonConstReadsDoNotMoveStorage) {
   Tensor<float> x({2, 3, 4, 5});
+  const Tensor<float> copy = x;
   const float* before = x.data();
   float sum = 0;
   for (Index k = 0; k < 3; ++k) sum += x(1, k, 3, 4);
   x.vector();
   x.tensor();
   EXPECT_EQ(x.data(), before);
+  EXPECT_NE(copy.data(), before);
   EXPECT_EQ(sum, 0.0f);
 }
 
