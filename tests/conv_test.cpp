@@ -247,7 +247,8 @@ TEST_P(Conv, FiniteDifferenceGradients) {
         x.data()[k] = saved - eps;
         const double down = loss();
         x.data()[k] = saved;
-        ASSERT_NEAR(grad.data()[k], (up - down) / (2 * eps), 1e-7) << name << " at " << oracle::coordinates<4>(x.shape(), k);
+        ASSERT_NEAR(grad.data()[k], (up - down) / (2 * eps), 1e-7)
+            << name << " at " << oracle::coordinates<4>(x.shape(), k);
       }
     };
     check(A_prev, g.dA_prev, "dA_prev");
@@ -362,9 +363,13 @@ TEST_P(Conv, InvalidInputThrowsNamingTheFunctionAndShapes) {
             "conv_forward: W must be (f, f, n_C_prev, n_C) with f >= 1, but W is (3, 2, 3, 8)");
   EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, Tensor<double>({0, 0, 3, 8}), b, {1, 0}, be); }),
             "conv_forward: W must be (f, f, n_C_prev, n_C) with f >= 1, but W is (0, 0, 3, 8)");
-  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W_ok, Tensor<double>({1, 1, 1, 7}), {1, 0}, be); }),
+  EXPECT_EQ(oracle::error_message([&] {
+              cnnprim::conv_forward(A_prev, W_ok, Tensor<double>({1, 1, 1, 7}), {1, 0}, be);
+            }),
             "conv_forward: b must be (1, 1, 1, 8) to match W (3, 3, 3, 8), but b is (1, 1, 1, 7)");
-  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W_ok, Tensor<double>({8, 1, 1, 1}), {1, 0}, be); }),
+  EXPECT_EQ(oracle::error_message([&] {
+              cnnprim::conv_forward(A_prev, W_ok, Tensor<double>({8, 1, 1, 1}), {1, 0}, be);
+            }),
             "conv_forward: b must be (1, 1, 1, 8) to match W (3, 3, 3, 8), but b is (8, 1, 1, 1)");
   EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W_ok, b, {0, 0}, be); }),
             "conv_forward: stride must be at least 1, but got stride = 0");

@@ -371,9 +371,13 @@ TEST_P(Pool, InvalidInputThrowsNamingTheFunctionAndShapes) {
   const auto forward = cnnprim::pool_forward(A_prev, {2, 2}, PoolMode::Max, be);
   const auto& A = forward.A;
   const auto& cache = forward.cache;
-  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_backward(Tensor<double>({2, 2, 3, 3}), cache, PoolMode::Max, be); }),
-            "pool_backward: dA must be (2, 2, 2, 3) to match the cache's A for A_prev (2, 4, 4, 3), but dA is (2, 2, 3, 3)");
-  EXPECT_THROW(cnnprim::pool_backward(Tensor<double>({2, 2, 2, 4}), cache, PoolMode::Average, be), cnnprim::shape_error);
+  EXPECT_EQ(
+      oracle::error_message([&] {
+        cnnprim::pool_backward(Tensor<double>({2, 2, 3, 3}), cache, PoolMode::Max, be);
+      }),
+      "pool_backward: dA must be (2, 2, 2, 3) to match the cache's A for A_prev (2, 4, 4, 3), but dA is (2, 2, 3, 3)");
+  EXPECT_THROW(cnnprim::pool_backward(Tensor<double>({2, 2, 2, 4}), cache, PoolMode::Average, be),
+               cnnprim::shape_error);
   auto broken = cache;
   broken.hp.f = 9;
   EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_backward(A, broken, PoolMode::Max, be); }),

@@ -25,5 +25,6 @@ int main() {
   auto m = create_mask_from_window(Tensor<double, 2>({2, 3}));
   auto v = distribute_value(2, {2, 2});
   release_scratch();
-  return static_cast<int>(m.size() + v.size()) + static_cast<int>(conv_single_step(Tensor<float, 3>({2,2,2}), Tensor<float, 3>({2,2,2}), 0.5f));
+  return static_cast<int>(m.size() + v.size()) +
+         static_cast<int>(conv_single_step(Tensor<float, 3>({2, 2, 2}), Tensor<float, 3>({2, 2, 2}), 0.5f));
 }

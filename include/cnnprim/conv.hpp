@@ -64,8 +64,10 @@ inline std::array<Index, 4> conv_output_shape(const char* function, const char* 
     fail(function, w_name, " must be (f, f, n_C_prev, n_C) with f >= 1, but ", w_name, " is ", shape_text(w));
   if (w[2] != a[3])
     fail(function, w_name, " expects ", w[2], " input channels but ", a_name, " ", shape_text(a), " has ", a[3]);
-  const Index n_H = output_size(function, "n_H_prev", a[1], w[0], hp.pad, hp.stride, a_name, " ", shape_text(a), " has ");
-  const Index n_W = output_size(function, "n_W_prev", a[2], w[1], hp.pad, hp.stride, a_name, " ", shape_text(a), " has ");
+  const Index n_H =
+      output_size(function, "n_H_prev", a[1], w[0], hp.pad, hp.stride, a_name, " ", shape_text(a), " has ");
+  const Index n_W =
+      output_size(function, "n_W_prev", a[2], w[1], hp.pad, hp.stride, a_name, " ", shape_text(a), " has ");
   return {a[0], n_H, n_W, w[3]};
 }
 
@@ -188,7 +190,8 @@ void conv_backward_data(const In& dZ, detail::input_t<In> W, ConvParams hp, deta
   const detail::input_t<In> dz = dZ;
   const auto Z_shape =
       detail::conv_output_shape("conv_backward_data", "dA_prev", dA_prev.shape(), "W", W.shape(), hp);
-  detail::require_dZ_shape("conv_backward_data", dz.shape(), Z_shape, "the Z", "dA_prev", dA_prev.shape(), "W", W.shape());
+  detail::require_dZ_shape("conv_backward_data", dz.shape(), Z_shape, "the Z", "dA_prev", dA_prev.shape(), "W",
+                           W.shape());
   detail::conv_backward_data(dz, W, hp, dA_prev, backend);
 }
 
@@ -203,7 +206,8 @@ void conv_backward_weights(const In& dZ, detail::input_t<In> A_prev, ConvParams 
   const auto Z_shape =
       detail::conv_output_shape("conv_backward_weights", "A_prev", A_prev.shape(), "dW", dW.shape(), hp);
   detail::require_bias_shape("conv_backward_weights", "db", db.shape(), "dW", dW.shape());
-  detail::require_dZ_shape("conv_backward_weights", dz.shape(), Z_shape, "the Z", "A_prev", A_prev.shape(), "dW", dW.shape());
+  detail::require_dZ_shape("conv_backward_weights", dz.shape(), Z_shape, "the Z", "A_prev", A_prev.shape(), "dW",
+                           dW.shape());
   detail::conv_backward_weights(dz, A_prev, hp, dW, db, backend);
 }
 
@@ -216,7 +220,8 @@ ConvGradients<T> conv_backward(const In& dZ, const ConvCache<T>& cache, Backend 
   const auto& [A_prev, W, b, hp] = cache;
   const auto Z_shape = detail::conv_output_shape("conv_backward", "A_prev", A_prev.shape(), "W", W.shape(), hp);
   detail::require_bias_shape("conv_backward", "b", b.shape(), "W", W.shape());
-  detail::require_dZ_shape("conv_backward", dz.shape(), Z_shape, "the cache's Z", "A_prev", A_prev.shape(), "W", W.shape());
+  detail::require_dZ_shape("conv_backward", dz.shape(), Z_shape, "the cache's Z", "A_prev", A_prev.shape(), "W",
+                           W.shape());
   ConvGradients<T> grads{Tensor<T>::uninitialized(A_prev.shape()), Tensor<T>::uninitialized(W.shape()),
                          Tensor<T>::uninitialized(b.shape())};
   detail::conv_backward_data(dz, W.view(), hp, grads.dA_prev.view(), backend);

@@ -83,8 +83,9 @@ void pool_forward(const In& A_prev, PoolParams hp, PoolMode mode, detail::output
                   Backend backend = Backend::Eigen) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> a = A_prev;
-  detail::require_same_shape("pool_forward", "A", A.shape(), detail::pool_output_shape("pool_forward", "A_prev", a.shape(), hp),
-                             "A_prev ", detail::shape_text(a.shape()));
+  detail::require_same_shape("pool_forward", "A", A.shape(),
+                             detail::pool_output_shape("pool_forward", "A_prev", a.shape(), hp), "A_prev ",
+                             detail::shape_text(a.shape()));
   detail::pool_forward(a, hp, mode, A, backend);
 }
 

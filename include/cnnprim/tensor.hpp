@@ -137,8 +137,9 @@ class TensorView {
   using EigenTensor = Eigen::Tensor<value_type, Rank, Eigen::RowMajor, Index>;
   using EigenMap = Eigen::TensorMap<std::conditional_t<std::is_const_v<T>, const EigenTensor, EigenTensor>,
                                     Eigen::Unaligned>;
-  using VectorMap = Eigen::Map<std::conditional_t<std::is_const_v<T>, const Eigen::Matrix<value_type, Eigen::Dynamic, 1>,
-                                                  Eigen::Matrix<value_type, Eigen::Dynamic, 1>>>;
+  using VectorMap =
+      Eigen::Map<std::conditional_t<std::is_const_v<T>, const Eigen::Matrix<value_type, Eigen::Dynamic, 1>,
+                                    Eigen::Matrix<value_type, Eigen::Dynamic, 1>>>;
 
   static constexpr int rank = Rank;
 

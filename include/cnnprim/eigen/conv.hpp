@@ -77,7 +77,8 @@ inline ConvGeometry conv_geometry(const std::array<Index, 4>& a, const std::arra
 // EIGEN_STACK_ALLOCATION_LIMIT bytes and on the heap above it; operands of at most half that size keep
 // every call free of heap allocations (and small enough to stay in L2 between im2col and the product).
 template <class T>
-constexpr Index product_budget = std::max<Index>(4096, EIGEN_STACK_ALLOCATION_LIMIT / 2) / static_cast<Index>(sizeof(T));
+constexpr Index product_budget = std::max<Index>(4096, EIGEN_STACK_ALLOCATION_LIMIT / 2) /
+                                 static_cast<Index>(sizeof(T));
 
 // Output pixels per chunk: the chunk's patches (count x K) and rows of dZ (count x n_C) fit the budget.
 template <class T>

@@ -1,5 +1,4 @@
-// Naive pooling kernels that read like the notebook, allocating nothing: pool_forward, pool_backward, and the window argmax
-// behind create_mask_from_window.
+// Naive pooling kernels that read like the notebook, allocating nothing: pool_forward and pool_backward.
 //
 // A_prev (m, n_H_prev, n_W_prev, n_C) -> A (m, n_H, n_W, n_C), n_H = (n_H_prev - f) / stride + 1, no padding.
 // Max follows the rule of detail::replaces_max (params.hpp): the first maximum in row-major window order.
