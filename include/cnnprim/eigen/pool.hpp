@@ -48,89 +48,11 @@ struct PoolGeometry {
   Index size() const { return m * n_H_prev * n_W_prev * n_C; }
 };
 
-// Each helper below works on one channel (V = T) or one packet of channels (V = Packet<T>).
-template <class V>
-constexpr bool is_scalar_v = std::is_floating_point_v<V>;
-
 // detail::replaces_max, on one channel or on every lane of a packet.
 template <class V>
 EIGEN_ALWAYS_INLINE auto wins(const V& x, const V& best) {
-  using namespace Eigen::internal;
   if constexpr (is_scalar_v<V>) return replaces_max(x, best);
-  else return por(pcmp_lt(best, x), pandnot(pcmp_eq(best, best), pcmp_eq(x, x)));
-}
-
-template <class V, class Mask>
-EIGEN_ALWAYS_INLINE V select(const Mask& mask, const V& a, const V& b) {
-  if constexpr (is_scalar_v<V>) return mask ? a : b;
-  else return Eigen::internal::pselect(mask, a, b);
-}
-
-template <class V>
-EIGEN_ALWAYS_INLINE auto equal(const V& a, const V& b) {
-  if constexpr (is_scalar_v<V>) return a == b;
-  else return Eigen::internal::pcmp_eq(a, b);
-}
-
-// mask ? a : 0, for a mask from a comparison.
-template <class V, class Mask>
-EIGEN_ALWAYS_INLINE V masked(const Mask& mask, const V& a) {
-  if constexpr (is_scalar_v<V>) return mask ? a : V(0);
-  else return Eigen::internal::pand(mask, a);
-}
-
-template <class V>
-EIGEN_ALWAYS_INLINE auto less(const V& a, const V& b) {
-  if constexpr (is_scalar_v<V>) return a < b;
-  else return Eigen::internal::pcmp_lt(a, b);
-}
-
-template <class V>
-EIGEN_ALWAYS_INLINE V maximum(const V& a, const V& b) {
-  if constexpr (is_scalar_v<V>) return a < b ? b : a;
-  else return Eigen::internal::pmax(a, b);
-}
-
-template <class V>
-EIGEN_ALWAYS_INLINE bool has_nan(const V& a) {
-  if constexpr (is_scalar_v<V>) return std::isnan(a);
-  else return Eigen::internal::predux_any(Eigen::internal::pcmp_lt_or_nan(a, a));
-}
-
-template <class V>
-EIGEN_ALWAYS_INLINE V nan_propagating_max(const V& a, const V& b) {
-  if constexpr (is_scalar_v<V>) return replaces_max(b, a) ? b : a;
-  else return Eigen::internal::pmax<Eigen::PropagateNaN>(a, b);
-}
-
-template <class V>
-EIGEN_ALWAYS_INLINE V add(const V& a, const V& b) {
-  if constexpr (is_scalar_v<V>) return a + b;
-  else return Eigen::internal::padd(a, b);
-}
-
-template <class V>
-EIGEN_ALWAYS_INLINE V divide(const V& a, const V& b) {
-  if constexpr (is_scalar_v<V>) return a / b;
-  else return Eigen::internal::pdiv(a, b);
-}
-
-template <class V, class T>
-EIGEN_ALWAYS_INLINE V load(const T* p) {
-  if constexpr (is_scalar_v<V>) return *p;
-  else return Eigen::internal::ploadu<V>(p);
-}
-
-template <class V, class T>
-EIGEN_ALWAYS_INLINE void store(T* p, const V& v) {
-  if constexpr (is_scalar_v<V>) *p = v;
-  else Eigen::internal::pstoreu(p, v);
-}
-
-template <class V, class T>
-EIGEN_ALWAYS_INLINE V constant(T value) {
-  if constexpr (is_scalar_v<V>) return value;
-  else return Eigen::internal::pset1<V>(value);
+  else return either(less(best, x), both(is_nan(x), equal(best, best)));
 }
 
 // Calls body(c, V(), Int<U>()) over the channels from c: U packets at a time (U = tile_packets, so that
@@ -154,7 +76,7 @@ EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolGeometry& g, 
   const T* ahead = A_prev + g.window(i, h, w + 4);
   const Index first_new = std::max<Index>(0, g.f - g.stride) * g.n_C, end = g.f * g.n_C;
   for (Index r = 0; r < g.f; ++r)
-    for (Index c = first_new; c < end; c += line) Eigen::internal::prefetch(ahead + r * g.n_W_prev * g.n_C + c);
+    for (Index c = first_new; c < end; c += line) prefetch(ahead + r * g.n_W_prev * g.n_C + c);
 }
 
 // A = max (Max) or mean over each window, a block of channel packets at a time.

@@ -9,23 +9,9 @@
 #include <type_traits>
 #include <utility>
 
-#include <Eigen/Core>
-
-#include "../tensor.hpp"
+#include "packet.hpp"
 
 namespace cnnprim::detail::eigen {
-
-template <class T>
-using Packet = typename Eigen::internal::packet_traits<T>::type;
-
-template <class T>
-constexpr Index packet_size = Eigen::internal::packet_traits<T>::size;
-
-#ifdef EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS
-constexpr int vector_registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS;
-#else
-constexpr int vector_registers = 16;
-#endif
 
 // The largest tile whose accumulators, the CB packets of b and one broadcast of a fit the vector registers:
 // 6 x 4 (+ 4 + 1 = 29) of AVX-512's 32, 3 x 3 (+ 3 + 1 = 13) of AVX's or SSE's 16.
@@ -41,19 +27,19 @@ struct Tile {
   // Every row starts from the same row of values (a bias), or from zero when `row` is null.
   EIGEN_ALWAYS_INLINE void broadcast_row(const T* row) {
     for (int j = 0; j < CB; ++j) {
-      const P value = row ? Eigen::internal::ploadu<P>(row + j * n) : Eigen::internal::pset1<P>(T(0));
+      const P value = row ? eigen::load<P>(row + j * n) : constant<P>(T(0));
       for (int r = 0; r < R; ++r) acc[r][j] = value;
     }
   }
 
   EIGEN_ALWAYS_INLINE void load(const T* c, Index c_stride) {
     for (int r = 0; r < R; ++r)
-      for (int j = 0; j < CB; ++j) acc[r][j] = Eigen::internal::ploadu<P>(c + r * c_stride + j * n);
+      for (int j = 0; j < CB; ++j) acc[r][j] = eigen::load<P>(c + r * c_stride + j * n);
   }
 
   EIGEN_ALWAYS_INLINE void store(T* c, Index c_stride) const {
     for (int r = 0; r < R; ++r)
-      for (int j = 0; j < CB; ++j) Eigen::internal::pstoreu(c + r * c_stride + j * n, acc[r][j]);
+      for (int j = 0; j < CB; ++j) eigen::store(c + r * c_stride + j * n, acc[r][j]);
   }
 
   // acc[r][j] += a[r * a_stride + d * a_step] * b[d * b_step + j * n]  for d in [0, depth).
@@ -64,10 +50,10 @@ struct Tile {
       const T* a_d = a + d * a_step;
       const T* b_d = b + d * b_step;
       P b_packets[std::size_t{CB}];
-      for (int j = 0; j < CB; ++j) b_packets[j] = Eigen::internal::ploadu<P>(b_d + j * n);
+      for (int j = 0; j < CB; ++j) b_packets[j] = eigen::load<P>(b_d + j * n);
       for (int r = 0; r < R; ++r) {
-        const P a_value = Eigen::internal::pset1<P>(a_d[r * a_stride]);
-        for (int j = 0; j < CB; ++j) acc[r][j] = Eigen::internal::pmadd(a_value, b_packets[j], acc[r][j]);
+        const P a_value = constant<P>(a_d[r * a_stride]);
+        for (int j = 0; j < CB; ++j) acc[r][j] = multiply_add(a_value, b_packets[j], acc[r][j]);
       }
     }
   }

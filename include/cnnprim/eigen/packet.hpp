@@ -1,0 +1,152 @@
+// The one place cnnprim uses Eigen's packet primitives (Eigen::internal, whose meanings Eigen does not
+// promise). Each operation below works on one value (V = T) or on one packet of values (V = Packet<T>) and
+// is tested on every supported Eigen version (tests/packet_test.cpp). What they rely on:
+// - packet_traits<T>::type and ::size; ploadu, pstoreu, pset1, padd, pdiv, pmadd (a * b + c), prefetch:
+//   unchanged since Eigen 3.3;
+// - comparisons (pcmp_eq, pcmp_lt, pcmp_lt_or_nan) return a lane mask, all bits set where true; pand, por
+//   and pselect(mask, a, b) combine masks and values by those bits; predux_any says whether any lane is set.
+//   pandnot is avoided: its operands swapped meaning between Eigen 3.3 and 3.4;
+// - pmax<PropagateNaN> returns NaN in a lane where either operand is NaN (Eigen 3.4 and later). Plain pmax
+//   is used only where no lane holds NaN: which operand it returns then differs between instruction sets.
+#pragma once
+
+#include <cmath>
+#include <type_traits>
+
+#include <Eigen/Core>
+
+#if !EIGEN_VERSION_AT_LEAST(3, 4, 0)
+#error "cnnprim needs Eigen 3.4 or 5.x"
+#endif
+#if EIGEN_VERSION_AT_LEAST(6, 0, 0)
+#error "cnnprim supports Eigen 3.4 and 5.x; this Eigen is newer than any it was tested with"
+#endif
+
+#include "../tensor.hpp"
+
+namespace cnnprim::detail::eigen {
+
+template <class T>
+using Packet = typename Eigen::internal::packet_traits<T>::type;
+
+template <class T>
+constexpr Index packet_size = Eigen::internal::packet_traits<T>::size;
+
+// Vector registers of the instruction set Eigen's packets come from.
+#if defined(__AVX512F__) || defined(__aarch64__)
+constexpr int vector_registers = 32;
+#else
+constexpr int vector_registers = 16;
+#endif
+
+template <class V>
+constexpr bool is_scalar_v = std::is_floating_point_v<V>;
+
+template <class V, class T>
+EIGEN_ALWAYS_INLINE V load(const T* p) {
+  if constexpr (is_scalar_v<V>) return *p;
+  else return Eigen::internal::ploadu<V>(p);
+}
+
+template <class V, class T>
+EIGEN_ALWAYS_INLINE void store(T* p, const V& v) {
+  if constexpr (is_scalar_v<V>) *p = v;
+  else Eigen::internal::pstoreu(p, v);
+}
+
+template <class V, class T>
+EIGEN_ALWAYS_INLINE V constant(T value) {
+  if constexpr (is_scalar_v<V>) return value;
+  else return Eigen::internal::pset1<V>(value);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE V add(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a + b;
+  else return Eigen::internal::padd(a, b);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE V divide(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a / b;
+  else return Eigen::internal::pdiv(a, b);
+}
+
+// a * b + c
+template <class V>
+EIGEN_ALWAYS_INLINE V multiply_add(const V& a, const V& b, const V& c) {
+  if constexpr (is_scalar_v<V>) return a * b + c;
+  else return Eigen::internal::pmadd(a, b, c);
+}
+
+template <class T>
+EIGEN_ALWAYS_INLINE void prefetch(const T* p) {
+  Eigen::internal::prefetch(p);
+}
+
+// Masks: bool for one value, a packet with all bits set in its true lanes.
+template <class V>
+EIGEN_ALWAYS_INLINE auto equal(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a == b;
+  else return Eigen::internal::pcmp_eq(a, b);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE auto less(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a < b;
+  else return Eigen::internal::pcmp_lt(a, b);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE auto is_nan(const V& a) {
+  if constexpr (is_scalar_v<V>) return std::isnan(a);
+  else return Eigen::internal::pcmp_lt_or_nan(a, a);
+}
+
+template <class Mask>
+EIGEN_ALWAYS_INLINE Mask both(const Mask& a, const Mask& b) {
+  if constexpr (std::is_same_v<Mask, bool>) return a && b;
+  else return Eigen::internal::pand(a, b);
+}
+
+template <class Mask>
+EIGEN_ALWAYS_INLINE Mask either(const Mask& a, const Mask& b) {
+  if constexpr (std::is_same_v<Mask, bool>) return a || b;
+  else return Eigen::internal::por(a, b);
+}
+
+// mask ? a : b, lane by lane.
+template <class V, class Mask>
+EIGEN_ALWAYS_INLINE V select(const Mask& mask, const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return mask ? a : b;
+  else return Eigen::internal::pselect(mask, a, b);
+}
+
+// mask ? a : 0, lane by lane.
+template <class V, class Mask>
+EIGEN_ALWAYS_INLINE V masked(const Mask& mask, const V& a) {
+  if constexpr (is_scalar_v<V>) return mask ? a : V(0);
+  else return Eigen::internal::pand(mask, a);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE bool has_nan(const V& a) {
+  if constexpr (is_scalar_v<V>) return std::isnan(a);
+  else return Eigen::internal::predux_any(is_nan(a));
+}
+
+// The larger of a and b where neither is NaN; which one it returns otherwise is not specified.
+template <class V>
+EIGEN_ALWAYS_INLINE V maximum(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a < b ? b : a;
+  else return Eigen::internal::pmax(a, b);
+}
+
+// The larger of a and b, NaN where either is NaN.
+template <class V>
+EIGEN_ALWAYS_INLINE V nan_propagating_max(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return std::isnan(a) ? a : (std::isnan(b) || a < b) ? b : a;
+  else return Eigen::internal::pmax<Eigen::PropagateNaN>(a, b);
+}
+
+}  // namespace cnnprim::detail::eigen

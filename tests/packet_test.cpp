@@ -1,0 +1,142 @@
+// What cnnprim relies on from Eigen's packet primitives (eigen/packet.hpp), lane by lane, against the same
+// operation on one value: run on every supported Eigen version and instruction set the suite is built for.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "cnnprim/eigen/packet.hpp"
+
+namespace {
+
+using namespace cnnprim::detail::eigen;
+using cnnprim::Index;
+
+template <class T>
+class Packets : public ::testing::Test {};
+using Scalars = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(Packets, Scalars);
+
+// Pairs (a, b) that cover every ordering, ties, signed zeros, infinities and NaN on either side.
+template <class T>
+std::vector<std::pair<T, T>> operand_pairs() {
+  const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+  const T values[] = {T(-2), T(-0.0), T(0), T(1.5), T(3), inf, -inf, nan};
+  std::vector<std::pair<T, T>> pairs;
+  for (T a : values)
+    for (T b : values) pairs.emplace_back(a, b);
+  return pairs;
+}
+
+bool same_value(double expected, double actual) {
+  return std::isnan(expected) ? std::isnan(actual) : expected == actual && std::signbit(expected) == std::signbit(actual);
+}
+
+// Applies `packet_op` to packets of the pairs' a and b lanes and `scalar_op` to each pair, and compares.
+template <class T, class PacketOp, class ScalarOp>
+void expect_lanes_match(PacketOp packet_op, ScalarOp scalar_op, bool compare_sign = true) {
+  constexpr Index n = packet_size<T>;
+  const auto pairs = operand_pairs<T>();
+  for (std::size_t first = 0; first < pairs.size(); first += n) {
+    T a[n], b[n], out[n];
+    for (Index k = 0; k < n; ++k) {
+      const auto& pair = pairs[(first + static_cast<std::size_t>(k)) % pairs.size()];
+      a[k] = pair.first;
+      b[k] = pair.second;
+    }
+    store(out, packet_op(load<Packet<T>>(a), load<Packet<T>>(b)));
+    for (Index k = 0; k < n; ++k) {
+      const T expected = scalar_op(a[k], b[k]);
+      if (compare_sign)
+        EXPECT_TRUE(same_value(expected, out[k])) << a[k] << ", " << b[k] << ": " << expected << " vs " << out[k];
+      else
+        EXPECT_TRUE(std::isnan(expected) ? std::isnan(out[k]) : expected == out[k])
+            << a[k] << ", " << b[k] << ": " << expected << " vs " << out[k];
+    }
+  }
+}
+
+TYPED_TEST(Packets, ArithmeticMatchesOneValue) {
+  using T = TypeParam;
+  using P = Packet<T>;
+  expect_lanes_match<T>([](P a, P b) { return add(a, b); }, [](T a, T b) { return add(a, b); });
+  expect_lanes_match<T>([](P a, P b) { return divide(a, b); }, [](T a, T b) { return divide(a, b); });
+  // Fused or not, a * b + c with c = 1 gives the same value for these operands, which are exact in binary.
+  expect_lanes_match<T>([](P a, P b) { return multiply_add(a, b, constant<P>(T(1))); },
+                        [](T a, T b) { return multiply_add(a, b, T(1)); });
+}
+
+TYPED_TEST(Packets, MasksSetTheTrueLanes) {
+  using T = TypeParam;
+  using P = Packet<T>;
+  const P one = constant<P>(T(1));
+  const auto as_number = [](bool mask) { return mask ? T(1) : T(0); };
+  expect_lanes_match<T>([&](P a, P b) { return masked(equal(a, b), one); },
+                        [&](T a, T b) { return as_number(equal(a, b)); });
+  expect_lanes_match<T>([&](P a, P b) { return masked(less(a, b), one); },
+                        [&](T a, T b) { return as_number(less(a, b)); });
+  expect_lanes_match<T>([&](P a, P) { return masked(is_nan(a), one); },
+                        [&](T a, T) { return as_number(std::isnan(a)); });
+  // both and either combine the bits; the order of their operands does not matter.
+  expect_lanes_match<T>([&](P a, P b) { return masked(both(is_nan(a), equal(b, b)), one); },
+                        [&](T a, T b) { return as_number(std::isnan(a) && !std::isnan(b)); });
+  expect_lanes_match<T>([&](P a, P b) { return masked(both(equal(b, b), is_nan(a)), one); },
+                        [&](T a, T b) { return as_number(std::isnan(a) && !std::isnan(b)); });
+  expect_lanes_match<T>([&](P a, P b) { return masked(either(less(a, b), is_nan(b)), one); },
+                        [&](T a, T b) { return as_number(a < b || std::isnan(b)); });
+  expect_lanes_match<T>([](P a, P b) { return select(less(a, b), a, b); },
+                        [](T a, T b) { return select(less(a, b), a, b); });
+  expect_lanes_match<T>([](P a, P b) { return masked(less(b, a), a); }, [](T a, T b) { return b < a ? a : T(0); });
+}
+
+TYPED_TEST(Packets, NanPropagatingMaxIsNanWhereEitherIs) {
+  using T = TypeParam;
+  using P = Packet<T>;
+  // Between +0 and -0 either may come back: they are equal.
+  expect_lanes_match<T>([](P a, P b) { return nan_propagating_max(a, b); },
+                        [](T a, T b) { return std::isnan(a) || std::isnan(b) ? a + b : std::max(a, b); },
+                        /*compare_sign=*/false);
+}
+
+TYPED_TEST(Packets, MaximumWithoutNan) {
+  using T = TypeParam;
+  constexpr Index n = packet_size<T>;
+  for (const auto& [a, b] : operand_pairs<T>()) {
+    if (std::isnan(a) || std::isnan(b)) continue;
+    T out[n];
+    store(out, maximum(constant<Packet<T>>(a), constant<Packet<T>>(b)));
+    for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], std::max(a, b)) << a << ", " << b;
+    EXPECT_EQ(maximum(a, b), std::max(a, b));
+  }
+}
+
+TYPED_TEST(Packets, HasNanSeesAnyLane) {
+  using T = TypeParam;
+  constexpr Index n = packet_size<T>;
+  T lanes[n];
+  for (Index k = 0; k < n; ++k) lanes[k] = T(k);
+  EXPECT_FALSE(has_nan(load<Packet<T>>(lanes)));
+  for (Index k = 0; k < n; ++k) {
+    lanes[k] = std::numeric_limits<T>::quiet_NaN();
+    EXPECT_TRUE(has_nan(load<Packet<T>>(lanes))) << "lane " << k;
+    lanes[k] = std::numeric_limits<T>::infinity();
+    EXPECT_FALSE(has_nan(load<Packet<T>>(lanes))) << "lane " << k;
+    lanes[k] = T(k);
+  }
+}
+
+TYPED_TEST(Packets, LoadStoreConstantKeepEveryLane) {
+  using T = TypeParam;
+  constexpr Index n = packet_size<T>;
+  T in[n + 1], out[n + 1];
+  for (Index k = 0; k <= n; ++k) in[k] = T(k) + T(0.25);
+  out[n] = T(-7);
+  store(out, load<Packet<T>>(in + 1));  // unaligned on purpose
+  for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], in[k + 1]);
+  EXPECT_EQ(out[n], T(-7)) << "store wrote past its packet";
+  store(out, constant<Packet<T>>(T(2.5)));
+  for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], T(2.5));
+}
+
+}  // namespace
