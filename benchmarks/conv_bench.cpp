@@ -27,7 +27,7 @@ static void BM_ConvForward(benchmark::State& state) {
     } else if constexpr (call == Call::Second) {
       cnnprim::conv_forward(A_prev, W, b, hp, Z, backend);
     } else {
-      cnnprim::detail::eigen::conv_forward(A_prev.view(), W.view(), b.view(), hp, Z.view());
+      cnnprim::detail::eigen::conv_forward(A_prev.view(), W.view(), b.view(), hp, Z.view(), {});
     }
     benchmark::DoNotOptimize(Z.data());
     benchmark::ClobberMemory();
@@ -56,8 +56,8 @@ static void BM_ConvBackward(benchmark::State& state) {
       cnnprim::conv_backward_data(dZ, W, hp, dA_prev, backend);
       cnnprim::conv_backward_weights(dZ, A_prev, hp, dW, db, backend);
     } else {
-      cnnprim::detail::eigen::conv_backward_data(dZ.view(), W.view(), hp, dA_prev.view());
-      cnnprim::detail::eigen::conv_backward_weights(dZ.view(), A_prev.view(), hp, dW.view(), db.view());
+      cnnprim::detail::eigen::conv_backward_data(dZ.view(), W.view(), hp, dA_prev.view(), {});
+      cnnprim::detail::eigen::conv_backward_weights(dZ.view(), A_prev.view(), hp, dW.view(), db.view(), {});
     }
     benchmark::DoNotOptimize(dA_prev.data());
     benchmark::DoNotOptimize(dW.data());

@@ -24,7 +24,7 @@ static void BM_PoolForward(benchmark::State& state) {
     } else if constexpr (call == Call::Second) {
       cnnprim::pool_forward(A_prev, hp, mode, A, backend);
     } else {
-      cnnprim::detail::eigen::pool_forward(A_prev.view(), hp, mode, A.view());
+      cnnprim::detail::eigen::pool_forward(A_prev.view(), hp, mode, A.view(), {});
     }
     benchmark::DoNotOptimize(A.data());
     benchmark::ClobberMemory();
@@ -47,7 +47,7 @@ static void BM_PoolBackward(benchmark::State& state) {
     } else if constexpr (call == Call::Second) {
       cnnprim::pool_backward(dA, A_prev, hp, mode, dA_prev, backend);
     } else {
-      cnnprim::detail::eigen::pool_backward(dA.view(), A_prev.view(), hp, mode, dA_prev.view());
+      cnnprim::detail::eigen::pool_backward(dA.view(), A_prev.view(), hp, mode, dA_prev.view(), {});
     }
     benchmark::DoNotOptimize(dA_prev.data());
     benchmark::ClobberMemory();

@@ -2,6 +2,7 @@
 """Turns Google Benchmark JSON from benchmarks/run.sh into a markdown table and a chart of ratios.
 
 Usage: python3 benchmarks/report.py results.json output_folder
+       python3 benchmarks/report.py --portable default.json avx2.json native.json   (markdown on stdout)
 Medians only (the machine is shared and noisy); every ratio comes from one run.
 """
 import json
@@ -213,5 +214,31 @@ plot '%s/ratios.dat' using 0:2:xtic(1) with boxes notitle, 1 with lines lw 2 tit
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
 
 
+def portable(paths):
+    """One table: each second-form call's median in the portable, AVX2 and native builds (benchmarks/portable.sh)."""
+    shape_order = listed_shapes()
+    builds = [load(p)[1] for p in paths]
+    names = sorted(builds[0], key=lambda n: (split(n)[0], split(n)[1], shape_order.get(shape_label(split(n)[2]), 0)))
+    print("# What a portable build costs\n")
+    print("Medians in µs of the second-form calls (Eigen path, float, one thread), from `bash benchmarks/portable.sh`:")
+    print("the same benchmarks built three ways and run one after the other. *default*: `-O3`, the compiler's")
+    print("baseline x86-64 (SSE2); *avx2*: `-O3 -mavx2 -mfma` (the `avx2` preset, or linking `cnnprim::avx2`);")
+    print("*native*: `-O3 -march=native` (here AVX-512).\n")
+    print("| call | shape | default | avx2 | native | default ÷ avx2 | default ÷ native |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for name in names:
+        func, params, args = split(name)
+        runs = [b.get(name) for b in builds]
+        if None in runs:
+            continue
+        call = func.replace("BM_", "") + ("" if len(params) < 4 else " " + params[1].lower())
+        t = [r["real_time"] for r in runs]
+        print("| %s | %s | %s | %s | %s | %s | %s |" % (call, shape_label(args), *(fmt_time(r) for r in runs),
+                                                       ratio(t[0], t[1]), ratio(t[0], t[2])))
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "--portable":
+        portable(sys.argv[2:])
+    else:
+        main()

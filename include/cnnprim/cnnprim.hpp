@@ -8,3 +8,4 @@
 #include "pool.hpp"
 #include "params.hpp"
 #include "tensor.hpp"
+#include "threads.hpp"

@@ -19,6 +19,7 @@
 #include "loop/conv.hpp"
 #include "params.hpp"
 #include "tensor.hpp"
+#include "threads.hpp"
 
 namespace cnnprim {
 
@@ -86,28 +87,28 @@ inline void require_dZ_shape(const char* function, const std::array<Index, 4>& d
 
 template <class T>
 void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<const T> b, ConvParams hp,
-                  TensorView<T> Z, Backend backend) {
+                  TensorView<T> Z, Backend backend, Threads threads) {
   switch (backend) {
     case Backend::Loop: loop::conv_forward(A_prev, W, b, hp, Z); break;
-    case Backend::Eigen: eigen::conv_forward(A_prev, W, b, hp, Z); break;
+    case Backend::Eigen: eigen::conv_forward(A_prev, W, b, hp, Z, threads); break;
   }
 }
 
 template <class T>
 void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParams hp, TensorView<T> dA_prev,
-                        Backend backend) {
+                        Backend backend, Threads threads) {
   switch (backend) {
     case Backend::Loop: loop::conv_backward_data(dZ, W, hp, dA_prev); break;
-    case Backend::Eigen: eigen::conv_backward_data(dZ, W, hp, dA_prev); break;
+    case Backend::Eigen: eigen::conv_backward_data(dZ, W, hp, dA_prev, threads); break;
   }
 }
 
 template <class T>
 void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, ConvParams hp, TensorView<T> dW,
-                           TensorView<T> db, Backend backend) {
+                           TensorView<T> db, Backend backend, Threads threads) {
   switch (backend) {
     case Backend::Loop: loop::conv_backward_weights(dZ, A_prev, hp, dW, db); break;
-    case Backend::Eigen: eigen::conv_backward_weights(dZ, A_prev, hp, dW, db); break;
+    case Backend::Eigen: eigen::conv_backward_weights(dZ, A_prev, hp, dW, db, threads); break;
   }
 }
 
@@ -157,27 +158,27 @@ T conv_single_step(const In& a_slice_prev, detail::input_t<In, 3> W, detail::ide
 /// pad < 0, a filter larger than the padded input, or a Z of another shape.
 template <class In>
 void conv_forward(const In& A_prev, detail::input_t<In> W, detail::input_t<In> b, ConvParams hp,
-                  detail::output_t<In> Z, Backend backend = Backend::Eigen) {
+                  detail::output_t<In> Z, Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> a = A_prev;
   const auto Z_shape = detail::conv_output_shape("conv_forward", "A_prev", a.shape(), "W", W.shape(), hp);
   detail::require_bias_shape("conv_forward", "b", b.shape(), "W", W.shape());
   detail::require_same_shape("conv_forward", "Z", Z.shape(), Z_shape, "A_prev ", detail::shape_text(a.shape()),
                              " and W ", detail::shape_text(W.shape()));
-  detail::conv_forward(a, W, b, hp, Z, backend);
+  detail::conv_forward(a, W, b, hp, Z, backend, threads);
 }
 
 /// Z = conv(A_prev, W) + b with hp.stride and hp.pad; returns {Z, cache}. An rvalue A_prev is moved into the
 /// cache instead of copied. Throws shape_error as the form above does.
 template <class In, class T = detail::tensor_value_t<In>>
 ConvForward<T> conv_forward(In&& A_prev, detail::input_t<In> W, detail::input_t<In> b, ConvParams hp,
-                            Backend backend = Backend::Eigen) {
+                            Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   const detail::input_t<In> a = A_prev;
   const auto Z_shape = detail::conv_output_shape("conv_forward", "A_prev", a.shape(), "W", W.shape(), hp);
   detail::require_bias_shape("conv_forward", "b", b.shape(), "W", W.shape());
   auto Z = Tensor<T>::uninitialized(Z_shape, "conv_forward", "Z's shape");
-  detail::conv_forward(a, W, b, hp, Z.view(), backend);
+  detail::conv_forward(a, W, b, hp, Z.view(), backend, threads);
   return {std::move(Z), {detail::keep(std::forward<In>(A_prev)), Tensor<T>(W), Tensor<T>(b), hp}};
 }
 
@@ -185,14 +186,14 @@ ConvForward<T> conv_forward(In&& A_prev, detail::input_t<In> W, detail::input_t<
 /// not need. Throws shape_error when W does not fit dA_prev, or dZ is not the shape of their Z.
 template <class In>
 void conv_backward_data(const In& dZ, detail::input_t<In> W, ConvParams hp, detail::output_t<In> dA_prev,
-                        Backend backend = Backend::Eigen) {
+                        Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> dz = dZ;
   const auto Z_shape =
       detail::conv_output_shape("conv_backward_data", "dA_prev", dA_prev.shape(), "W", W.shape(), hp);
   detail::require_dZ_shape("conv_backward_data", dz.shape(), Z_shape, "the Z", "dA_prev", dA_prev.shape(), "W",
                            W.shape());
-  detail::conv_backward_data(dz, W, hp, dA_prev, backend);
+  detail::conv_backward_data(dz, W, hp, dA_prev, backend, threads);
 }
 
 /// dW (the shape of W) and db (1, 1, 1, n_C), the caller's, from dZ and A_prev: the half of conv_backward a
@@ -200,7 +201,7 @@ void conv_backward_data(const In& dZ, detail::input_t<In> W, ConvParams hp, deta
 /// dZ is not the shape of their Z.
 template <class In>
 void conv_backward_weights(const In& dZ, detail::input_t<In> A_prev, ConvParams hp, detail::output_t<In> dW,
-                           detail::output_t<In> db, Backend backend = Backend::Eigen) {
+                           detail::output_t<In> db, Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> dz = dZ;
   const auto Z_shape =
@@ -208,13 +209,13 @@ void conv_backward_weights(const In& dZ, detail::input_t<In> A_prev, ConvParams 
   detail::require_bias_shape("conv_backward_weights", "db", db.shape(), "dW", dW.shape());
   detail::require_dZ_shape("conv_backward_weights", dz.shape(), Z_shape, "the Z", "A_prev", A_prev.shape(), "dW",
                            dW.shape());
-  detail::conv_backward_weights(dz, A_prev, hp, dW, db, backend);
+  detail::conv_backward_weights(dz, A_prev, hp, dW, db, backend, threads);
 }
 
 /// Gradients of the loss with respect to A_prev, W and b, given dZ (the shape of Z) and conv_forward's cache.
 /// Throws shape_error when dZ does not match the cache.
 template <class In, class T = detail::tensor_value_t<In>>
-ConvGradients<T> conv_backward(const In& dZ, const ConvCache<T>& cache, Backend backend = Backend::Eigen) {
+ConvGradients<T> conv_backward(const In& dZ, const ConvCache<T>& cache, Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   const detail::input_t<In> dz = dZ;
   const auto& [A_prev, W, b, hp] = cache;
@@ -224,8 +225,8 @@ ConvGradients<T> conv_backward(const In& dZ, const ConvCache<T>& cache, Backend 
                            W.shape());
   ConvGradients<T> grads{Tensor<T>::uninitialized(A_prev.shape()), Tensor<T>::uninitialized(W.shape()),
                          Tensor<T>::uninitialized(b.shape())};
-  detail::conv_backward_data(dz, W.view(), hp, grads.dA_prev.view(), backend);
-  detail::conv_backward_weights(dz, A_prev.view(), hp, grads.dW.view(), grads.db.view(), backend);
+  detail::conv_backward_data(dz, W.view(), hp, grads.dA_prev.view(), backend, threads);
+  detail::conv_backward_weights(dz, A_prev.view(), hp, grads.dW.view(), grads.db.view(), backend, threads);
   return grads;
 }
 

@@ -16,6 +16,7 @@
 #include "loop/pool.hpp"
 #include "params.hpp"
 #include "tensor.hpp"
+#include "threads.hpp"
 
 namespace cnnprim {
 
@@ -53,19 +54,19 @@ inline void require_dA_shape(const char* function, const std::array<Index, 4>& d
 }
 
 template <class T>
-void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A, Backend backend) {
+void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A, Backend backend, Threads threads) {
   switch (backend) {
     case Backend::Loop: loop::pool_forward(A_prev, hp, mode, A); break;
-    case Backend::Eigen: eigen::pool_forward(A_prev, hp, mode, A); break;
+    case Backend::Eigen: eigen::pool_forward(A_prev, hp, mode, A, threads); break;
   }
 }
 
 template <class T>
 void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, PoolParams hp, PoolMode mode,
-                   TensorView<T> dA_prev, Backend backend) {
+                   TensorView<T> dA_prev, Backend backend, Threads threads) {
   switch (backend) {
     case Backend::Loop: loop::pool_backward(dA, A_prev, hp, mode, dA_prev); break;
-    case Backend::Eigen: eigen::pool_backward(dA, A_prev, hp, mode, dA_prev); break;
+    case Backend::Eigen: eigen::pool_backward(dA, A_prev, hp, mode, dA_prev, threads); break;
   }
 }
 
@@ -80,13 +81,13 @@ using real_t = std::conditional_t<std::is_integral_v<T>, double, T>;
 /// another shape.
 template <class In>
 void pool_forward(const In& A_prev, PoolParams hp, PoolMode mode, detail::output_t<In> A,
-                  Backend backend = Backend::Eigen) {
+                  Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> a = A_prev;
   detail::require_same_shape("pool_forward", "A", A.shape(),
                              detail::pool_output_shape("pool_forward", "A_prev", a.shape(), hp), "A_prev ",
                              detail::shape_text(a.shape()));
-  detail::pool_forward(a, hp, mode, A, backend);
+  detail::pool_forward(a, hp, mode, A, backend, threads);
 }
 
 /// A = max or average of every f x f window of A_prev at hp.stride; returns {A, cache}, the cache holding
@@ -94,12 +95,12 @@ void pool_forward(const In& A_prev, PoolParams hp, PoolMode mode, detail::output
 /// stride < 1 or f exceeds n_H_prev or n_W_prev.
 template <class In, class T = detail::tensor_value_t<In>>
 PoolForward<T> pool_forward(In&& A_prev, PoolParams hp, PoolMode mode = PoolMode::Max,
-                            Backend backend = Backend::Eigen) {
+                            Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   const detail::input_t<In> a = A_prev;
   auto A = Tensor<T>::uninitialized(detail::pool_output_shape("pool_forward", "A_prev", a.shape(), hp),
                                     "pool_forward", "A's shape");
-  detail::pool_forward(a, hp, mode, A.view(), backend);
+  detail::pool_forward(a, hp, mode, A.view(), backend, threads);
   return {std::move(A), {detail::keep(std::forward<In>(A_prev)), hp, mode}};
 }
 
@@ -107,30 +108,30 @@ PoolForward<T> pool_forward(In&& A_prev, PoolParams hp, PoolMode mode = PoolMode
 /// forward pass; keeps nothing. Throws shape_error when dA or dA_prev does not match A_prev.
 template <class In>
 void pool_backward(const In& dA, detail::input_t<In> A_prev, PoolParams hp, PoolMode mode,
-                   detail::output_t<In> dA_prev, Backend backend = Backend::Eigen) {
+                   detail::output_t<In> dA_prev, Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> da = dA;
   detail::require_dA_shape("pool_backward", da.shape(), "the A", A_prev.shape(), hp);
   detail::require_same_shape("pool_backward", "dA_prev", dA_prev.shape(), A_prev.shape(), "A_prev");
-  detail::pool_backward(da, A_prev, hp, mode, dA_prev, backend);
+  detail::pool_backward(da, A_prev, hp, mode, dA_prev, backend, threads);
 }
 
 /// dA_prev (the shape of A_prev) from dA (the shape of A) and pool_forward's cache, in the given mode: the
 /// notebook runs average backward on a max-forward cache. Throws shape_error when dA does not match the cache.
 template <class In, class T = detail::tensor_value_t<In>>
-Tensor<T> pool_backward(const In& dA, const PoolCache<T>& cache, PoolMode mode, Backend backend = Backend::Eigen) {
+Tensor<T> pool_backward(const In& dA, const PoolCache<T>& cache, PoolMode mode, Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   const detail::input_t<In> da = dA;
   detail::require_dA_shape("pool_backward", da.shape(), "the cache's A", cache.A_prev.shape(), cache.hp);
   auto dA_prev = Tensor<T>::uninitialized(cache.A_prev.shape());
-  detail::pool_backward(da, cache.A_prev.view(), cache.hp, mode, dA_prev.view(), backend);
+  detail::pool_backward(da, cache.A_prev.view(), cache.hp, mode, dA_prev.view(), backend, threads);
   return dA_prev;
 }
 
 /// dA_prev from dA and pool_forward's cache, in the mode the cache recorded.
 template <class In, class T = detail::tensor_value_t<In>>
-Tensor<T> pool_backward(const In& dA, const PoolCache<T>& cache, Backend backend = Backend::Eigen) {
-  return pool_backward(dA, cache, cache.mode, backend);
+Tensor<T> pool_backward(const In& dA, const PoolCache<T>& cache, Backend backend = Backend::Eigen, Threads threads = {}) {
+  return pool_backward(dA, cache, cache.mode, backend, threads);
 }
 
 /// 1 at the first maximum of x in row-major order (a NaN counts as the maximum), 0 elsewhere.

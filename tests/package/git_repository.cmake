@@ -1,5 +1,6 @@
 # Publishes the library's files as a git repository: a commit tagged TAG, cloned bare into REPOSITORY, the
-# way a consumer's FetchContent finds a release. Run with cmake -P; GIT, SOURCE_DIR, REPOSITORY and TAG are
+# way a consumer's FetchContent finds a release. Run with cmake -P; GIT, SOURCE_DIR, REPOSITORY, TAG and
+# CONSUMER_DIR (the consumer's build, whose clone of an earlier commit with the same tag would be kept) are
 # given with -D.
 function(git)
   execute_process(COMMAND ${GIT} -c user.name=cnnprim -c user.email=cnnprim@localhost -c init.defaultBranch=main
@@ -9,7 +10,7 @@ function(git)
   endif()
 endfunction()
 set(work ${REPOSITORY}.work)
-file(REMOVE_RECURSE ${work} ${REPOSITORY})
+file(REMOVE_RECURSE ${work} ${REPOSITORY} ${CONSUMER_DIR})
 file(MAKE_DIRECTORY ${work})
 file(COPY ${SOURCE_DIR}/include ${SOURCE_DIR}/cmake ${SOURCE_DIR}/CMakeLists.txt ${SOURCE_DIR}/LICENSE
           ${SOURCE_DIR}/README.md DESTINATION ${work})

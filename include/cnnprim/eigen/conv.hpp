@@ -21,6 +21,7 @@
 
 #include "../params.hpp"
 #include "../tensor.hpp"
+#include "parallel.hpp"
 #include "scratch.hpp"
 #include "tile.hpp"
 
@@ -55,6 +56,10 @@ struct ConvGeometry {
 
   Index patch_size() const { return f_H * f_W * n_C_prev; }
   Index pixels() const { return m * n_H * n_W; }
+  // Multiply-adds of one pass.
+  double work() const { return double(pixels()) * double(patch_size()) * double(n_C); }
+  // Some input pixel lies under more than one window.
+  bool windows_overlap() const { return stride_H < f_H || stride_W < f_W; }
   // The direct kernels pad a copy of one image at a time; padding below the filter's size keeps that copy
   // within (n_H_prev + 2 f_H) x (n_W_prev + 2 f_W) pixels, whatever the pad.
   bool pads_within_filter() const {
@@ -90,6 +95,14 @@ Index chunk_pixels(const ConvGeometry& g) {
 template <class T>
 Index filter_columns(const ConvGeometry& g) {
   return std::max<Index>(1, std::min(g.n_C, product_budget<T> / std::max<Index>(1, g.patch_size())));
+}
+
+// Blocks of chunks whose partial sums of dW the patch-matrix path adds up: enough to share among 16
+// threads, as long as they fit in 16 MiB. Fixed by the shapes, never by the number of threads.
+template <class T>
+Index partial_sums(const ConvGeometry& g, Index chunks) {
+  const Index bytes = g.patch_size() * g.n_C * static_cast<Index>(sizeof(T));
+  return std::clamp<Index>(std::min(chunks, (Index{16} << 20) / std::max<Index>(1, bytes)), 1, 16);
 }
 
 // Walks output pixels [first, first + count) in row-major (i, h, w) order and calls
@@ -137,23 +150,36 @@ void col2im(const T* patches, const ConvGeometry& g, Index first, Index count, T
   });
 }
 
-// Calls visit(first, count, P) for each chunk of output pixels [first, first + count), P the chunk's rows of
-// the patch matrix: A_prev itself at 1x1, otherwise built by im2col in scratch memory.
-template <class T, class Visit>
-void for_each_patch_chunk(const T* A_prev, const ConvGeometry& g, Visit visit) {
-  const Index chunk = chunk_pixels<T>(g), K = g.patch_size();
-  T* const patches =
-      g.is_pointwise() ? nullptr : scratch<T, Scratch::Patches>(static_cast<std::size_t>(chunk * K));
-  for (Index first = 0; first < g.pixels(); first += chunk) {
-    const Index count = std::min(chunk, g.pixels() - first);
-    if (g.is_pointwise()) {
-      visit(first, count, A_prev + first * K);
-      continue;
-    }
-    im2col(A_prev, g, first, count, patches);
-    visit(first, count, static_cast<const T*>(patches));
-  }
+// Rows [first, first + count) of the patch matrix: A_prev itself at 1x1, otherwise built by im2col in the
+// calling thread's scratch memory (valid until it asks again).
+template <class T>
+const T* patch_rows(const T* A_prev, const ConvGeometry& g, Index first, Index count) {
+  if (g.is_pointwise()) return A_prev + first * g.patch_size();
+  T* const patches = scratch<T, Scratch::Patches>(static_cast<std::size_t>(count * g.patch_size()));
+  im2col(A_prev, g, first, count, patches);
+  return patches;
 }
+
+// The chunks of output pixels the patch-matrix path works on: groups of pixels (the whole batch, or each
+// image) cut into chunks of chunk_pixels (the last of a group fewer). Fixed by the shapes alone, so that
+// every product sums in the same blocks whatever the number of threads.
+struct Chunks {
+  struct Chunk {
+    Index first, count;
+  };
+  Index chunk, group_pixels, per_group, groups;
+
+  template <class T>
+  static Chunks of(const ConvGeometry& g, bool per_image) {
+    const Index chunk = chunk_pixels<T>(g), group_pixels = per_image ? g.n_H * g.n_W : g.pixels();
+    return {chunk, group_pixels, (group_pixels + chunk - 1) / chunk, per_image ? g.m : 1};
+  }
+  Index size() const { return groups * per_group; }
+  Chunk operator[](Index k) const {
+    const Index start = k % per_group * chunk;
+    return {k / per_group * group_pixels + start, std::min(chunk, group_pixels - start)};
+  }
+};
 
 // True when every channel count in `counts` fills whole SIMD packets: the direct kernels apply.
 template <class T>
@@ -184,36 +210,46 @@ const T* pack_filter(const T* W, Index f_H, Index f_W, Index n_in, Index n_out, 
   return packed;
 }
 
-// A batch of images given one at a time with zeros around them (pad_top rows above, pad_bottom below,
-// pad_left and pad_right columns): either the images themselves or a padded copy in a buffer reused for
-// every image.
+// A batch of images with zeros around each (pad_top rows above, pad_bottom below, pad_left and pad_right
+// columns), handed out a few padded rows at a time: the images' own memory when there is no padding,
+// otherwise a copy in the calling thread's scratch memory.
 template <class T>
 class PaddedImages {
  public:
   PaddedImages(const T* images, Index n_H, Index n_W, Index n_C, Index pad_top, Index pad_bottom, Index pad_left,
                Index pad_right)
       : images_(images), n_H_(n_H), n_W_(n_W), n_C_(n_C), pad_top_(pad_top), pad_left_(pad_left),
-        width_(n_W + pad_left + pad_right) {
-    if (pad_top == 0 && pad_bottom == 0 && pad_left == 0 && pad_right == 0) return;
-    const auto size = static_cast<std::size_t>((n_H + pad_top + pad_bottom) * width_ * n_C);
-    buffer_ = scratch<T, Scratch::PaddedImage>(size);
-    std::fill_n(buffer_, size, T(0));
-  }
+        width_(n_W + pad_left + pad_right), height_(n_H + pad_top + pad_bottom),
+        padded_(pad_top != 0 || pad_bottom != 0 || pad_left != 0 || pad_right != 0) {}
 
   Index width() const { return width_; }
+  Index height() const { return height_; }
 
-  const T* image(Index i) {
-    const T* source = images_ + i * n_H_ * n_W_ * n_C_;
-    if (buffer_ == nullptr) return source;
-    for (Index h = 0; h < n_H_; ++h)
-      std::copy_n(source + h * n_W_ * n_C_, n_W_ * n_C_, buffer_ + ((h + pad_top_) * width_ + pad_left_) * n_C_);
-    return buffer_;
+  // Padded rows [first, first + count) of image i, each width() * n_C elements; valid until the calling
+  // thread asks again.
+  const T* rows(Index i, Index first, Index count) const {
+    const T* image = images_ + i * n_H_ * n_W_ * n_C_;
+    if (!padded_) return image + first * n_W_ * n_C_;
+    const Index row = width_ * n_C_, interior = n_W_ * n_C_;
+    T* const buffer = scratch<T, Scratch::PaddedImage>(static_cast<std::size_t>(count * row));
+    for (Index r = 0; r < count; ++r) {
+      T* out = buffer + r * row;
+      const Index h = first + r - pad_top_;
+      if (h < 0 || h >= n_H_) {
+        std::fill_n(out, row, T(0));
+        continue;
+      }
+      std::fill_n(out, pad_left_ * n_C_, T(0));
+      std::copy_n(image + h * interior, interior, out + pad_left_ * n_C_);
+      std::fill(out + pad_left_ * n_C_ + interior, out + row, T(0));
+    }
+    return buffer;
   }
 
  private:
   const T* images_;
-  Index n_H_, n_W_, n_C_, pad_top_, pad_left_, width_;
-  T* buffer_ = nullptr;  // its border stays zero; only the interior is overwritten
+  Index n_H_, n_W_, n_C_, pad_top_, pad_left_, width_, height_;
+  bool padded_;
 };
 
 // The sizes of a direct convolution pass: input (m, n_H_in, n_W_in, n_in) with padding on each side,
@@ -225,24 +261,31 @@ struct DirectGeometry {
   Index n_H, n_W, n_out;
 };
 
-// output = conv(input, packed filter) (+ bias), one register tile of output pixels x channels at a time.
+// output = conv(input, packed filter) (+ bias), one register tile of output pixels x channels at a time;
+// the tasks are pieces of the images' output rows, so that even one image is shared among threads.
 template <class T>
-void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const T* bias, T* output) {
+void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const T* bias, T* output,
+                 Threads threads) {
   const Index n = packet_size<T>, block = tile_packets * n, C = g.n_in;
-  PaddedImages<T> images(input, g.n_H_in, g.n_W_in, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
+  const PaddedImages<T> images(input, g.n_H_in, g.n_W_in, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
   const Index row = images.width() * C;
   // Consecutive output columns' windows lie stride_W * C apart; with one output column there is no step,
   // and a stride past the padded row must not be multiplied out.
   const Index column_step = g.n_W > 1 ? g.stride_W * C : 0;
-  for (Index i = 0; i < g.m; ++i) {
-    const T* image = images.image(i);
+  const Index row_pieces = std::min(g.n_H, (16 + g.m - 1) / g.m);
+  const double work = double(g.m) * double(g.n_H * g.n_W) * double(g.f_H * g.f_W) * double(C) * double(g.n_out);
+  parallel_for(threads, g.m * row_pieces, work, [&](Index task) {
+    const Index i = task / row_pieces;
+    const auto [h_begin, h_end] = piece(g.n_H, row_pieces, task % row_pieces);
+    if (h_begin == h_end) return;
+    const T* a_rows = images.rows(i, h_begin * g.stride_H, (h_end - 1 - h_begin) * g.stride_H + g.f_H);
     T* out = output + i * g.n_H * g.n_W * g.n_out;
     for (Index c0 = 0; c0 < g.n_out; c0 += block) {
       const Index width = std::min(block, g.n_out - c0);
       const T* w = packed + g.f_H * g.f_W * C * c0;
-      for (Index h = 0; h < g.n_H; ++h)
+      for (Index h = h_begin; h < h_end; ++h)
         for (Index w0 = 0; w0 < g.n_W; w0 += tile_rows) {
-          const T* a = image + h * g.stride_H * row + w0 * column_step;
+          const T* a = a_rows + (h - h_begin) * g.stride_H * row + w0 * column_step;
           T* z = out + (h * g.n_W + w0) * g.n_out + c0;
           with_tile(std::min<Index>(tile_rows, g.n_W - w0), width / n, [&](auto R, auto CB) {
             Tile<T, R, CB> tile;
@@ -254,45 +297,53 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
           });
         }
     }
-  }
+  });
 }
 
 // dW[kh, kw, k, c] = sum over pixels of A_prev_pad[i, h*stride + kh, w*stride + kw, k] * dZ[i, h, w, c],
-// accumulated one output row at a time into register tiles of input channels x output channels.
+// accumulated one output row at a time into register tiles of input channels x output channels. The tasks
+// share out the tiles of dW; each sums over every pixel in the same order, so the split changes no bit.
 template <class T>
-void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW) {
+void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW, Threads threads) {
   const Index n = packet_size<T>, block = tile_packets * n, C = g.n_C_prev, n_C = g.n_C;
-  PaddedImages<T> images(A_prev, g.n_H_prev, g.n_W_prev, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
+  const PaddedImages<T> images(A_prev, g.n_H_prev, g.n_W_prev, C, g.pad_top, g.pad_bottom, g.pad_left,
+                               g.pad_right);
   const Index row = images.width() * C;
   const Index column_step = g.n_W > 1 ? g.stride_W * C : 0;  // as in direct_conv
   std::fill_n(dW, g.f_H * g.f_W * C * n_C, T(0));
-  for (Index i = 0; i < g.m; ++i) {
-    const T* image = images.image(i);
-    for (Index h = 0; h < g.n_H; ++h) {
-      const T* dz = dZ + (i * g.n_H + h) * g.n_W * n_C;
-      for (Index kh = 0; kh < g.f_H; ++kh)
-        for (Index kw = 0; kw < g.f_W; ++kw) {
+  // Tiles in the order (kh, kw, block of output channels, block of input channels).
+  const Index k_blocks = (C + tile_rows - 1) / tile_rows, c_blocks = (n_C + block - 1) / block;
+  const Index tiles = g.f_H * g.f_W * c_blocks * k_blocks;
+  const Index tasks = std::min<Index>(tiles, threads.count());
+  const double work = double(g.pixels()) * double(g.patch_size()) * double(n_C);
+  parallel_for(threads, tasks, work, [&](Index task) {
+    const auto [first, last] = piece(tiles, tasks, task);
+    for (Index i = 0; i < g.m; ++i) {
+      const T* image = images.rows(i, 0, images.height());
+      for (Index h = 0; h < g.n_H; ++h) {
+        const T* dz = dZ + (i * g.n_H + h) * g.n_W * n_C;
+        for (Index t = first; t < last; ++t) {
+          const Index k0 = t % k_blocks * tile_rows, c0 = t / k_blocks % c_blocks * block;
+          const Index kw = t / (k_blocks * c_blocks) % g.f_W, kh = t / (k_blocks * c_blocks * g.f_W);
           const T* a = image + (h * g.stride_H + kh) * row + kw * C;
           T* dw = dW + (kh * g.f_W + kw) * C * n_C;
-          for (Index c0 = 0; c0 < n_C; c0 += block)
-            for (Index k0 = 0; k0 < C; k0 += tile_rows)
-              with_tile(std::min<Index>(tile_rows, C - k0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
-                Tile<T, R, CB> tile;
-                tile.load(dw + k0 * n_C + c0, n_C);
-                tile.update(a + k0, 1, column_step, dz + c0, n_C, g.n_W);
-                tile.store(dw + k0 * n_C + c0, n_C);
-              });
+          with_tile(std::min<Index>(tile_rows, C - k0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
+            Tile<T, R, CB> tile;
+            tile.load(dw + k0 * n_C + c0, n_C);
+            tile.update(a + k0, 1, column_step, dz + c0, n_C, g.n_W);
+            tile.store(dw + k0 * n_C + c0, n_C);
+          });
         }
+      }
     }
-  }
+  });
 }
 
-
 /// Z = P W_mat + b: by the direct kernel when n_C fills whole packets, otherwise a chunk of output pixels at
-/// a time.
+/// a time, one chunk per task.
 template <class T>
 void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<const T> b, ConvParams hp,
-                  TensorView<T> Z) {
+                  TensorView<T> Z, Threads threads) {
   const ScratchScope scope;
   if (Z.empty()) return;
   const ConvGeometry g = conv_geometry(A_prev.shape(), W.shape(), hp, Z.dim(1), Z.dim(2));
@@ -302,32 +353,36 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<
     direct_conv(A_prev.data(),
                 {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
                  g.f_W, g.stride_H, g.stride_W, g.n_H, g.n_W, n_C},
-                packed, b.data(), Z.data());
+                packed, b.data(), Z.data(), threads);
     return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b_row(b.data(), n_C);
   MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
   const Index columns = filter_columns<T>(g);
-  for_each_patch_chunk(A_prev.data(), g, [&](Index first, Index count, const T* P) {
+  const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
+  parallel_for(threads, chunks.size(), g.work(), [&](Index k) {
+    const auto [first, count] = chunks[k];
+    const ConstMatrixMap<T> P(patch_rows(A_prev.data(), g, first, count), count, K);
     auto Z_chunk = Z_mat.middleRows(first, count);
     Z_chunk.rowwise() = b_row;
-    const ConstMatrixMap<T> P_chunk(P, count, K);
     if (columns == n_C) {  // whole rows: Eigen's fastest form of the product
-      Z_chunk.noalias() += P_chunk * W_mat;
+      Z_chunk.noalias() += P * W_mat;
       return;
     }
     for (Index c0 = 0; c0 < n_C; c0 += columns) {
       const Index width = std::min(columns, n_C - c0);
-      Z_chunk.middleCols(c0, width).noalias() += P_chunk * W_mat.middleCols(c0, width);
+      Z_chunk.middleCols(c0, width).noalias() += P * W_mat.middleCols(c0, width);
     }
   });
 }
 
 /// dA_prev = col2im(dZ W_mat^T): by the direct kernel when n_C_prev fills whole packets at stride 1 and
-/// pad < f, otherwise a chunk of output pixels at a time.
+/// pad < f, otherwise a chunk of output pixels at a time. Where windows overlap, each task takes one image
+/// (its chunks add onto the same dA_prev rows in order); otherwise each task takes one chunk.
 template <class T>
-void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParams hp, TensorView<T> dA_prev) {
+void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParams hp, TensorView<T> dA_prev,
+                        Threads threads) {
   const ScratchScope scope;
   if (dA_prev.empty()) return;
   if (dZ.empty()) {
@@ -346,37 +401,51 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParam
     direct_conv(dZ.data(),
                 {g.m, g.n_H, g.n_W, n_C, g.f_H - 1 - g.pad_top, g.f_H - 1 - g.pad_bottom, g.f_W - 1 - g.pad_left,
                  g.f_W - 1 - g.pad_right, g.f_H, g.f_W, 1, 1, g.n_H_prev, g.n_W_prev, g.n_C_prev},
-                packed, static_cast<const T*>(nullptr), dA_prev.data());
+                packed, static_cast<const T*>(nullptr), dA_prev.data(), threads);
     return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
-  if (!g.is_pointwise()) dA_prev.vector().setZero();
-  const Index chunk = chunk_pixels<T>(g), columns = filter_columns<T>(g);
-  T* const dpatches =
-      g.is_pointwise() ? nullptr : scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(chunk * K));
-  for (Index first = 0; first < g.pixels(); first += chunk) {
-    const Index count = std::min(chunk, g.pixels() - first);
-    // dP = dZ W_mat^T, summed over blocks of output channels; at 1x1 it is dA_prev itself.
-    MatrixMap<T> dP(g.is_pointwise() ? dA_prev.data() + first * K : dpatches, count, K);
+  const Index columns = filter_columns<T>(g);
+  // dP = dZ W_mat^T for chunk k, summed over blocks of output channels; at 1x1 it is dA_prev itself.
+  const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
+  const auto chunk_gradient = [&](Chunks::Chunk c) {
+    T* const dpatches = g.is_pointwise() ? dA_prev.data() + c.first * K
+                                         : scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(c.count * K));
+    MatrixMap<T> dP(dpatches, c.count, K);
     if (columns == n_C) {
-      dP.noalias() = dZ_mat.middleRows(first, count) * W_mat.transpose();
+      dP.noalias() = dZ_mat.middleRows(c.first, c.count) * W_mat.transpose();
     } else {
       dP.setZero();
       for (Index c0 = 0; c0 < n_C; c0 += columns) {
         const Index width = std::min(columns, n_C - c0);
-        dP.noalias() += dZ_mat.block(first, c0, count, width) * W_mat.middleCols(c0, width).transpose();
+        dP.noalias() += dZ_mat.block(c.first, c0, c.count, width) * W_mat.middleCols(c0, width).transpose();
       }
     }
-    if (!g.is_pointwise()) col2im(dpatches, g, first, count, dA_prev.data());
+    if (!g.is_pointwise()) col2im(dpatches, g, c.first, c.count, dA_prev.data());
+  };
+  if (g.is_pointwise()) {
+    parallel_for(threads, chunks.size(), g.work(), [&](Index k) { chunk_gradient(chunks[k]); });
+  } else if (g.windows_overlap()) {
+    const Chunks image_chunks = Chunks::of<T>(g, /*per_image=*/true);
+    const Index image_size = g.n_H_prev * g.n_W_prev * g.n_C_prev;
+    parallel_for(threads, g.m, g.work(), [&](Index i) {
+      std::fill_n(dA_prev.data() + i * image_size, image_size, T(0));
+      for (Index k = i * image_chunks.per_group; k < (i + 1) * image_chunks.per_group; ++k)
+        chunk_gradient(image_chunks[k]);
+    });
+  } else {
+    dA_prev.vector().setZero();
+    parallel_for(threads, chunks.size(), g.work(), [&](Index k) { chunk_gradient(chunks[k]); });
   }
 }
 
 /// db = column sums of dZ; dW = P^T dZ: by the direct kernel when n_C fills whole packets, otherwise a chunk
-/// of output pixels at a time.
+/// of output pixels at a time. There dW is the sum, in order, of partial sums over a number of blocks of
+/// chunks fixed by the shapes; the blocks are the tasks.
 template <class T>
 void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, ConvParams hp, TensorView<T> dW,
-                           TensorView<T> db) {
+                           TensorView<T> db, Threads threads) {
   const ScratchScope scope;
   if (dZ.empty()) {
     dW.vector().setZero();
@@ -388,14 +457,27 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, C
   const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
   db.vector() = dZ_mat.colwise().sum().transpose();
   if (fills_packets<T>({n_C}) && g.pads_within_filter()) {
-    direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data());
+    direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data(), threads);
     return;
   }
-  MatrixMap<T> dW_mat(dW.data(), K, n_C);
-  dW_mat.setZero();
-  for_each_patch_chunk(A_prev.data(), g, [&](Index first, Index count, const T* P) {
-    dW_mat.noalias() += ConstMatrixMap<T>(P, count, K).transpose() * dZ_mat.middleRows(first, count);
+  const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
+  const Index blocks = partial_sums<T>(g, chunks.size());
+  // Block 0 sums into dW itself, the others into scratch memory.
+  T* const partials =
+      blocks > 1 ? scratch<T, Scratch::PartialSums>(static_cast<std::size_t>((blocks - 1) * K * n_C)) : nullptr;
+  parallel_for(threads, blocks, g.work(), [&](Index block) {
+    MatrixMap<T> sum(block == 0 ? dW.data() : partials + (block - 1) * K * n_C, K, n_C);
+    sum.setZero();
+    const auto [first_chunk, last_chunk] = piece(chunks.size(), blocks, block);
+    for (Index k = first_chunk; k < last_chunk; ++k) {
+      const auto [first, count] = chunks[k];
+      sum.noalias() += ConstMatrixMap<T>(patch_rows(A_prev.data(), g, first, count), count, K).transpose() *
+                       dZ_mat.middleRows(first, count);
+    }
   });
+  auto dW_vector = dW.vector();
+  for (Index block = 1; block < blocks; ++block)
+    dW_vector += Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(partials + (block - 1) * K * n_C, K * n_C);
 }
 
 }  // namespace cnnprim::detail::eigen

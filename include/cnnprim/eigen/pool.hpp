@@ -19,6 +19,7 @@
 
 #include "../params.hpp"
 #include "../tensor.hpp"
+#include "parallel.hpp"
 #include "scratch.hpp"
 #include "tile.hpp"
 
@@ -46,6 +47,8 @@ struct PoolGeometry {
   }
   Index pixel(Index i, Index h, Index w) const { return ((i * n_H + h) * n_W + w) * n_C; }
   Index size() const { return m * n_H_prev * n_W_prev * n_C; }
+  // Elements read and written by one pass.
+  double work() const { return double(m * n_H * n_W) * double(n_C) * double(n_taps + 1); }
 };
 
 // detail::replaces_max, on one channel or on every lane of a packet.
@@ -81,10 +84,11 @@ EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolGeometry& g, 
 
 // A = max (Max) or mean over each window, a block of channel packets at a time.
 template <bool Max, class T>
-void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A) {
+void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A, Threads threads) {
   const T window_size = static_cast<T>(g.f * g.f);
-  for (Index i = 0; i < g.m; ++i)
-    for (Index h = 0; h < g.n_H; ++h)
+  // One task per output row.
+  parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
+    const Index i = row / g.n_H, h = row % g.n_H;
       for (Index w = 0; w < g.n_W; ++w) {
         const T* window = A_prev + g.window(i, h, w);
         T* A_pixel = A + g.pixel(i, h, w);
@@ -117,18 +121,20 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A) {
           });
         });
       }
+  });
 }
 
 // dA_prev from dA: to each window's first maximum (Max) or spread evenly. Tiled (stride == f) windows do not
 // overlap, so each covered element is stored once; otherwise windows add into zeros.
 template <bool Max, bool Tiled, class T>
-void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* dA_prev) {
+void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* dA_prev, Threads threads) {
   const Index row_size = g.n_W_prev * g.n_C;
   const auto zero_rows = [&](Index i, Index first, Index last) {
     std::fill(dA_prev + (i * g.n_H_prev + first) * row_size, dA_prev + (i * g.n_H_prev + last) * row_size, T(0));
   };
   const T window_size = static_cast<T>(g.f * g.f);
-  for (Index i = 0; i < g.m; ++i) {
+  // One task per image: windows of one image may add onto the same rows.
+  parallel_for(threads, g.m, g.work(), [&](Index i) {
     for (Index h = 0; h < g.n_H; ++h) {
       if constexpr (Tiled) {
         // Only the columns to the right of the last window are not covered.
@@ -201,7 +207,7 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
     // Rows below the last window.
     if constexpr (Tiled) zero_rows(i, g.n_H * g.f, g.n_H_prev);
     else zero_rows(i, std::min((g.n_H - 1) * g.stride + g.f, g.n_H_prev), g.n_H_prev);
-  }
+  });
 }
 
 
@@ -222,13 +228,13 @@ void max_backward_by_index(const T* dA, const T* A_prev, const PoolGeometry& g, 
 
 /// A = max or mean over each f x f window, one block of channel packets at a time.
 template <class T>
-void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A) {
+void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A, Threads threads) {
   const ScratchScope scope;
   if (A.empty()) return;
   const PoolGeometry g(A_prev.shape(), hp, A.dim(1), A.dim(2));
   switch (mode) {
-    case PoolMode::Max: pool_forward_pass<true>(A_prev.data(), g, A.data()); break;
-    case PoolMode::Average: pool_forward_pass<false>(A_prev.data(), g, A.data()); break;
+    case PoolMode::Max: pool_forward_pass<true>(A_prev.data(), g, A.data(), threads); break;
+    case PoolMode::Average: pool_forward_pass<false>(A_prev.data(), g, A.data(), threads); break;
   }
 }
 
@@ -236,7 +242,7 @@ void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, Tens
 /// Average: dA / (f * f) goes to every window position.
 template <class T>
 void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, PoolParams hp, PoolMode mode,
-                   TensorView<T> dA_prev) {
+                   TensorView<T> dA_prev, Threads threads) {
   const ScratchScope scope;
   if (dA.empty()) {
     dA_prev.vector().setZero();
@@ -248,7 +254,7 @@ void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, PoolParam
   const bool tiled = g.stride == g.f;
   const auto pass = [&](auto max, auto tiled_windows) {
     pool_backward_pass<decltype(max)::value, decltype(tiled_windows)::value>(dA.data(), A_prev.data(), g,
-                                                                                      dA_prev.data());
+                                                                                      dA_prev.data(), threads);
   };
   switch (mode) {
     case PoolMode::Max:

@@ -1,0 +1,205 @@
+// Calls on an Eigen::ThreadPool: the same bits for every number of threads, the pool used only when a call
+// is worth it, the process-wide default, a call made from inside the pool, an exception from a task.
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <cnnprim/cnnprim.hpp>
+
+#include "support/oracle.hpp"
+
+using cnnprim::Backend;
+using cnnprim::Index;
+using cnnprim::PoolMode;
+using cnnprim::Tensor;
+
+namespace {
+
+// An Eigen::ThreadPool that counts the closures it is given.
+class CountingPool : public Eigen::ThreadPoolInterface {
+ public:
+  explicit CountingPool(int n) : pool_(n) {}
+  void Schedule(std::function<void()> fn) override {
+    ++scheduled;
+    pool_.Schedule(std::move(fn));
+  }
+  int NumThreads() const override { return pool_.NumThreads(); }
+  int CurrentThreadId() const override { return pool_.CurrentThreadId(); }
+  std::atomic<int> scheduled{0};
+
+ private:
+  Eigen::ThreadPool pool_;
+};
+
+template <class T, int Rank>
+bool same_bits(const Tensor<T, Rank>& a, const Tensor<T, Rank>& b) {
+  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0;
+}
+
+// Every output of one layer's forward and backward, convolution then pooling.
+template <class T>
+struct Outputs {
+  Tensor<T> Z, dA_prev, dW, db, A_max, A_average, dZ_max, dZ_average;
+};
+
+struct Layer {
+  Index m, n_H_prev, n_W_prev, n_C_prev, n_C, f, stride, pad, pool_f, pool_stride;
+};
+
+template <class T>
+Outputs<T> run(const Layer& s, cnnprim::Threads threads, Backend backend = Backend::Eigen) {
+  const auto A_prev = oracle::uniform<T, 4>({s.m, s.n_H_prev, s.n_W_prev, s.n_C_prev}, 1);
+  const auto W = oracle::uniform<T, 4>({s.f, s.f, s.n_C_prev, s.n_C}, 2);
+  const auto b = oracle::uniform<T, 4>({1, 1, 1, s.n_C}, 3);
+  const cnnprim::ConvParams hp{s.stride, s.pad};
+  const cnnprim::PoolParams pool_hp{s.pool_f, s.pool_stride};
+  Outputs<T> out;
+  out.Z = Tensor<T>({s.m, cnnprim::output_size(s.n_H_prev, s.f, s.pad, s.stride),
+                     cnnprim::output_size(s.n_W_prev, s.f, s.pad, s.stride), s.n_C});
+  cnnprim::conv_forward(A_prev, W, b, hp, out.Z, backend, threads);
+  const auto dZ = oracle::uniform<T, 4>(out.Z.shape(), 4);
+  out.dA_prev = Tensor<T>(A_prev.shape());
+  out.dW = Tensor<T>(W.shape());
+  out.db = Tensor<T>(b.shape());
+  cnnprim::conv_backward_data(dZ, W, hp, out.dA_prev, backend, threads);
+  cnnprim::conv_backward_weights(dZ, A_prev, hp, out.dW, out.db, backend, threads);
+  const std::array<Index, 4> pooled{s.m, cnnprim::output_size(out.Z.dim(1), s.pool_f, 0, s.pool_stride),
+                                    cnnprim::output_size(out.Z.dim(2), s.pool_f, 0, s.pool_stride), s.n_C};
+  out.A_max = Tensor<T>(pooled);
+  out.A_average = Tensor<T>(pooled);
+  cnnprim::pool_forward(out.Z, pool_hp, PoolMode::Max, out.A_max, backend, threads);
+  cnnprim::pool_forward(out.Z, pool_hp, PoolMode::Average, out.A_average, backend, threads);
+  const auto dA = oracle::uniform<T, 4>(pooled, 5);
+  out.dZ_max = Tensor<T>(out.Z.shape());
+  out.dZ_average = Tensor<T>(out.Z.shape());
+  cnnprim::pool_backward(dA, out.Z, pool_hp, PoolMode::Max, out.dZ_max, backend, threads);
+  cnnprim::pool_backward(dA, out.Z, pool_hp, PoolMode::Average, out.dZ_average, backend, threads);
+  return out;
+}
+
+// Large enough to be shared among threads; between them every kernel and split the Eigen path has.
+const Layer layers[] = {
+    {4, 16, 16, 8, 32, 3, 1, 1, 2, 2},      // direct forward and weights, patch-matrix data (8 channels)
+    {2, 20, 18, 32, 32, 3, 1, 1, 3, 1},     // direct everywhere; overlapping pooling windows
+    {8, 32, 32, 3, 10, 3, 1, 0, 3, 2},      // patch matrix, overlapping windows: per-image data, partial dW sums
+    {8, 32, 32, 3, 10, 2, 2, 0, 2, 2},      // patch matrix, windows apart: one chunk per task
+    {4, 24, 24, 16, 20, 1, 1, 0, 2, 2},     // pointwise
+    {1, 64, 64, 32, 32, 3, 2, 1, 2, 2},     // one image, strided: rows of one image shared out
+    {6, 30, 30, 5, 9, 5, 3, 2, 4, 3},       // stride between f and 1, odd sizes everywhere
+    {16, 12, 12, 4, 8, 3, 1, 1, 2, 2},      // many small images
+    {8, 34, 34, 3, 32, 3, 1, 0, 3, 2},      // pooling large enough to share: overlapping windows
+    {16, 32, 32, 3, 32, 1, 1, 0, 2, 2},     // pooling large enough to share: tiled windows
+};
+
+template <class T>
+class ThreadCounts : public ::testing::Test {};
+using Scalars = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(ThreadCounts, Scalars);
+
+TYPED_TEST(ThreadCounts, EveryThreadCountGivesTheSameBits) {
+  using T = TypeParam;
+  Eigen::ThreadPool two(2), three(3), five(5);
+  for (const Layer& s : layers) {
+    SCOPED_TRACE(::testing::Message() << "layer (" << s.m << ", " << s.n_H_prev << ", " << s.n_W_prev << ", "
+                                      << s.n_C_prev << ") -> " << s.n_C << " f " << s.f << " stride " << s.stride
+                                      << " pad " << s.pad);
+    const auto one = run<T>(s, cnnprim::Threads::calling_thread());
+    for (Eigen::ThreadPool* pool : {&two, &three, &five}) {
+      SCOPED_TRACE(::testing::Message() << pool->NumThreads() << " threads");
+      const auto many = run<T>(s, *pool);
+      EXPECT_TRUE(same_bits(many.Z, one.Z));
+      EXPECT_TRUE(same_bits(many.dA_prev, one.dA_prev));
+      EXPECT_TRUE(same_bits(many.dW, one.dW));
+      EXPECT_TRUE(same_bits(many.db, one.db));
+      EXPECT_TRUE(same_bits(many.A_max, one.A_max));
+      EXPECT_TRUE(same_bits(many.A_average, one.A_average));
+      EXPECT_TRUE(same_bits(many.dZ_max, one.dZ_max));
+      EXPECT_TRUE(same_bits(many.dZ_average, one.dZ_average));
+    }
+  }
+}
+
+TYPED_TEST(ThreadCounts, ThreadedEigenPathAgreesWithTheLoopPath) {
+  using T = TypeParam;
+  Eigen::ThreadPool pool(3);
+  for (const Layer& s : {layers[0], layers[2], layers[5]}) {
+    const auto eigen = run<T>(s, pool);
+    const auto loop = run<T>(s, cnnprim::Threads::calling_thread(), Backend::Loop);
+    const double tolerance = oracle::tolerance<T>();
+    EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, tolerance));
+    EXPECT_TRUE(oracle::near(eigen.dA_prev, loop.dA_prev, tolerance));
+    EXPECT_TRUE(oracle::near(eigen.dW, loop.dW, tolerance));
+    EXPECT_TRUE(oracle::near(eigen.db, loop.db, tolerance));
+    EXPECT_TRUE(oracle::near(eigen.A_max, loop.A_max, tolerance));
+    EXPECT_TRUE(oracle::near(eigen.dZ_max, loop.dZ_max, tolerance));
+    EXPECT_TRUE(oracle::near(eigen.dZ_average, loop.dZ_average, tolerance));
+  }
+}
+
+TEST(CallThreads, LargeCallsUseThePoolAndSmallCallsStayOnTheCaller) {
+  CountingPool pool(2);
+  run<float>(layers[0], pool);
+  EXPECT_GT(pool.scheduled.load(), 0) << "a layer of a few million multiply-adds ran on one thread";
+  pool.scheduled = 0;
+  run<double>({10, 4, 4, 3, 8, 2, 2, 2, 2, 2}, pool);  // the notebook's layer
+  EXPECT_EQ(pool.scheduled.load(), 0) << "the notebook's layer woke the pool";
+  pool.scheduled = 0;
+  run<float>(layers[0], cnnprim::Threads::calling_thread());
+  EXPECT_EQ(pool.scheduled.load(), 0);
+}
+
+TEST(CallThreads, TheDefaultStartsAtOneThreadAndCanBeSet) {
+  EXPECT_EQ(cnnprim::Threads().count(), 1);
+  EXPECT_EQ(cnnprim::Threads().pool(), nullptr);
+  CountingPool pool(2);
+  cnnprim::set_default_threads(pool);
+  EXPECT_EQ(cnnprim::Threads().count(), 2);
+  EXPECT_EQ(cnnprim::Threads::calling_thread().pool(), nullptr) << "an explicit choice ignores the default";
+  const auto with_default = run<float>(layers[0], {});
+  EXPECT_GT(pool.scheduled.load(), 0);
+  cnnprim::set_default_threads(cnnprim::Threads::calling_thread());
+  EXPECT_EQ(cnnprim::Threads().pool(), nullptr);
+  pool.scheduled = 0;
+  const auto alone = run<float>(layers[0], {});
+  EXPECT_EQ(pool.scheduled.load(), 0);
+  EXPECT_TRUE(same_bits(with_default.dW, alone.dW));
+}
+
+TEST(CallThreads, ACallFromInsideThePoolRunsThere) {
+  Eigen::ThreadPool pool(2);
+  const auto expected = run<float>(layers[2], cnnprim::Threads::calling_thread());
+  Outputs<float> inside;
+  Eigen::Barrier done(1);
+  pool.Schedule([&] {
+    inside = run<float>(layers[2], pool);  // would deadlock if it waited for the pool it occupies
+    done.Notify();
+  });
+  done.Wait();
+  EXPECT_TRUE(same_bits(inside.dW, expected.dW));
+  EXPECT_TRUE(same_bits(inside.dA_prev, expected.dA_prev));
+}
+
+TEST(CallThreads, AnExceptionInATaskReachesTheCaller) {
+  Eigen::ThreadPool pool(3);
+  std::atomic<int> ran{0};
+  EXPECT_THROW(cnnprim::detail::eigen::parallel_for(pool, 64, 1e9,
+                                                    [&](Index k) {
+                                                      ++ran;
+                                                      if (k == 5) throw std::bad_alloc();
+                                                    }),
+               std::bad_alloc);
+  EXPECT_GT(ran.load(), 0);
+}
+
+TEST(CallThreads, EveryTaskRunsOnce) {
+  Eigen::ThreadPool pool(3);
+  std::vector<std::atomic<int>> runs(1000);
+  cnnprim::detail::eigen::parallel_for(pool, 1000, 1e9, [&](Index k) { ++runs[static_cast<std::size_t>(k)]; });
+  for (std::size_t k = 0; k < runs.size(); ++k) ASSERT_EQ(runs[k].load(), 1) << "task " << k;
+}
+
+}  // namespace
