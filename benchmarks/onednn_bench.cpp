@@ -178,8 +178,38 @@ void BM_OneDnnPoolBackward(benchmark::State& state) {
   state.SetLabel(pd.impl_info_str());
 }
 
+// The benchmark Run at the thread count of its argument `threads_arg` (oneDNN's OpenMP threads), then one
+// thread again for the rest of the suite.
+template <void (*Run)(benchmark::State&), int threads_arg>
+void BM_OneDnnThreads(benchmark::State& state) {
+  omp_set_num_threads(static_cast<int>(state.range(threads_arg)));
+  Run(state);
+  omp_set_num_threads(1);
+}
+
+void backward_thread_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"m", "n_H", "n_W", "n_C_prev", "n_C", "f", "stride", "pad", "part", "threads"});
+  for (auto s : bench::conv_shapes)
+    for (auto threads : bench::thread_counts) {
+      s.insert(s.end(), {0, threads});
+      b->Args(s);
+      s.resize(s.size() - 2);
+    }
+  b->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
 }  // namespace
 
+BENCHMARK_TEMPLATE(BM_OneDnnThreads, BM_OneDnnConvForward, 8)->Apply(bench::conv_thread_args);
+BENCHMARK_TEMPLATE(BM_OneDnnThreads, BM_OneDnnConvBackward, 9)->Apply(backward_thread_args);
+BENCHMARK_TEMPLATE(BM_OneDnnThreads, BM_OneDnnPoolForward<dnnl::algorithm::pooling_max>, 6)
+    ->Apply(bench::pool_thread_args);
+BENCHMARK_TEMPLATE(BM_OneDnnThreads, BM_OneDnnPoolForward<dnnl::algorithm::pooling_avg_exclude_padding>, 6)
+    ->Apply(bench::pool_thread_args);
+BENCHMARK_TEMPLATE(BM_OneDnnThreads, BM_OneDnnPoolBackward<dnnl::algorithm::pooling_max>, 6)
+    ->Apply(bench::pool_thread_args);
+BENCHMARK_TEMPLATE(BM_OneDnnThreads, BM_OneDnnPoolBackward<dnnl::algorithm::pooling_avg_exclude_padding>, 6)
+    ->Apply(bench::pool_thread_args);
 BENCHMARK(BM_OneDnnConvForward)->Apply(bench::conv_args);
 BENCHMARK(BM_OneDnnConvBackward)->Apply(backward_args);
 BENCHMARK_TEMPLATE(BM_OneDnnPoolForward, dnnl::algorithm::pooling_max)->Apply(bench::pool_args);

@@ -194,6 +194,8 @@ def main():
     if skipped:
         lines += ["Skipped (the loop path over 0.4 GFLOP per call): %d benchmarks." % len(skipped), ""]
 
+    lines += thread_table(medians)
+
     with open(out + "/results.md", "w") as f:
         f.write("\n".join(lines))
 
@@ -212,6 +214,40 @@ set yrange [0:*]
 plot '%s/ratios.dat' using 0:2:xtic(1) with boxes notitle, 1 with lines lw 2 title 'parity'
 """ % (out, out)
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
+
+
+def thread_table(medians):
+    """The scaling table: cnnprim's second form and oneDNN at 1 and 2 threads (threads_bench.cpp)."""
+    times = {}
+    for name, b in medians.items():
+        m = re.match(r"BM_(?:OneDnnThreads<BM_OneDnn)?(\w+?)(?:Threads)?(?:<(?:dnnl::algorithm::|PoolMode::)(\w+)>)?"
+                     r"(?:, \d+>)?/(.*)/threads:(\d+)/real_time$", name)
+        if not m:
+            continue
+        op, mode, args, threads = m.groups()
+        mode = {"pooling_max": "Max", "pooling_avg_exclude_padding": "Average"}.get(mode, mode)
+        who = "oneDNN" if name.startswith("BM_OneDnn") else "cnnprim"
+        key = (op, mode or "", args.replace("/part:0", ""))
+        times.setdefault(key, {})[(who, int(threads))] = b["real_time"]
+    if not times:
+        return []
+    shape_order = listed_shapes()
+    lines = ["## Threads: the second form on 1 and 2 threads, float", "",
+             "Real time in µs (medians of the same run); *speed-up* is cnnprim's 1-thread time over its 2-thread "
+             "time, *vs oneDNN* is oneDNN's 2-thread time over cnnprim's (above 1 favours cnnprim).", "",
+             "| call | shape | cnnprim 1 thread | cnnprim 2 threads | speed-up | oneDNN 1 thread | oneDNN 2 threads "
+             "| vs oneDNN, 2 threads |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    order = ["ConvForward", "ConvBackward", "PoolForward", "PoolBackward"]
+    for key in sorted(times, key=lambda k: (order.index(k[0]), k[1], shape_order.get(shape_label(k[2]), 0))):
+        t = times[key]
+        ours1, ours2 = t.get(("cnnprim", 1)), t.get(("cnnprim", 2))
+        dn1, dn2 = t.get(("oneDNN", 1)), t.get(("oneDNN", 2))
+        call = key[0] + (" " + key[1].lower() if key[1] else "")
+        cell = lambda x: "—" if x is None else ("%.2f" % x if x < 10 else "%.1f" % x if x < 100 else "%.0f" % x)
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            call, shape_label(key[2]), cell(ours1), cell(ours2), ratio(ours1, ours2), cell(dn1), cell(dn2),
+            ratio(dn2, ours2)))
+    return lines + [""]
 
 
 def portable(paths):

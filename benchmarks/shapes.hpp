@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -45,6 +47,31 @@ inline void pool_args(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMicrosecond);
 }
 
+// The scaling benchmarks: every shape at each of these thread counts, given as a last argument "threads".
+inline const std::vector<std::int64_t> thread_counts = {1, 2};
+
+inline void conv_thread_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"m", "n_H", "n_W", "n_C_prev", "n_C", "f", "stride", "pad", "threads"});
+  for (auto s : conv_shapes)
+    for (auto threads : thread_counts) {
+      s.push_back(threads);
+      b->Args(s);
+      s.pop_back();
+    }
+  b->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
+inline void pool_thread_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"m", "n_H", "n_W", "n_C", "f", "stride", "threads"});
+  for (auto s : pool_shapes)
+    for (auto threads : thread_counts) {
+      s.push_back(threads);
+      b->Args(s);
+      s.pop_back();
+    }
+  b->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
 struct ConvShape {
   Index m, n_H_prev, n_W_prev, n_C_prev, n_C, f, stride, pad;
   explicit ConvShape(const benchmark::State& state)
@@ -81,6 +108,15 @@ cnnprim::Tensor<T, Rank> random_tensor(const std::array<Index, Rank>& shape, uns
     data[k] = static_cast<T>(static_cast<double>(state >> 11) / 9007199254740992.0 * 2 - 1);
   }
   return x;
+}
+
+// n threads for a call: the calling thread alone for 1, otherwise an Eigen::ThreadPool kept for the run.
+inline cnnprim::Threads threads(Index n) {
+  static std::map<Index, std::unique_ptr<Eigen::ThreadPool>> pools;
+  if (n == 1) return cnnprim::Threads::calling_thread();
+  auto& pool = pools[n];
+  if (!pool) pool = std::make_unique<Eigen::ThreadPool>(static_cast<int>(n));
+  return *pool;
 }
 
 inline void set_flops(benchmark::State& state, double flops) {

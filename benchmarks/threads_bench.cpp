@@ -1,0 +1,79 @@
+// The second form of each operation (Eigen path, float) on 1 and 2 threads, for the scaling table; oneDNN
+// runs the same shapes at the same thread counts in onednn_bench.cpp. Real time: the caller waits while
+// the pool's threads work.
+#include <benchmark/benchmark.h>
+
+#include <cnnprim/cnnprim.hpp>
+
+#include "shapes.hpp"
+
+using cnnprim::PoolMode;
+using cnnprim::Tensor;
+
+static void BM_ConvForwardThreads(benchmark::State& state) {
+  const bench::ConvShape s(state);
+  const auto threads = bench::threads(state.range(8));
+  const auto A_prev = bench::random_tensor<float>({s.m, s.n_H_prev, s.n_W_prev, s.n_C_prev}, 1);
+  const auto W = bench::random_tensor<float>({s.f, s.f, s.n_C_prev, s.n_C}, 2);
+  const auto b = bench::random_tensor<float>({1, 1, 1, s.n_C}, 3);
+  Tensor<float> Z({s.m, s.n_H(), s.n_W(), s.n_C});
+  for (auto _ : state) {
+    cnnprim::conv_forward(A_prev, W, b, {s.stride, s.pad}, Z, cnnprim::Backend::Eigen, threads);
+    benchmark::DoNotOptimize(Z.data());
+    benchmark::ClobberMemory();
+  }
+  bench::set_flops(state, s.flops());
+}
+
+static void BM_ConvBackwardThreads(benchmark::State& state) {
+  const bench::ConvShape s(state);
+  const auto threads = bench::threads(state.range(8));
+  const auto A_prev = bench::random_tensor<float>({s.m, s.n_H_prev, s.n_W_prev, s.n_C_prev}, 1);
+  const auto W = bench::random_tensor<float>({s.f, s.f, s.n_C_prev, s.n_C}, 2);
+  const auto dZ = bench::random_tensor<float>({s.m, s.n_H(), s.n_W(), s.n_C}, 4);
+  Tensor<float> dA_prev(A_prev.shape()), dW(W.shape()), db({1, 1, 1, s.n_C});
+  for (auto _ : state) {
+    cnnprim::conv_backward_data(dZ, W, {s.stride, s.pad}, dA_prev, cnnprim::Backend::Eigen, threads);
+    cnnprim::conv_backward_weights(dZ, A_prev, {s.stride, s.pad}, dW, db, cnnprim::Backend::Eigen, threads);
+    benchmark::DoNotOptimize(dA_prev.data());
+    benchmark::DoNotOptimize(dW.data());
+    benchmark::ClobberMemory();
+  }
+  bench::set_flops(state, 2 * s.flops());
+}
+
+template <PoolMode mode>
+static void BM_PoolForwardThreads(benchmark::State& state) {
+  const bench::PoolShape s(state);
+  const auto threads = bench::threads(state.range(6));
+  const auto A_prev = bench::random_tensor<float>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, 1);
+  Tensor<float> A({s.m, s.n_H(), s.n_W(), s.n_C});
+  for (auto _ : state) {
+    cnnprim::pool_forward(A_prev, {s.f, s.stride}, mode, A, cnnprim::Backend::Eigen, threads);
+    benchmark::DoNotOptimize(A.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * s.elements() * sizeof(float)));
+}
+
+template <PoolMode mode>
+static void BM_PoolBackwardThreads(benchmark::State& state) {
+  const bench::PoolShape s(state);
+  const auto threads = bench::threads(state.range(6));
+  const auto A_prev = bench::random_tensor<float>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, 1);
+  const auto dA = bench::random_tensor<float>({s.m, s.n_H(), s.n_W(), s.n_C}, 2);
+  Tensor<float> dA_prev(A_prev.shape());
+  for (auto _ : state) {
+    cnnprim::pool_backward(dA, A_prev, {s.f, s.stride}, mode, dA_prev, cnnprim::Backend::Eigen, threads);
+    benchmark::DoNotOptimize(dA_prev.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * s.elements() * sizeof(float)));
+}
+
+BENCHMARK(BM_ConvForwardThreads)->Apply(bench::conv_thread_args);
+BENCHMARK(BM_ConvBackwardThreads)->Apply(bench::conv_thread_args);
+BENCHMARK_TEMPLATE(BM_PoolForwardThreads, PoolMode::Max)->Apply(bench::pool_thread_args);
+BENCHMARK_TEMPLATE(BM_PoolForwardThreads, PoolMode::Average)->Apply(bench::pool_thread_args);
+BENCHMARK_TEMPLATE(BM_PoolBackwardThreads, PoolMode::Max)->Apply(bench::pool_thread_args);
+BENCHMARK_TEMPLATE(BM_PoolBackwardThreads, PoolMode::Average)->Apply(bench::pool_thread_args);
