@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-packages.sh cmake g++ make libeigen3-dev libgtest-dev libbenchmark-dev
+bash scripts/install-packages.sh cmake g++ make libeigen3-dev libgtest-dev libbenchmark-dev git pkg-config
 
 cmake --preset default
 cmake --build --preset default

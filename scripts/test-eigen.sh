@@ -14,10 +14,13 @@ mkdir -p "$build/eigen/src"
 tar -xzf "$tarball" -C "$build/eigen/src" --strip-components=1
 cmake -S "$build/eigen/src" -B "$build/eigen/build" -DCMAKE_INSTALL_PREFIX="$build/eigen/prefix" \
       -DBUILD_TESTING=OFF -DEIGEN_BUILD_TESTING=OFF -DEIGEN_BUILD_DOC=OFF -DEIGEN_BUILD_DEMOS=OFF \
-      -DEIGEN_BUILD_BLAS=OFF -DEIGEN_BUILD_LAPACK=OFF -DEIGEN_BUILD_PKGCONFIG=OFF > "$build/eigen/configure.log"
+      -DEIGEN_BUILD_BLAS=OFF -DEIGEN_BUILD_LAPACK=OFF -DEIGEN_BUILD_PKGCONFIG=OFF \
+      -DCMAKE_EXPORT_NO_PACKAGE_REGISTRY=ON > "$build/eigen/configure.log"
 cmake --install "$build/eigen/build" > "$build/eigen/install.log"
 
+rm -f "$build/CMakeCache.txt"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$build/eigen/prefix" \
+      -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON \
       -DCNNPRIM_BUILD_EXAMPLES=OFF -DCNNPRIM_BUILD_BENCHMARKS=OFF "$@"
 found=$(grep -E '^Eigen3_DIR:' "$build/CMakeCache.txt" | cut -d= -f2)
 [[ "$found" == "$build/eigen/prefix/"* ]] || { echo "the build found Eigen at $found, not the tarball's" >&2; exit 1; }
