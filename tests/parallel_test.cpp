@@ -4,6 +4,8 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -98,7 +100,13 @@ const Layer layers[] = {
 template <class T>
 class ThreadCounts : public ::testing::Test {};
 using Scalars = ::testing::Types<float, double>;
-TYPED_TEST_SUITE(ThreadCounts, Scalars);
+struct ScalarNames {
+  template <class T>
+  static std::string GetName(int) {
+    return std::is_same_v<T, float> ? "float" : "double";
+  }
+};
+TYPED_TEST_SUITE(ThreadCounts, Scalars, ScalarNames);
 
 TYPED_TEST(ThreadCounts, EveryThreadCountGivesTheSameBits) {
   using T = TypeParam;
