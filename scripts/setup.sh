@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-packages.sh cmake g++ make libeigen3-dev libgtest-dev libbenchmark-dev git pkg-config
+bash scripts/install-packages.sh cmake g++ make libeigen3-dev libgtest-dev libbenchmark-dev git pkg-config \
+  zlib1g-dev dataset-fashion-mnist
 
 cmake --preset default
 cmake --build --preset default

@@ -1,4 +1,4 @@
-// Eigen convolution kernels: zero_pad, conv_forward, conv_backward_data and conv_backward_weights.
+// Eigen-path convolution kernels: zero_pad, conv_forward, conv_backward_data and conv_backward_weights.
 //
 // Two formulations of one contraction. Each output pixel's window, flattened in (kh, kw, k) order, is a row
 // of a patch matrix P (rows = m * n_H * n_W, cols = f * f * n_C_prev), and HWIO filters are already the
@@ -17,7 +17,6 @@
 #include <initializer_list>
 
 #include <Eigen/Core>
-#include <unsupported/Eigen/CXX11/Tensor>
 
 #include "../params.hpp"
 #include "../tensor.hpp"
@@ -26,18 +25,6 @@
 #include "tile.hpp"
 
 namespace cnnprim::detail::eigen {
-
-/// X (m, n_H, n_W, n_C) -> X_pad (m, n_H + 2 pad, n_W + 2 pad, n_C), zeros around each image.
-template <class T>
-void zero_pad(TensorView<const T> X, Index pad, TensorView<T> X_pad) {
-  if (X.empty()) {
-    X_pad.vector().setZero();
-    return;
-  }
-  const Eigen::array<std::pair<Index, Index>, 4> paddings{{{0, 0}, {pad, pad}, {pad, pad}, {0, 0}}};
-  X_pad.tensor() = X.tensor().pad(paddings);
-}
-
 
 template <class T>
 using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -228,12 +215,17 @@ class PaddedImages {
   // Padded rows [first, first + count) of image i, each width() * n_C elements; valid until the calling
   // thread asks again.
   const T* rows(Index i, Index first, Index count) const {
+    if (!padded_) return images_ + (i * n_H_ + first) * n_W_ * n_C_;
+    T* const buffer = scratch<T, Scratch::PaddedImage>(static_cast<std::size_t>(count * width_ * n_C_));
+    copy_rows(i, first, count, buffer);
+    return buffer;
+  }
+
+  // Writes padded rows [first, first + count) of image i to `out`.
+  void copy_rows(Index i, Index first, Index count, T* out) const {
     const T* image = images_ + i * n_H_ * n_W_ * n_C_;
-    if (!padded_) return image + first * n_W_ * n_C_;
     const Index row = width_ * n_C_, interior = n_W_ * n_C_;
-    T* const buffer = scratch<T, Scratch::PaddedImage>(static_cast<std::size_t>(count * row));
-    for (Index r = 0; r < count; ++r) {
-      T* out = buffer + r * row;
+    for (Index r = 0; r < count; ++r, out += row) {
       const Index h = first + r - pad_top_;
       if (h < 0 || h >= n_H_) {
         std::fill_n(out, row, T(0));
@@ -243,7 +235,6 @@ class PaddedImages {
       std::copy_n(image + h * interior, interior, out + pad_left_ * n_C_);
       std::fill(out + pad_left_ * n_C_ + interior, out + row, T(0));
     }
-    return buffer;
   }
 
  private:
@@ -251,6 +242,15 @@ class PaddedImages {
   Index n_H_, n_W_, n_C_, pad_top_, pad_left_, width_, height_;
   bool padded_;
 };
+
+/// X (m, n_H, n_W, n_C) -> X_pad (m, n_H + 2 pad, n_W + 2 pad, n_C), zeros around each image, a row at a time.
+template <class T>
+void zero_pad(TensorView<const T> X, Index pad, TensorView<T> X_pad) {
+  if (X_pad.empty()) return;
+  const PaddedImages<T> images(X.data(), X.dim(1), X.dim(2), X.dim(3), pad, pad, pad, pad);
+  const Index image_size = X_pad.dim(1) * X_pad.dim(2) * X_pad.dim(3);
+  for (Index i = 0; i < X.dim(0); ++i) images.copy_rows(i, 0, images.height(), X_pad.data() + i * image_size);
+}
 
 // The sizes of a direct convolution pass: input (m, n_H_in, n_W_in, n_in) with padding on each side,
 // f_H x f_W taps at stride (stride_H, stride_W), output (m, n_H, n_W, n_out).
