@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -50,9 +51,12 @@ inline void pool_args(benchmark::internal::Benchmark* b) {
 // The scaling benchmarks: every shape at each of these thread counts, given as a last argument "threads".
 inline const std::vector<std::int64_t> thread_counts = {1, 2};
 
-inline void conv_thread_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"m", "n_H", "n_W", "n_C_prev", "n_C", "f", "stride", "pad", "threads"});
-  for (auto s : conv_shapes)
+// Registers every shape at each thread count, under the given argument names (the shape's, then "threads").
+inline void with_threads(benchmark::internal::Benchmark* b, std::vector<std::string> names,
+                         const std::vector<std::vector<std::int64_t>>& shapes) {
+  names.push_back("threads");
+  b->ArgNames(names);
+  for (auto s : shapes)
     for (auto threads : thread_counts) {
       s.push_back(threads);
       b->Args(s);
@@ -61,15 +65,12 @@ inline void conv_thread_args(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMicrosecond)->UseRealTime();
 }
 
+inline void conv_thread_args(benchmark::internal::Benchmark* b) {
+  with_threads(b, {"m", "n_H", "n_W", "n_C_prev", "n_C", "f", "stride", "pad"}, conv_shapes);
+}
+
 inline void pool_thread_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"m", "n_H", "n_W", "n_C", "f", "stride", "threads"});
-  for (auto s : pool_shapes)
-    for (auto threads : thread_counts) {
-      s.push_back(threads);
-      b->Args(s);
-      s.pop_back();
-    }
-  b->Unit(benchmark::kMicrosecond)->UseRealTime();
+  with_threads(b, {"m", "n_H", "n_W", "n_C", "f", "stride"}, pool_shapes);
 }
 
 struct ConvShape {

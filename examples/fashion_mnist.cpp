@@ -4,7 +4,8 @@
 // The network, float throughout:
 //   conv 3x3, pad 1, 1 -> 16 -> ReLU -> max pool 2x2 -> conv 3x3, pad 1, 16 -> 32 -> ReLU -> max pool 2x2
 //   -> dense 1568 -> 10 -> softmax cross-entropy
-// trained by SGD with momentum 0.9 on batches of 64 in a shuffled order (fixed seed), He initialisation.
+// trained by Adam (learning rate 0.002, halved after each epoch) on batches of 64 in a shuffled
+// order (fixed seed), He initialisation, pixels standardised with the training set's mean and deviation.
 // The dense layer is plain Eigen. The first convolution computes no dA_prev (nothing below it needs one).
 //
 // Usage: fashion_mnist [--backend loop|eigen] [--epochs N] [--threads N] [--data DIR]
@@ -42,7 +43,9 @@ namespace {
 
 constexpr Index side = 28, n_classes = 10, batch = 64;
 constexpr Index c1 = 16, c2 = 32, features = 7 * 7 * c2;
-constexpr float learning_rate = 0.02f, momentum = 0.9f;
+constexpr float initial_learning_rate = 0.002f, learning_rate_decay = 0.5f;
+constexpr float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-8f;  // Adam's, as its paper and PyTorch set them
+constexpr float pixel_mean = 0.2860f, pixel_deviation = 0.3530f;  // Fashion-MNIST's training images
 constexpr cnnprim::ConvParams conv_hp{/*stride=*/1, /*pad=*/1};
 constexpr cnnprim::PoolParams pool_hp{/*f=*/2, /*stride=*/2};
 
@@ -74,7 +77,7 @@ std::uint32_t big_endian(const unsigned char* p) {
 }
 
 struct DataSet {
-  Tensor<float> X;  // (n, 28, 28, 1), pixels scaled to [0, 1]
+  Tensor<float> X;  // (n, 28, 28, 1), standardised pixels
   std::vector<int> labels;
 };
 
@@ -95,19 +98,23 @@ DataSet read_idx(const std::string& dir, const std::string& images_name, const s
   const Index n = std::min(count, limit);
   DataSet data{Tensor<float>({n, side, side, 1}), std::vector<int>(labels.begin() + 8, labels.begin() + 8 + n)};
   std::transform(images.begin() + 16, images.begin() + 16 + n * side * side, data.X.data(),
-                 [](unsigned char v) { return v / 255.0f; });
+                 [](unsigned char v) { return (v / 255.0f - pixel_mean) / pixel_deviation; });
   for (int label : data.labels)
     if (label >= n_classes) throw std::runtime_error(labels_path + ": a label above 9");
   return data;
 }
 
-// A weight tensor and its momentum.
+// A weight tensor and Adam's running moments of its gradient.
 struct Parameter {
-  Tensor<float> value, velocity;
-  explicit Parameter(Tensor<float> initial) : value(std::move(initial)), velocity(value.shape()) {}
-  void update(const Tensor<float>& gradient) {
-    velocity.vector() = momentum * velocity.vector() - learning_rate * gradient.vector();
-    value.vector() += velocity.vector();
+  Tensor<float> value, mean, square;
+  int steps = 0;
+  explicit Parameter(Tensor<float> initial) : value(std::move(initial)), mean(value.shape()), square(value.shape()) {}
+  void update(const Tensor<float>& gradient, float learning_rate) {
+    ++steps;
+    mean.vector() = beta1 * mean.vector() + (1 - beta1) * gradient.vector();
+    square.vector() = beta2 * square.vector() + (1 - beta2) * gradient.vector().cwiseAbs2();
+    const float step = learning_rate * std::sqrt(1 - std::pow(beta2, float(steps))) / (1 - std::pow(beta1, float(steps)));
+    value.vector().array() -= step * mean.vector().array() / (square.vector().array().sqrt() + epsilon);
   }
 };
 
@@ -160,6 +167,8 @@ class Trainer {
       : backend_(options.backend), threads_(threads), net_(net) {}
 
   // Forward over buf.X's images; with labels, the loss and hits; with `learn`, one SGD step.
+  float learning_rate = initial_learning_rate;
+
   Step run(Buffers& buf, Index m, const int* labels, bool learn) {
     const auto view = [m](Tensor<float>& t) {
       auto shape = t.shape();
@@ -210,12 +219,12 @@ class Trainer {
     dZ1.vector() = (Z1.vector().array() > 0).select(dA1.vector(), 0.0f);
     cnnprim::conv_backward_weights(dZ1, X, conv_hp, buf.dW1, buf.db1, backend_, threads_);
 
-    net_.W1.update(buf.dW1);
-    net_.b1.update(buf.db1);
-    net_.W2.update(buf.dW2);
-    net_.b2.update(buf.db2);
-    net_.W3.update(buf.dW3);
-    net_.b3.update(buf.db3);
+    net_.W1.update(buf.dW1, learning_rate);
+    net_.b1.update(buf.db1, learning_rate);
+    net_.W2.update(buf.dW2, learning_rate);
+    net_.b2.update(buf.db2, learning_rate);
+    net_.W3.update(buf.dW3, learning_rate);
+    net_.b3.update(buf.db3, learning_rate);
     return result;
   }
 
@@ -344,6 +353,7 @@ int train(const Options& options) {
                 epoch, options.epochs, loss / float(n_train), 100.0 * double(correct) / double(n_train), accuracy,
                 seconds, double(n_train) / seconds);
     std::fflush(stdout);
+    trainer.learning_rate *= learning_rate_decay;
   }
   std::printf("final test accuracy %.2f%%\n", accuracy);
   return 0;

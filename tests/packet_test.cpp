@@ -4,11 +4,10 @@
 
 #include <cmath>
 #include <limits>
-#include <string>
-#include <type_traits>
 #include <vector>
 
 #include "cnnprim/eigen/packet.hpp"
+#include "support/oracle.hpp"
 
 namespace {
 
@@ -17,14 +16,7 @@ using cnnprim::Index;
 
 template <class T>
 class Packets : public ::testing::Test {};
-using Scalars = ::testing::Types<float, double>;
-struct ScalarNames {
-  template <class T>
-  static std::string GetName(int) {
-    return std::is_same_v<T, float> ? "float" : "double";
-  }
-};
-TYPED_TEST_SUITE(Packets, Scalars, ScalarNames);
+TYPED_TEST_SUITE(Packets, oracle::Scalars, oracle::ScalarNames);
 
 // Pairs (a, b) that cover every ordering, ties, signed zeros, infinities and NaN on either side.
 template <class T>

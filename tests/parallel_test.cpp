@@ -4,8 +4,6 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
-#include <string>
-#include <type_traits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -99,14 +97,7 @@ const Layer layers[] = {
 
 template <class T>
 class ThreadCounts : public ::testing::Test {};
-using Scalars = ::testing::Types<float, double>;
-struct ScalarNames {
-  template <class T>
-  static std::string GetName(int) {
-    return std::is_same_v<T, float> ? "float" : "double";
-  }
-};
-TYPED_TEST_SUITE(ThreadCounts, Scalars, ScalarNames);
+TYPED_TEST_SUITE(ThreadCounts, oracle::Scalars, oracle::ScalarNames);
 
 TYPED_TEST(ThreadCounts, EveryThreadCountGivesTheSameBits) {
   using T = TypeParam;

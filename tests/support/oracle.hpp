@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -19,6 +20,15 @@ namespace oracle {
 
 using cnnprim::Index;
 using cnnprim::Tensor;
+
+// The types of typed test suites, named "float" and "double" in test names.
+using Scalars = ::testing::Types<float, double>;
+struct ScalarNames {
+  template <class T>
+  static std::string GetName(int) {
+    return std::is_same_v<T, float> ? "float" : "double";
+  }
+};
 
 // Relative tolerance of API.md: max |a - b| / max |b| over a tensor.
 template <class T>
