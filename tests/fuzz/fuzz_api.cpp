@@ -119,11 +119,13 @@ void run(Input& in) {
       const cnnprim::ConvParams hp{in.extent(4), in.extent(3)};
       // The output, and the multiply-adds behind it (output x window), bounded: the Loop path under the
       // sanitizers and coverage takes tens of nanoseconds for each, and the target runs it several times.
-      if (f >= 1 && hp.stride >= 1 && hp.pad >= 0 &&
-          !small_output({A_prev.dim(0), cnnprim::output_size(A_prev.dim(1), f, hp.pad, hp.stride),
-                         cnnprim::output_size(A_prev.dim(2), f, hp.pad, hp.stride), W.dim(3), f, f, A_prev.dim(3)},
-                        Index{1} << 22))
-        return;
+      if (f >= 1 && hp.stride >= 1 && hp.pad >= 0) {
+        const Index n_H = cnnprim::output_size(A_prev.dim(1), f, hp.pad, hp.stride);
+        const Index n_W = cnnprim::output_size(A_prev.dim(2), f, hp.pad, hp.stride);
+        if (!small_output({A_prev.dim(0), n_H, n_W, W.dim(3)}) ||
+            !small_output({A_prev.dim(0), n_H, n_W, W.dim(3), f, f, A_prev.dim(3)}, Index{1} << 22))
+          return;
+      }
       auto forward = cnnprim::conv_forward(A_prev, W, b, hp, backend);
       Tensor<T> dZ;
       if (!make<T, 4>(in, forward.Z.shape(), finite, dZ)) return;
