@@ -113,7 +113,8 @@ struct Parameter {
     ++steps;
     mean.vector() = beta1 * mean.vector() + (1 - beta1) * gradient.vector();
     square.vector() = beta2 * square.vector() + (1 - beta2) * gradient.vector().cwiseAbs2();
-    const float step = learning_rate * std::sqrt(1 - std::pow(beta2, float(steps))) / (1 - std::pow(beta1, float(steps)));
+    const float t = float(steps);
+    const float step = learning_rate * std::sqrt(1 - std::pow(beta2, t)) / (1 - std::pow(beta1, t));
     value.vector().array() -= step * mean.vector().array() / (square.vector().array().sqrt() + epsilon);
   }
 };

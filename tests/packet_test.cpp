@@ -30,7 +30,8 @@ std::vector<std::pair<T, T>> operand_pairs() {
 }
 
 bool same_value(double expected, double actual) {
-  return std::isnan(expected) ? std::isnan(actual) : expected == actual && std::signbit(expected) == std::signbit(actual);
+  if (std::isnan(expected)) return std::isnan(actual);
+  return expected == actual && std::signbit(expected) == std::signbit(actual);
 }
 
 // Applies `packet_op` to packets of the pairs' a and b lanes and `scalar_op` to each pair, and compares.

@@ -6,7 +6,8 @@
 // conv_backward returns dA_prev, dW, db with the shapes of A_prev, W, b, for every stride and pad (pad = 0
 // included); conv_backward_data and conv_backward_weights are its two halves. Each function has two forms:
 // the notebook's, which returns new tensors (and a cache), and one that writes into the caller's views and
-// keeps nothing. Inputs are validated here, once, above both backends.
+// keeps nothing; both take, last, the Threads they may use (threads.hpp; the Loop path runs on the calling
+// thread). Inputs are validated here, once, above both backends.
 #pragma once
 
 #include <algorithm>
@@ -215,7 +216,8 @@ void conv_backward_weights(const In& dZ, detail::input_t<In> A_prev, ConvParams 
 /// Gradients of the loss with respect to A_prev, W and b, given dZ (the shape of Z) and conv_forward's cache.
 /// Throws shape_error when dZ does not match the cache.
 template <class In, class T = detail::tensor_value_t<In>>
-ConvGradients<T> conv_backward(const In& dZ, const ConvCache<T>& cache, Backend backend = Backend::Eigen, Threads threads = {}) {
+ConvGradients<T> conv_backward(const In& dZ, const ConvCache<T>& cache, Backend backend = Backend::Eigen,
+                               Threads threads = {}) {
   static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   const detail::input_t<In> dz = dZ;
   const auto& [A_prev, W, b, hp] = cache;

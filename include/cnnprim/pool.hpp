@@ -2,7 +2,8 @@
 //
 // A_prev (m, n_H_prev, n_W_prev, n_C) -> A (m, n_H, n_W, n_C), n_H = floor((n_H_prev - f) / stride) + 1
 // (n_W likewise); no padding. Average divides by f * f. Each operation has the notebook's form, which returns
-// new tensors (and a cache), and a form that writes into the caller's views and keeps nothing.
+// new tensors (and a cache), and a form that writes into the caller's views and keeps nothing; both take,
+// last, the Threads they may use (threads.hpp; the Loop path runs on the calling thread).
 // Max ties: only the first maximum in row-major window order gets the gradient, as in PyTorch and oneDNN,
 // so a window of equal values (common after a ReLU) passes its gradient on once, not f * f times; the
 // notebook's `x == np.max(x)` would multiply it. A NaN is a window's maximum; with several, the first one.
@@ -54,7 +55,8 @@ inline void require_dA_shape(const char* function, const std::array<Index, 4>& d
 }
 
 template <class T>
-void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A, Backend backend, Threads threads) {
+void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A, Backend backend,
+                  Threads threads) {
   switch (backend) {
     case Backend::Loop: loop::pool_forward(A_prev, hp, mode, A); break;
     case Backend::Eigen: eigen::pool_forward(A_prev, hp, mode, A, threads); break;
@@ -119,7 +121,8 @@ void pool_backward(const In& dA, detail::input_t<In> A_prev, PoolParams hp, Pool
 /// dA_prev (the shape of A_prev) from dA (the shape of A) and pool_forward's cache, in the given mode: the
 /// notebook runs average backward on a max-forward cache. Throws shape_error when dA does not match the cache.
 template <class In, class T = detail::tensor_value_t<In>>
-Tensor<T> pool_backward(const In& dA, const PoolCache<T>& cache, PoolMode mode, Backend backend = Backend::Eigen, Threads threads = {}) {
+Tensor<T> pool_backward(const In& dA, const PoolCache<T>& cache, PoolMode mode, Backend backend = Backend::Eigen,
+                        Threads threads = {}) {
   static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   const detail::input_t<In> da = dA;
   detail::require_dA_shape("pool_backward", da.shape(), "the cache's A", cache.A_prev.shape(), cache.hp);
@@ -130,7 +133,8 @@ Tensor<T> pool_backward(const In& dA, const PoolCache<T>& cache, PoolMode mode, 
 
 /// dA_prev from dA and pool_forward's cache, in the mode the cache recorded.
 template <class In, class T = detail::tensor_value_t<In>>
-Tensor<T> pool_backward(const In& dA, const PoolCache<T>& cache, Backend backend = Backend::Eigen, Threads threads = {}) {
+Tensor<T> pool_backward(const In& dA, const PoolCache<T>& cache, Backend backend = Backend::Eigen,
+                        Threads threads = {}) {
   return pool_backward(dA, cache, cache.mode, backend, threads);
 }
 
