@@ -101,6 +101,22 @@ TEST_P(Limits, EmptyTensorsWithHugeExtentsReturnAtOnce) {
   EXPECT_EQ(cnnprim::create_mask_from_window(Tensor<float, 2>({big, 0})).size(), 0);
 }
 
+// No input channels and a huge width: A_prev is empty, Z is the bias, and no pixel index (which would
+// overflow from the second image on) is formed.
+TEST_P(Limits, NoInputChannelsAndAHugeWidth) {
+  const Index width = std::numeric_limits<Index>::max() - 3;
+  for (Index n_C : {2, 16}) {
+    const Tensor<double> A_prev({2, 3, width, 0}), W({1, 1, 0, n_C});
+    const auto b = oracle::uniform<double, 4>({1, 1, 1, n_C}, 12);
+    const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, {width / 2, 0}, GetParam());
+    ASSERT_EQ(Z.shape(), (std::array<Index, 4>{2, 1, 2, n_C}));
+    for (Index w = 0; w < 2; ++w) EXPECT_EQ(Z(1, 0, w, n_C - 1), b(0, 0, 0, n_C - 1));
+    const auto g = cnnprim::conv_backward(Z, cache, GetParam());
+    EXPECT_EQ(g.dW.size(), 0);
+    EXPECT_DOUBLE_EQ(g.db(0, 0, 0, 0), 4 * b(0, 0, 0, 0));
+  }
+}
+
 // ---- Huge strides and pads ----
 
 TEST_P(Limits, HugePoolStrideReturnsAtOnce) {

@@ -215,16 +215,18 @@ class PaddedImages {
   // Padded rows [first, first + count) of image i, each width() * n_C elements; valid until the calling
   // thread asks again.
   const T* rows(Index i, Index first, Index count) const {
-    if (!padded_) return images_ + (i * n_H_ + first) * n_W_ * n_C_;
-    T* const buffer = scratch<T, Scratch::PaddedImage>(static_cast<std::size_t>(count * width_ * n_C_));
+    // Channels first in every product: without channels the extents may be huge, the sizes are still 0.
+    const Index interior = n_W_ * n_C_;
+    if (!padded_) return images_ + i * (n_H_ * interior) + first * interior;
+    T* const buffer = scratch<T, Scratch::PaddedImage>(static_cast<std::size_t>(count * (width_ * n_C_)));
     copy_rows(i, first, count, buffer);
     return buffer;
   }
 
   // Writes padded rows [first, first + count) of image i to `out`.
   void copy_rows(Index i, Index first, Index count, T* out) const {
-    const T* image = images_ + i * n_H_ * n_W_ * n_C_;
     const Index row = width_ * n_C_, interior = n_W_ * n_C_;
+    const T* image = images_ + i * (n_H_ * interior);
     for (Index r = 0; r < count; ++r, out += row) {
       const Index h = first + r - pad_top_;
       if (h < 0 || h >= n_H_) {
@@ -359,6 +361,11 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b_row(b.data(), n_C);
   MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
+  // No input channels: Z is the bias, and A_prev, which may be empty with huge extents, is never indexed.
+  if (K == 0) {
+    Z_mat.rowwise() = b_row;
+    return;
+  }
   const Index columns = filter_columns<T>(g);
   const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
   parallel_for(threads, chunks.size(), g.work(), [&](Index k) {
@@ -460,6 +467,7 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, C
     direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data(), threads);
     return;
   }
+  if (K == 0) return;  // dW is empty; A_prev, empty too, is never indexed
   const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
   const Index blocks = partial_sums<T>(g, chunks.size());
   // Block 0 sums into dW itself, the others into scratch memory.
