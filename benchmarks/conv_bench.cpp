@@ -19,6 +19,7 @@ static void BM_ConvForward(benchmark::State& state) {
   const auto W = bench::random_tensor<T>({s.f, s.f, s.n_C_prev, s.n_C}, 2);
   const auto b = bench::random_tensor<T>({1, 1, 1, s.n_C}, 3);
   const cnnprim::ConvParams hp{s.stride, s.pad};
+  const auto g = cnnprim::detail::conv_geometry("kernel", "A_prev", A_prev.shape(), "W", W.shape(), hp);
   cnnprim::Tensor<T> Z({s.m, s.n_H(), s.n_W(), s.n_C});
   for (auto _ : state) {
     if constexpr (call == Call::First) {
@@ -27,7 +28,7 @@ static void BM_ConvForward(benchmark::State& state) {
     } else if constexpr (call == Call::Second) {
       cnnprim::conv_forward(A_prev, W, b, hp, Z, backend);
     } else {
-      cnnprim::detail::eigen::conv_forward(A_prev.view(), W.view(), b.view(), hp, Z.view(), {});
+      cnnprim::detail::eigen::conv_forward(A_prev.view(), W.view(), b.data(), g, Z.view(), {});
     }
     benchmark::DoNotOptimize(Z.data());
     benchmark::ClobberMemory();
@@ -47,6 +48,7 @@ static void BM_ConvBackward(benchmark::State& state) {
   const cnnprim::ConvParams hp{s.stride, s.pad};
   const auto dZ = bench::random_tensor<T>({s.m, s.n_H(), s.n_W(), s.n_C}, 4);
   const auto cache = cnnprim::conv_forward(A_prev, W, b, hp, backend).cache;
+  const auto g = cnnprim::detail::conv_geometry("kernel", "A_prev", A_prev.shape(), "W", W.shape(), hp);
   cnnprim::Tensor<T> dA_prev(A_prev.shape()), dW(W.shape()), db({1, 1, 1, s.n_C});
   for (auto _ : state) {
     if constexpr (call == Call::First) {
@@ -56,8 +58,8 @@ static void BM_ConvBackward(benchmark::State& state) {
       cnnprim::conv_backward_data(dZ, W, hp, dA_prev, backend);
       cnnprim::conv_backward_weights(dZ, A_prev, hp, dW, db, backend);
     } else {
-      cnnprim::detail::eigen::conv_backward_data(dZ.view(), W.view(), hp, dA_prev.view(), {});
-      cnnprim::detail::eigen::conv_backward_weights(dZ.view(), A_prev.view(), hp, dW.view(), db.view(), {});
+      cnnprim::detail::eigen::conv_backward_data(dZ.view(), W.view(), g, dA_prev.view(), {});
+      cnnprim::detail::eigen::conv_backward_weights(dZ.view(), A_prev.view(), g, dW.view(), db.view(), {});
     }
     benchmark::DoNotOptimize(dA_prev.data());
     benchmark::DoNotOptimize(dW.data());

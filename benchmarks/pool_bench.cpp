@@ -16,6 +16,7 @@ static void BM_PoolForward(benchmark::State& state) {
   const bench::PoolShape s(state);
   const auto A_prev = bench::random_tensor<T>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, 1);
   const cnnprim::PoolParams hp{s.f, s.stride};
+  const auto g = cnnprim::detail::pool_geometry("kernel", "A_prev", A_prev.shape(), hp);
   cnnprim::Tensor<T> A({s.m, s.n_H(), s.n_W(), s.n_C});
   for (auto _ : state) {
     if constexpr (call == Call::First) {
@@ -24,7 +25,7 @@ static void BM_PoolForward(benchmark::State& state) {
     } else if constexpr (call == Call::Second) {
       cnnprim::pool_forward(A_prev, hp, mode, A, backend);
     } else {
-      cnnprim::detail::eigen::pool_forward(A_prev.view(), hp, mode, A.view(), {});
+      cnnprim::detail::eigen::pool_forward(A_prev.view(), g, mode, A.view(), {});
     }
     benchmark::DoNotOptimize(A.data());
     benchmark::ClobberMemory();
@@ -37,6 +38,7 @@ static void BM_PoolBackward(benchmark::State& state) {
   const bench::PoolShape s(state);
   const auto A_prev = bench::random_tensor<T>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, 1);
   const cnnprim::PoolParams hp{s.f, s.stride};
+  const auto g = cnnprim::detail::pool_geometry("kernel", "A_prev", A_prev.shape(), hp);
   const auto dA = bench::random_tensor<T>({s.m, s.n_H(), s.n_W(), s.n_C}, 2);
   const auto cache = cnnprim::pool_forward(A_prev, hp, mode, backend).cache;
   cnnprim::Tensor<T> dA_prev(A_prev.shape());
@@ -47,7 +49,7 @@ static void BM_PoolBackward(benchmark::State& state) {
     } else if constexpr (call == Call::Second) {
       cnnprim::pool_backward(dA, A_prev, hp, mode, dA_prev, backend);
     } else {
-      cnnprim::detail::eigen::pool_backward(dA.view(), A_prev.view(), hp, mode, dA_prev.view(), {});
+      cnnprim::detail::eigen::pool_backward(dA.view(), A_prev.view(), g, mode, dA_prev.view(), {});
     }
     benchmark::DoNotOptimize(dA_prev.data());
     benchmark::ClobberMemory();

@@ -359,10 +359,10 @@ TEST_P(Conv, InvalidInputThrowsNamingTheFunctionAndShapes) {
   const Tensor<double> A_prev({2, 5, 7, 3}), W({3, 3, 4, 8}), W_ok({3, 3, 3, 8}), b({1, 1, 1, 8});
   EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W, b, {1, 0}, be); }),
             "conv_forward: W expects 4 input channels but A_prev (2, 5, 7, 3) has 3");
-  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, Tensor<double>({3, 2, 3, 8}), b, {1, 0}, be); }),
-            "conv_forward: W must be (f, f, n_C_prev, n_C) with f >= 1, but W is (3, 2, 3, 8)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, Tensor<double>({3, 9, 3, 8}), b, {1, 0}, be); }),
+            "conv_forward: f_W = 9 must not exceed n_W_prev, but A_prev (2, 5, 7, 3) has n_W_prev = 7");
   EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, Tensor<double>({0, 0, 3, 8}), b, {1, 0}, be); }),
-            "conv_forward: W must be (f, f, n_C_prev, n_C) with f >= 1, but W is (0, 0, 3, 8)");
+            "conv_forward: W must be (f_H, f_W, n_C_prev / groups, n_C) with f_H, f_W >= 1, but W is (0, 0, 3, 8)");
   EXPECT_EQ(oracle::error_message([&] {
               cnnprim::conv_forward(A_prev, W_ok, Tensor<double>({1, 1, 1, 7}), {1, 0}, be);
             }),
@@ -475,7 +475,7 @@ TEST_P(Conv, SecondFormRejectsWrongOutputShapes) {
             "conv_backward_data: dZ must be (2, 2, 3, 4) to match the Z for dA_prev (2, 5, 7, 3) and W (3, 3, 3, 4), "
             "but dZ is (2, 3, 5, 4)");
   EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_backward_weights(Z, A_prev, {1, 0}, wrong, db, be); }),
-            "conv_backward_weights: dW must be (f, f, n_C_prev, n_C) with f >= 1, but dW is (2, 3, 5, 5)");
+            "conv_backward_weights: dW expects 5 input channels but A_prev (2, 5, 7, 3) has 3");
   EXPECT_EQ(oracle::error_message([&] {
               cnnprim::conv_backward_weights(Z, A_prev, {1, 0}, dW, Tensor<double>({1, 1, 1, 3}), be);
             }),

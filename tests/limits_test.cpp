@@ -30,7 +30,7 @@ void check_non_finite_weight(T value) {
   A_prev.vector().setOnes();
   W.vector().setOnes();
   W(0, 0, 0, 0) = value;
-  for (const ConvParams hp : {ConvParams{1, 0}, ConvParams{1, 1}}) {
+  for (const ConvParams& hp : {ConvParams{1, 0}, ConvParams{1, 1}}) {
     const auto loop = cnnprim::conv_forward(A_prev, W, b, hp, Backend::Loop);
     const auto eigen = cnnprim::conv_forward(A_prev, W, b, hp, Backend::Eigen);
     EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, 1e-5)) << "Z, pad " << hp.pad;

@@ -3,6 +3,7 @@
 
 #include "conv.hpp"
 #include "errors.hpp"
+#include "geometry.hpp"
 #include "numpy/random.hpp"
 #include "pad.hpp"
 #include "pool.hpp"

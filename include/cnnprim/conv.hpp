@@ -17,6 +17,7 @@
 
 #include "eigen/conv.hpp"
 #include "errors.hpp"
+#include "geometry.hpp"
 #include "loop/conv.hpp"
 #include "params.hpp"
 #include "tensor.hpp"
@@ -26,13 +27,16 @@ namespace cnnprim {
 
 /// What conv_backward needs, as the notebook's cache (A_prev, W, b, hparameters): copies of what conv_forward
 /// was given (moved in when it was given an rvalue Tensor), so that backward sees the values forward saw
-/// whatever the caller does later to its tensors, their memory or views of them.
+/// whatever the caller does later to its tensors, their memory or views of them. A layer without bias keeps an
+/// empty b (every extent 0); a layer with an activation keeps its output Z, from which the activation's
+/// gradient follows (Z is empty otherwise).
 template <class T>
 struct ConvCache {
   Tensor<T> A_prev;
   Tensor<T> W;
   Tensor<T> b;
   ConvParams hp;
+  Tensor<T> Z{};
 };
 
 template <class T>
@@ -41,6 +45,7 @@ struct ConvForward {
   ConvCache<T> cache;
 };
 
+/// dA_prev, dW and db have the shapes of A_prev, W and b (so db is empty for a layer without bias).
 template <class T>
 struct ConvGradients {
   Tensor<T> dA_prev;
@@ -58,61 +63,62 @@ struct identity {
 template <class T>
 using identity_t = typename identity<T>::type;
 
-// Validates a convolution's input `a` (A_prev, or dA_prev) against its filter `w` (W, or dW), named as the
-// user named them, and returns the shape of Z.
-inline std::array<Index, 4> conv_output_shape(const char* function, const char* a_name, const std::array<Index, 4>& a,
-                                              const char* w_name, const std::array<Index, 4>& w, ConvParams hp) {
-  if (w[0] != w[1] || w[0] < 1)
-    fail(function, w_name, " must be (f, f, n_C_prev, n_C) with f >= 1, but ", w_name, " is ", shape_text(w));
-  if (w[2] != a[3])
-    fail(function, w_name, " expects ", w[2], " input channels but ", a_name, " ", shape_text(a), " has ", a[3]);
-  const Index n_H =
-      output_size(function, "n_H_prev", a[1], w[0], hp.pad, hp.stride, a_name, " ", shape_text(a), " has ");
-  const Index n_W =
-      output_size(function, "n_W_prev", a[2], w[1], hp.pad, hp.stride, a_name, " ", shape_text(a), " has ");
-  return {a[0], n_H, n_W, w[3]};
-}
-
 inline void require_bias_shape(const char* function, const char* b_name, const std::array<Index, 4>& b,
                                const char* w_name, const std::array<Index, 4>& w) {
   require_same_shape(function, b_name, b, std::array<Index, 4>{1, 1, 1, w[3]}, w_name, " ", shape_text(w));
 }
 
 // dZ must have the shape of the Z (`z_name`) that A_prev and W give.
-inline void require_dZ_shape(const char* function, const std::array<Index, 4>& dZ, const std::array<Index, 4>& Z,
+inline void require_dZ_shape(const char* function, const std::array<Index, 4>& dZ, const ConvGeometry& g,
                              const char* z_name, const char* a_name, const std::array<Index, 4>& a,
                              const char* w_name, const std::array<Index, 4>& w) {
-  require_same_shape(function, "dZ", dZ, Z, z_name, " for ", a_name, " ", shape_text(a), " and ", w_name, " ",
-                     shape_text(w));
+  require_same_shape(function, "dZ", dZ, output_shape(g), z_name, " for ", a_name, " ", shape_text(a), " and ",
+                     w_name, " ", shape_text(w));
 }
 
 template <class T>
-void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<const T> b, ConvParams hp,
+void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b, const ConvGeometry& g,
                   TensorView<T> Z, Backend backend, Threads threads) {
   switch (backend) {
-    case Backend::Loop: loop::conv_forward(A_prev, W, b, hp, Z); break;
-    case Backend::Eigen: eigen::conv_forward(A_prev, W, b, hp, Z, threads); break;
+    case Backend::Loop:
+      loop::conv_forward(A_prev, W, b ? TensorView<const T>(b, {1, 1, 1, g.n_C}) : TensorView<const T>(), g, Z);
+      break;
+    case Backend::Eigen: eigen::conv_forward(A_prev, W, b, g, Z, threads); break;
   }
 }
 
 template <class T>
-void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParams hp, TensorView<T> dA_prev,
+void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const ConvGeometry& g, TensorView<T> dA_prev,
                         Backend backend, Threads threads) {
   switch (backend) {
-    case Backend::Loop: loop::conv_backward_data(dZ, W, hp, dA_prev); break;
-    case Backend::Eigen: eigen::conv_backward_data(dZ, W, hp, dA_prev, threads); break;
+    case Backend::Loop: loop::conv_backward_data(dZ, W, g, dA_prev); break;
+    case Backend::Eigen: eigen::conv_backward_data(dZ, W, g, dA_prev, threads); break;
   }
 }
 
 template <class T>
-void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, ConvParams hp, TensorView<T> dW,
-                           TensorView<T> db, Backend backend, Threads threads) {
+void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, const ConvGeometry& g,
+                           TensorView<T> dW, TensorView<T> db, Backend backend, Threads threads) {
   switch (backend) {
-    case Backend::Loop: loop::conv_backward_weights(dZ, A_prev, hp, dW, db); break;
-    case Backend::Eigen: eigen::conv_backward_weights(dZ, A_prev, hp, dW, db, threads); break;
+    case Backend::Loop: loop::conv_backward_weights(dZ, A_prev, g, dW, db); break;
+    case Backend::Eigen: eigen::conv_backward_weights(dZ, A_prev, g, dW, db, threads); break;
   }
 }
 
+template <class T>
+void activation_backward(TensorView<const T> dA, TensorView<const T> A, const Activation& activation,
+                         TensorView<T> dZ) {
+  for (Index k = 0; k < dA.size(); ++k) dZ.data()[k] = activation.passes(A.data()[k]) ? dA.data()[k] : T(0);
+}
+
+// The checks and the computation of both forms of conv_forward; b may be null (no bias).
+template <class T>
+ConvGeometry checked_conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const TensorView<const T>* b,
+                                  const ConvParams& hp) {
+  const auto g = conv_geometry("conv_forward", "A_prev", A_prev.shape(), "W", W.shape(), hp);
+  if (b) require_bias_shape("conv_forward", "b", b->shape(), "W", W.shape());
+  return g;
+}
 
 // Sums s[0..n) in the order of numpy's pairwise summation (np.sum), so that conv_single_step reproduces the
 // notebook's printed Z to the last digit: eight running sums per block of up to 128 terms, halves above.
@@ -154,81 +160,144 @@ T conv_single_step(const In& a_slice_prev, detail::input_t<In, 3> W, detail::ide
   return detail::pairwise_sum(s.data(), W.size()) + b;
 }
 
-/// Z = conv(A_prev, W) + b with hp.stride and hp.pad, into the caller's Z (m, n_H, n_W, n_C); keeps nothing.
-/// Throws shape_error on a channel mismatch, a non-square W, a b that is not (1, 1, 1, n_C), stride < 1,
-/// pad < 0, a filter larger than the padded input, or a Z of another shape.
+/// Z = activation(conv(A_prev, W) + b) with hp's strides, padding, dilation and groups (params.hpp), into
+/// the caller's Z (m, n_H, n_W, n_C); keeps nothing. Throws shape_error on a channel or group mismatch, a b that
+/// is not (1, 1, 1, n_C), a stride, dilation or groups < 1, a negative pad, a filter larger than the padded
+/// input, a clamp with lo > hi, or a Z of another shape.
 template <class In>
-void conv_forward(const In& A_prev, detail::input_t<In> W, detail::input_t<In> b, ConvParams hp,
+void conv_forward(const In& A_prev, detail::input_t<In> W, detail::input_t<In> b, const ConvParams& hp,
                   detail::output_t<In> Z, Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> a = A_prev;
-  const auto Z_shape = detail::conv_output_shape("conv_forward", "A_prev", a.shape(), "W", W.shape(), hp);
-  detail::require_bias_shape("conv_forward", "b", b.shape(), "W", W.shape());
-  detail::require_same_shape("conv_forward", "Z", Z.shape(), Z_shape, "A_prev ", detail::shape_text(a.shape()),
-                             " and W ", detail::shape_text(W.shape()));
-  detail::conv_forward(a, W, b, hp, Z, backend, threads);
+  const auto g = detail::checked_conv_forward(a, W, &b, hp);
+  detail::require_same_shape("conv_forward", "Z", Z.shape(), detail::output_shape(g), "A_prev ",
+                             detail::shape_text(a.shape()), " and W ", detail::shape_text(W.shape()));
+  detail::conv_forward(a, W, b.data(), g, Z, backend, threads);
 }
 
-/// Z = conv(A_prev, W) + b with hp.stride and hp.pad; returns {Z, cache}. An rvalue A_prev is moved into the
-/// cache instead of copied. Throws shape_error as the form above does.
+/// The same without bias: Z = activation(conv(A_prev, W)).
+template <class In>
+void conv_forward(const In& A_prev, detail::input_t<In> W, const ConvParams& hp, detail::output_t<In> Z,
+                  Backend backend = Backend::Eigen, Threads threads = {}) {
+  static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
+  const detail::input_t<In> a = A_prev;
+  const auto g = detail::checked_conv_forward<detail::tensor_value_t<In>>(a, W, nullptr, hp);
+  detail::require_same_shape("conv_forward", "Z", Z.shape(), detail::output_shape(g), "A_prev ",
+                             detail::shape_text(a.shape()), " and W ", detail::shape_text(W.shape()));
+  detail::conv_forward(a, W, static_cast<const detail::tensor_value_t<In>*>(nullptr), g, Z, backend, threads);
+}
+
+namespace detail {
+
+template <class In, class T = tensor_value_t<In>>
+ConvForward<T> conv_forward(In&& A_prev, input_t<In> W, const TensorView<const T>* b, const ConvParams& hp,
+                            Backend backend, Threads threads) {
+  const input_t<In> a = A_prev;
+  const auto g = checked_conv_forward(a, W, b, hp);
+  auto Z = Tensor<T>::uninitialized(output_shape(g), "conv_forward", "Z's shape");
+  conv_forward(a, W, b ? b->data() : nullptr, g, Z.view(), backend, threads);
+  ConvCache<T> cache{keep(std::forward<In>(A_prev)), Tensor<T>(W), b ? Tensor<T>(*b) : Tensor<T>(), hp, {}};
+  if (hp.activation.kind != Activation::Kind::None) cache.Z = Z;
+  return {std::move(Z), std::move(cache)};
+}
+
+}  // namespace detail
+
+/// Z = activation(conv(A_prev, W) + b) with hp; returns {Z, cache}. An rvalue A_prev is moved into the cache
+/// instead of copied. Throws shape_error as the form above does.
 template <class In, class T = detail::tensor_value_t<In>>
-ConvForward<T> conv_forward(In&& A_prev, detail::input_t<In> W, detail::input_t<In> b, ConvParams hp,
+ConvForward<T> conv_forward(In&& A_prev, detail::input_t<In> W, detail::input_t<In> b, const ConvParams& hp,
                             Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
-  const detail::input_t<In> a = A_prev;
-  const auto Z_shape = detail::conv_output_shape("conv_forward", "A_prev", a.shape(), "W", W.shape(), hp);
-  detail::require_bias_shape("conv_forward", "b", b.shape(), "W", W.shape());
-  auto Z = Tensor<T>::uninitialized(Z_shape, "conv_forward", "Z's shape");
-  detail::conv_forward(a, W, b, hp, Z.view(), backend, threads);
-  return {std::move(Z), {detail::keep(std::forward<In>(A_prev)), Tensor<T>(W), Tensor<T>(b), hp}};
+  return detail::conv_forward(std::forward<In>(A_prev), W, &b, hp, backend, threads);
+}
+
+/// The same without bias; the cache's b is empty.
+template <class In, class T = detail::tensor_value_t<In>>
+ConvForward<T> conv_forward(In&& A_prev, detail::input_t<In> W, const ConvParams& hp,
+                            Backend backend = Backend::Eigen, Threads threads = {}) {
+  static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
+  return detail::conv_forward(std::forward<In>(A_prev), W, static_cast<const TensorView<const T>*>(nullptr), hp,
+                              backend, threads);
+}
+
+/// dZ = dA where the activation passes its gradient at A (conv_forward's output), 0 elsewhere: the gradient
+/// before a fused activation, for the second form's conv_backward_data and conv_backward_weights. dZ may be dA
+/// itself. Throws shape_error when A, dA and dZ differ in shape.
+template <class In>
+void activation_backward(const In& dA, detail::input_t<In> A, const Activation& activation, detail::output_t<In> dZ) {
+  static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
+  const detail::input_t<In> da = dA;
+  detail::require_same_shape("activation_backward", "A", A.shape(), da.shape(), "dA");
+  detail::require_same_shape("activation_backward", "dZ", dZ.shape(), da.shape(), "dA");
+  detail::activation_backward(da, A, activation, dZ);
 }
 
 /// dA_prev (the caller's, the shape of A_prev) from dZ and W: the half of conv_backward a first layer does
-/// not need. Throws shape_error when W does not fit dA_prev, or dZ is not the shape of their Z.
+/// not need. Throws shape_error when W does not fit dA_prev with hp, or dZ is not the shape of their Z.
 template <class In>
-void conv_backward_data(const In& dZ, detail::input_t<In> W, ConvParams hp, detail::output_t<In> dA_prev,
+void conv_backward_data(const In& dZ, detail::input_t<In> W, const ConvParams& hp, detail::output_t<In> dA_prev,
                         Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> dz = dZ;
-  const auto Z_shape =
-      detail::conv_output_shape("conv_backward_data", "dA_prev", dA_prev.shape(), "W", W.shape(), hp);
-  detail::require_dZ_shape("conv_backward_data", dz.shape(), Z_shape, "the Z", "dA_prev", dA_prev.shape(), "W",
+  const auto g = detail::conv_geometry("conv_backward_data", "dA_prev", dA_prev.shape(), "W", W.shape(), hp);
+  detail::require_dZ_shape("conv_backward_data", dz.shape(), g, "the Z", "dA_prev", dA_prev.shape(), "W",
                            W.shape());
-  detail::conv_backward_data(dz, W, hp, dA_prev, backend, threads);
+  detail::conv_backward_data(dz, W, g, dA_prev, backend, threads);
 }
 
 /// dW (the shape of W) and db (1, 1, 1, n_C), the caller's, from dZ and A_prev: the half of conv_backward a
-/// frozen layer does not need. Throws shape_error when dW does not fit A_prev, db is not (1, 1, 1, n_C), or
-/// dZ is not the shape of their Z.
+/// frozen layer does not need. Throws shape_error when dW does not fit A_prev with hp, db is not
+/// (1, 1, 1, n_C), or dZ is not the shape of their Z.
 template <class In>
-void conv_backward_weights(const In& dZ, detail::input_t<In> A_prev, ConvParams hp, detail::output_t<In> dW,
+void conv_backward_weights(const In& dZ, detail::input_t<In> A_prev, const ConvParams& hp, detail::output_t<In> dW,
                            detail::output_t<In> db, Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> dz = dZ;
-  const auto Z_shape =
-      detail::conv_output_shape("conv_backward_weights", "A_prev", A_prev.shape(), "dW", dW.shape(), hp);
+  const auto g = detail::conv_geometry("conv_backward_weights", "A_prev", A_prev.shape(), "dW", dW.shape(), hp);
   detail::require_bias_shape("conv_backward_weights", "db", db.shape(), "dW", dW.shape());
-  detail::require_dZ_shape("conv_backward_weights", dz.shape(), Z_shape, "the Z", "A_prev", A_prev.shape(), "dW",
+  detail::require_dZ_shape("conv_backward_weights", dz.shape(), g, "the Z", "A_prev", A_prev.shape(), "dW",
                            dW.shape());
-  detail::conv_backward_weights(dz, A_prev, hp, dW, db, backend, threads);
+  detail::conv_backward_weights(dz, A_prev, g, dW, db, backend, threads);
 }
 
-/// Gradients of the loss with respect to A_prev, W and b, given dZ (the shape of Z) and conv_forward's cache.
+/// The same for a layer without bias: dW alone.
+template <class In>
+void conv_backward_weights(const In& dZ, detail::input_t<In> A_prev, const ConvParams& hp, detail::output_t<In> dW,
+                           Backend backend = Backend::Eigen, Threads threads = {}) {
+  static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
+  const detail::input_t<In> dz = dZ;
+  const auto g = detail::conv_geometry("conv_backward_weights", "A_prev", A_prev.shape(), "dW", dW.shape(), hp);
+  detail::require_dZ_shape("conv_backward_weights", dz.shape(), g, "the Z", "A_prev", A_prev.shape(), "dW",
+                           dW.shape());
+  detail::conv_backward_weights(dz, A_prev, g, dW, detail::output_t<In>(), backend, threads);
+}
+
+/// Gradients of the loss with respect to A_prev, W and b, given dZ (the shape of Z: the gradient of
+/// conv_forward's output, through its activation if it has one) and conv_forward's cache.
 /// Throws shape_error when dZ does not match the cache.
 template <class In, class T = detail::tensor_value_t<In>>
 ConvGradients<T> conv_backward(const In& dZ, const ConvCache<T>& cache, Backend backend = Backend::Eigen,
                                Threads threads = {}) {
   static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   const detail::input_t<In> dz = dZ;
-  const auto& [A_prev, W, b, hp] = cache;
-  const auto Z_shape = detail::conv_output_shape("conv_backward", "A_prev", A_prev.shape(), "W", W.shape(), hp);
-  detail::require_bias_shape("conv_backward", "b", b.shape(), "W", W.shape());
-  detail::require_dZ_shape("conv_backward", dz.shape(), Z_shape, "the cache's Z", "A_prev", A_prev.shape(), "W",
+  const auto& [A_prev, W, b, hp, Z] = cache;
+  const auto g = detail::conv_geometry("conv_backward", "A_prev", A_prev.shape(), "W", W.shape(), hp);
+  const bool has_bias = b.shape() != std::array<Index, 4>{};
+  if (has_bias) detail::require_bias_shape("conv_backward", "b", b.shape(), "W", W.shape());
+  detail::require_dZ_shape("conv_backward", dz.shape(), g, "the cache's Z", "A_prev", A_prev.shape(), "W",
                            W.shape());
   ConvGradients<T> grads{Tensor<T>::uninitialized(A_prev.shape()), Tensor<T>::uninitialized(W.shape()),
                          Tensor<T>::uninitialized(b.shape())};
-  detail::conv_backward_data(dz, W.view(), hp, grads.dA_prev.view(), backend, threads);
-  detail::conv_backward_weights(dz, A_prev.view(), hp, grads.dW.view(), grads.db.view(), backend, threads);
+  Tensor<T> dZ_linear;
+  if (hp.activation.kind != Activation::Kind::None) {
+    detail::require_same_shape("conv_backward", "the cache's Z", Z.shape(), dz.shape(), "dZ");
+    dZ_linear = Tensor<T>::uninitialized(dz.shape());
+    detail::activation_backward(dz, Z.view(), hp.activation, dZ_linear.view());
+  }
+  const TensorView<const T> d = dZ_linear.empty() ? dz : dZ_linear.view();
+  detail::conv_backward_data(d, W.view(), g, grads.dA_prev.view(), backend, threads);
+  detail::conv_backward_weights(d, A_prev.view(), g, grads.dW.view(), grads.db.view(), backend, threads);
   return grads;
 }
 

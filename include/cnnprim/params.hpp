@@ -1,8 +1,9 @@
-// Backend, PoolMode, the notebook's hyperparameters and output_size.
+// Backend, PoolMode, and the hyperparameters: the notebook's, and those of real networks.
 #pragma once
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <ostream>
 
 #include "errors.hpp"
@@ -53,16 +54,95 @@ inline constexpr Keyword<FName> f{};
 
 }  // namespace hparam
 
-/// The notebook's convolution hparameters {"stride", "pad"}.
+/// Two extents, one per spatial axis.
+struct Axes {
+  Index H = 1;
+  Index W = 1;
+};
+
+/// Zeros around each image, per side.
+struct Padding {
+  Index top = 0;
+  Index bottom = 0;
+  Index left = 0;
+  Index right = 0;
+};
+
+/// An element-wise function conv_forward applies to Z as it writes it: none, ReLU (max(z, 0)), or a clamp to
+/// [lo, hi] (ReLU6 is clamp(0, 6)). A NaN stays NaN. Its gradient passes where the output lies strictly inside
+/// the linear part (output > 0 for ReLU, lo < output < hi for a clamp) or is NaN, and is 0 elsewhere, as in
+/// PyTorch's relu and hardtanh; so it is a function of the output alone, which is what the cache keeps.
+struct Activation {
+  enum class Kind { None, ReLU, Clamp };
+  Kind kind = Kind::None;
+  double lo = 0;
+  double hi = 0;
+
+  static constexpr Activation none() { return {}; }
+  static constexpr Activation relu() { return {Kind::ReLU, 0, 0}; }
+  static constexpr Activation clamp(double low, double high) { return {Kind::Clamp, low, high}; }
+  static constexpr Activation relu6() { return clamp(0, 6); }
+
+  template <class T>
+  T operator()(T z) const {
+    switch (kind) {
+      case Kind::None: return z;
+      case Kind::ReLU: return z < T(0) ? T(0) : z;
+      case Kind::Clamp: return z < T(lo) ? T(lo) : z > T(hi) ? T(hi) : z;
+    }
+    return z;
+  }
+  // Whether the gradient passes at an output `a` of this activation.
+  template <class T>
+  bool passes(T a) const {
+    switch (kind) {
+      case Kind::None: return true;
+      case Kind::ReLU: return !(a <= T(0));
+      case Kind::Clamp: return !(a <= T(lo) || a >= T(hi));
+    }
+    return true;
+  }
+};
+
+/// The notebook's convolution hparameters {"stride", "pad"}, and what real networks add to them. Every added
+/// field's default means the notebook's convolution, so `ConvParams{stride, pad}` computes what it always has.
+/// - strides: (H, W) steps, instead of stride on both axes.
+/// - padding: zeros per side, instead of pad on every side.
+/// - same: TensorFlow's padding='SAME' (n_H = ceil(n_H_prev / stride), the odd row or column of padding at the
+///   bottom or right); overrides pad and padding. 'VALID' is the default, pad = 0.
+/// - dilation: (H, W) spacing of a filter's taps; 1 is a dense filter.
+/// - groups: A_prev's channels and W's filters split into `groups` independent convolutions; W is
+///   (f_H, f_W, n_C_prev / groups, n_C). groups = n_C_prev = n_C is a depthwise convolution.
+/// - activation: applied to Z as conv_forward writes it; conv_backward applies its gradient from the cache.
 struct ConvParams {
   hparam::Stride stride = 1;
   hparam::Pad pad = 0;
+  std::optional<Axes> strides = std::nullopt;
+  std::optional<Padding> padding = std::nullopt;
+  bool same = false;
+  Axes dilation{1, 1};
+  Index groups = 1;
+  Activation activation{};
 };
 
-/// The notebook's pooling hparameters {"f", "stride"}; pooling has no padding.
+/// The notebook's pooling hparameters {"f", "stride"}, and what real networks add to them; every added field's
+/// default means the notebook's pooling, so `PoolParams{f, stride}` computes what it always has.
+/// - window, strides: (H, W) extents and steps, instead of f and stride on both axes.
+/// - padding: per side, each less than the window along its axis; a pad cell never wins a max.
+/// - count_include_pad: whether an average divides by the pad cells of its window too (PyTorch's default) or
+///   only by the image's cells (the default here, as in TensorFlow and ONNX: a border average stays an
+///   average of values, not one pulled toward zero).
+/// - ceil_mode: PyTorch's ceil_mode (a last, partial window, unless it would start in the end padding).
+/// - global: one window over each whole image (global average or max pooling); the other fields are ignored.
 struct PoolParams {
   hparam::F f = 2;
   hparam::Stride stride = 2;
+  std::optional<Axes> window = std::nullopt;
+  std::optional<Axes> strides = std::nullopt;
+  std::optional<Padding> padding = std::nullopt;
+  bool count_include_pad = false;
+  bool ceil_mode = false;
+  bool global = false;
 };
 
 inline const char* to_string(Backend backend) {
@@ -85,6 +165,13 @@ inline std::ostream& operator<<(std::ostream& out, Backend backend) { return out
 inline std::ostream& operator<<(std::ostream& out, PoolMode mode) { return out << to_string(mode); }
 
 namespace detail {
+
+// Applies `activation` to z[0, n).
+template <class T>
+void activate(const Activation& activation, T* z, Index n) {
+  if (activation.kind == Activation::Kind::None) return;
+  for (Index j = 0; j < n; ++j) z[j] = activation(z[j]);
+}
 
 // The max-pooling rule, written once: scanning a window in row-major order, x replaces the running maximum
 // `best` when it is larger, or when it is the first NaN. So ties keep the first maximum, and a NaN is the
@@ -111,34 +198,6 @@ Index first_max_index(const T* x, Index n_rows, Index n_cols, Index row_stride, 
   return best;
 }
 
-// Checks one spatial axis and returns floor((n_prev + 2 pad - f) / stride) + 1. `input...` says where n_prev
-// came from (e.g. "A_prev ", shape_text(a)), so that a message names what the user passed to `function`;
-// it is formatted only when a check fails.
-template <class... Input>
-Index output_size(const char* function, const char* axis, Index n_prev, Index f, Index pad, Index stride,
-                  const Input&... input) {
-  require_at_least_one(function, "f", f);
-  require_at_least_one(function, "stride", stride);
-  require_non_negative(function, "pad", pad);
-  if (n_prev < 0) fail(function, axis, " must be non-negative, but got ", axis, " = ", n_prev);
-  if (pad > (std::numeric_limits<Index>::max() - n_prev) / 2)
-    fail(function, "pad = ", pad, " is too large: ", axis, " + 2 * pad must not exceed ",
-         std::numeric_limits<Index>::max());
-  if (f > n_prev + 2 * pad) {
-    if (pad == 0) fail(function, "f = ", f, " must not exceed ", axis, ", but ", input..., axis, " = ", n_prev);
-    fail(function, "f = ", f, " must not exceed ", axis, " + 2 * pad, but ", input..., axis, " = ", n_prev,
-         " and pad = ", pad);
-  }
-  return (n_prev + 2 * pad - f) / stride + 1;
-}
-
 }  // namespace detail
-
-/// floor((n_prev + 2 pad - f) / stride) + 1, the notebook's n_H and n_W.
-/// Throws shape_error when f < 1, stride < 1, pad < 0, n_prev < 0, n_prev + 2 pad exceeds the largest Index,
-/// or the window exceeds n_prev + 2 pad.
-inline Index output_size(Index n_prev, Index f, Index pad, Index stride) {
-  return detail::output_size("output_size", "n_prev", n_prev, f, pad, stride);
-}
 
 }  // namespace cnnprim

@@ -1,7 +1,9 @@
 // The pooling layer: pool_forward, pool_backward, create_mask_from_window and distribute_value.
 //
 // A_prev (m, n_H_prev, n_W_prev, n_C) -> A (m, n_H, n_W, n_C), n_H = floor((n_H_prev - f) / stride) + 1
-// (n_W likewise); no padding. Average divides by f * f. Each operation has the notebook's form, which returns
+// (n_W likewise) with the notebook's PoolParams{f, stride}; average divides by f * f. PoolParams' other
+// fields add per-axis windows and strides, padding, ceil mode and global pooling (params.hpp, geometry.hpp);
+// a pad cell never wins a max, and an average counts pad cells only with count_include_pad. Each operation has the notebook's form, which returns
 // new tensors (and a cache), and a form that writes into the caller's views and keeps nothing; both take,
 // last, the Threads they may use (threads.hpp; the Loop path runs on the calling thread).
 // Max ties: only the first maximum in row-major window order gets the gradient, as in PyTorch and oneDNN,
@@ -14,6 +16,7 @@
 
 #include "eigen/pool.hpp"
 #include "errors.hpp"
+#include "geometry.hpp"
 #include "loop/pool.hpp"
 #include "params.hpp"
 #include "tensor.hpp"
@@ -39,36 +42,27 @@ struct PoolForward {
 
 namespace detail {
 
-// Validates a pooling's input shape and hyperparameters and returns the shape of A.
-inline std::array<Index, 4> pool_output_shape(const char* function, const char* a_name, const std::array<Index, 4>& a,
-                                              PoolParams hp) {
-  const Index n_H = output_size(function, "n_H_prev", a[1], hp.f, 0, hp.stride, a_name, " ", shape_text(a), " has ");
-  const Index n_W = output_size(function, "n_W_prev", a[2], hp.f, 0, hp.stride, a_name, " ", shape_text(a), " has ");
-  return {a[0], n_H, n_W, a[3]};
-}
-
 // dA must have the shape of the A (`a_name`) that A_prev gives.
 inline void require_dA_shape(const char* function, const std::array<Index, 4>& dA, const char* a_name,
-                             const std::array<Index, 4>& a, PoolParams hp) {
-  require_same_shape(function, "dA", dA, pool_output_shape(function, "A_prev", a, hp), a_name, " for A_prev ",
-                     shape_text(a));
+                             const std::array<Index, 4>& a, const PoolGeometry& g) {
+  require_same_shape(function, "dA", dA, output_shape(g), a_name, " for A_prev ", shape_text(a));
 }
 
 template <class T>
-void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A, Backend backend,
+void pool_forward(TensorView<const T> A_prev, const PoolGeometry& g, PoolMode mode, TensorView<T> A, Backend backend,
                   Threads threads) {
   switch (backend) {
-    case Backend::Loop: loop::pool_forward(A_prev, hp, mode, A); break;
-    case Backend::Eigen: eigen::pool_forward(A_prev, hp, mode, A, threads); break;
+    case Backend::Loop: loop::pool_forward(A_prev, g, mode, A); break;
+    case Backend::Eigen: eigen::pool_forward(A_prev, g, mode, A, threads); break;
   }
 }
 
 template <class T>
-void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, PoolParams hp, PoolMode mode,
+void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, const PoolGeometry& g, PoolMode mode,
                    TensorView<T> dA_prev, Backend backend, Threads threads) {
   switch (backend) {
-    case Backend::Loop: loop::pool_backward(dA, A_prev, hp, mode, dA_prev); break;
-    case Backend::Eigen: eigen::pool_backward(dA, A_prev, hp, mode, dA_prev, threads); break;
+    case Backend::Loop: loop::pool_backward(dA, A_prev, g, mode, dA_prev); break;
+    case Backend::Eigen: eigen::pool_backward(dA, A_prev, g, mode, dA_prev, threads); break;
   }
 }
 
@@ -78,31 +72,30 @@ using real_t = std::conditional_t<std::is_integral_v<T>, double, T>;
 
 }  // namespace detail
 
-/// A = max or average of every f x f window of A_prev at hp.stride, into the caller's A (m, n_H, n_W, n_C);
-/// keeps nothing. Throws shape_error when f < 1, stride < 1, f exceeds n_H_prev or n_W_prev, or A has
-/// another shape.
+/// A = max or average of every window of A_prev that hp describes, into the caller's A (m, n_H, n_W, n_C);
+/// keeps nothing. Throws shape_error when a window extent or stride is < 1, a pad is negative or not less than
+/// the window, a window exceeds the padded input, or A has another shape.
 template <class In>
 void pool_forward(const In& A_prev, PoolParams hp, PoolMode mode, detail::output_t<In> A,
                   Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> a = A_prev;
-  detail::require_same_shape("pool_forward", "A", A.shape(),
-                             detail::pool_output_shape("pool_forward", "A_prev", a.shape(), hp), "A_prev ",
+  const auto g = detail::pool_geometry("pool_forward", "A_prev", a.shape(), hp);
+  detail::require_same_shape("pool_forward", "A", A.shape(), detail::output_shape(g), "A_prev ",
                              detail::shape_text(a.shape()));
-  detail::pool_forward(a, hp, mode, A, backend, threads);
+  detail::pool_forward(a, g, mode, A, backend, threads);
 }
 
-/// A = max or average of every f x f window of A_prev at hp.stride; returns {A, cache}, the cache holding
-/// the mode. An rvalue A_prev is moved into the cache instead of copied. Throws shape_error when f < 1,
-/// stride < 1 or f exceeds n_H_prev or n_W_prev.
+/// A = max or average of every window of A_prev that hp describes; returns {A, cache}, the cache holding the
+/// mode. An rvalue A_prev is moved into the cache instead of copied. Throws shape_error as the form above.
 template <class In, class T = detail::tensor_value_t<In>>
 PoolForward<T> pool_forward(In&& A_prev, PoolParams hp, PoolMode mode = PoolMode::Max,
                             Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   const detail::input_t<In> a = A_prev;
-  auto A = Tensor<T>::uninitialized(detail::pool_output_shape("pool_forward", "A_prev", a.shape(), hp),
-                                    "pool_forward", "A's shape");
-  detail::pool_forward(a, hp, mode, A.view(), backend, threads);
+  const auto g = detail::pool_geometry("pool_forward", "A_prev", a.shape(), hp);
+  auto A = Tensor<T>::uninitialized(detail::output_shape(g), "pool_forward", "A's shape");
+  detail::pool_forward(a, g, mode, A.view(), backend, threads);
   return {std::move(A), {detail::keep(std::forward<In>(A_prev)), hp, mode}};
 }
 
@@ -113,9 +106,10 @@ void pool_backward(const In& dA, detail::input_t<In> A_prev, PoolParams hp, Pool
                    detail::output_t<In> dA_prev, Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> da = dA;
-  detail::require_dA_shape("pool_backward", da.shape(), "the A", A_prev.shape(), hp);
+  const auto g = detail::pool_geometry("pool_backward", "A_prev", A_prev.shape(), hp);
+  detail::require_dA_shape("pool_backward", da.shape(), "the A", A_prev.shape(), g);
   detail::require_same_shape("pool_backward", "dA_prev", dA_prev.shape(), A_prev.shape(), "A_prev");
-  detail::pool_backward(da, A_prev, hp, mode, dA_prev, backend, threads);
+  detail::pool_backward(da, A_prev, g, mode, dA_prev, backend, threads);
 }
 
 /// dA_prev (the shape of A_prev) from dA (the shape of A) and pool_forward's cache, in the given mode: the
@@ -125,9 +119,10 @@ Tensor<T> pool_backward(const In& dA, const PoolCache<T>& cache, PoolMode mode, 
                         Threads threads = {}) {
   static_assert(detail::is_real_v<T>, "cnnprim computes in float or double");
   const detail::input_t<In> da = dA;
-  detail::require_dA_shape("pool_backward", da.shape(), "the cache's A", cache.A_prev.shape(), cache.hp);
+  const auto g = detail::pool_geometry("pool_backward", "A_prev", cache.A_prev.shape(), cache.hp);
+  detail::require_dA_shape("pool_backward", da.shape(), "the cache's A", cache.A_prev.shape(), g);
   auto dA_prev = Tensor<T>::uninitialized(cache.A_prev.shape());
-  detail::pool_backward(da, cache.A_prev.view(), cache.hp, mode, dA_prev.view(), backend, threads);
+  detail::pool_backward(da, cache.A_prev.view(), g, mode, dA_prev.view(), backend, threads);
   return dA_prev;
 }
 

@@ -18,8 +18,10 @@
 
 #include <Eigen/Core>
 
+#include "../geometry.hpp"
 #include "../params.hpp"
 #include "../tensor.hpp"
+#include "depthwise.hpp"
 #include "parallel.hpp"
 #include "scratch.hpp"
 #include "tile.hpp"
@@ -32,38 +34,6 @@ template <class T>
 using MatrixMap = Eigen::Map<RowMatrix<T>>;
 template <class T>
 using ConstMatrixMap = Eigen::Map<const RowMatrix<T>>;
-
-// The sizes of one convolution, kept per axis so that per-axis strides and four-sided padding only change
-// how this is filled, not the kernels.
-struct ConvGeometry {
-  Index m, n_H_prev, n_W_prev, n_C_prev;
-  Index f_H, f_W, n_C;
-  Index stride_H, stride_W, pad_top, pad_bottom, pad_left, pad_right;
-  Index n_H, n_W;
-
-  Index patch_size() const { return f_H * f_W * n_C_prev; }
-  Index pixels() const { return m * n_H * n_W; }
-  // Multiply-adds of one pass.
-  double work() const { return double(pixels()) * double(patch_size()) * double(n_C); }
-  // Some input pixel lies under more than one window.
-  bool windows_overlap() const { return stride_H < f_H || stride_W < f_W; }
-  // The direct kernels pad a copy of one image at a time; padding below the filter's size keeps that copy
-  // within (n_H_prev + 2 f_H) x (n_W_prev + 2 f_W) pixels, whatever the pad.
-  bool pads_within_filter() const {
-    return std::max(pad_top, pad_bottom) < f_H && std::max(pad_left, pad_right) < f_W;
-  }
-  // A_prev is already the patch matrix.
-  bool is_pointwise() const {
-    return f_H == 1 && f_W == 1 && stride_H == 1 && stride_W == 1 && pad_top == 0 && pad_bottom == 0 &&
-           pad_left == 0 && pad_right == 0;
-  }
-};
-
-// From the shapes of A_prev (or dA_prev) and W (or dW), and the output's n_H and n_W.
-inline ConvGeometry conv_geometry(const std::array<Index, 4>& a, const std::array<Index, 4>& w, ConvParams hp,
-                                  Index n_H, Index n_W) {
-  return {a[0], a[1], a[2], a[3], w[0], w[1], w[3], hp.stride, hp.stride, hp.pad, hp.pad, hp.pad, hp.pad, n_H, n_W};
-}
 
 // Elements an operand of a matrix product may hold. Eigen packs a product's operands on the stack up to
 // EIGEN_STACK_ALLOCATION_LIMIT bytes and on the heap above it; operands of at most half that size keep
@@ -94,17 +64,20 @@ Index partial_sums(const ConvGeometry& g, Index chunks) {
 
 // Walks output pixels [first, first + count) in row-major (i, h, w) order and calls
 // visit(row, kh, a_pixel, kw_begin, kw_end) for every filter row kh whose input row lies inside A_prev:
-// a_pixel indexes the input pixel under filter column 0 (outside the row when that column is padding), and
-// kw in [kw_begin, kw_end) are the filter columns that fall inside A_prev. Everything else is padding.
+// a_pixel indexes the input pixel under filter column 0 (outside the row when that column is padding), filter
+// column kw reads pixel a_pixel + kw * dilation_W, and kw in [kw_begin, kw_end) are the columns that fall inside
+// A_prev. Everything else is padding.
 template <class Visit>
 void for_each_window_row(const ConvGeometry& g, Index first, Index count, Visit visit) {
   Index w = first % g.n_W, h = (first / g.n_W) % g.n_H, i = first / (g.n_W * g.n_H);
+  const Index d = g.dilation_W;
   for (Index row = 0; row < count; ++row) {
     const Index vert_start = h * g.stride_H - g.pad_top, horiz_start = w * g.stride_W - g.pad_left;
-    const Index kw_begin = std::max<Index>(0, -horiz_start);
-    const Index kw_end = std::min(g.f_W, g.n_W_prev - horiz_start);
+    const Index kw_begin = horiz_start < 0 ? (-horiz_start + d - 1) / d : 0;
+    const Index kw_end =
+        std::min(g.f_W, horiz_start >= g.n_W_prev ? Index{0} : (g.n_W_prev - horiz_start + d - 1) / d);
     for (Index kh = 0; kh < g.f_H; ++kh) {
-      const Index a_h = vert_start + kh;
+      const Index a_h = vert_start + kh * g.dilation_H;
       if (a_h < 0 || a_h >= g.n_H_prev || kw_begin >= kw_end) continue;
       visit(row, kh, (i * g.n_H_prev + a_h) * g.n_W_prev + horiz_start, kw_begin, kw_end);
     }
@@ -115,37 +88,59 @@ void for_each_window_row(const ConvGeometry& g, Index first, Index count, Visit 
   }
 }
 
-// im2col: row r of `patches` is the window of output pixel first + r, zero where it covers padding.
+// Whether a window row's taps are one contiguous run of A_prev: dense filter rows over every channel.
+inline bool contiguous_taps(const ConvGeometry& g) { return g.dilation_W == 1 && g.groups == 1; }
+
+// im2col: row r of `patches` is the window of output pixel first + r over the channels of `group`, zero where
+// it covers padding.
 template <class T>
-void im2col(const T* A_prev, const ConvGeometry& g, Index first, Index count, T* patches) {
-  const Index C = g.n_C_prev, K = g.patch_size();
+void im2col(const T* A_prev, const ConvGeometry& g, Index group, Index first, Index count, T* patches) {
+  const Index C = g.group_channels(), K = g.patch_size(), stride = g.n_C_prev, d = g.dilation_W;
+  const T* a = A_prev + group * C;
   std::fill_n(patches, count * K, T(0));
+  if (contiguous_taps(g)) {
+    for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
+      std::copy_n(a + (a_pixel + kw_begin) * C, (kw_end - kw_begin) * C, patches + row * K + (kh * g.f_W + kw_begin) * C);
+    });
+    return;
+  }
   for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
-    std::copy_n(A_prev + (a_pixel + kw_begin) * C, (kw_end - kw_begin) * C,
-                patches + row * K + (kh * g.f_W + kw_begin) * C);
+    for (Index kw = kw_begin; kw < kw_end; ++kw)
+      std::copy_n(a + (a_pixel + kw * d) * stride, C, patches + row * K + (kh * g.f_W + kw) * C);
   });
 }
 
-// col2im: adds row r of `patches` onto the window of output pixel first + r; the padding part is dropped.
+// col2im: adds row r of `patches` onto the window of output pixel first + r over the channels of `group`;
+// the padding part is dropped.
 template <class T>
-void col2im(const T* patches, const ConvGeometry& g, Index first, Index count, T* dA_prev) {
-  const Index C = g.n_C_prev, K = g.patch_size();
+void col2im(const T* patches, const ConvGeometry& g, Index group, Index first, Index count, T* dA_prev) {
+  const Index C = g.group_channels(), K = g.patch_size(), stride = g.n_C_prev, d = g.dilation_W;
+  T* const a = dA_prev + group * C;
+  const auto add = [](const T* source, T* target, Index n) {
+    for (Index j = 0; j < n; ++j) target[j] += source[j];
+  };
+  if (contiguous_taps(g)) {
+    for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
+      add(patches + row * K + (kh * g.f_W + kw_begin) * C, a + (a_pixel + kw_begin) * C, (kw_end - kw_begin) * C);
+    });
+    return;
+  }
   for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
-    const T* source = patches + row * K + (kh * g.f_W + kw_begin) * C;
-    T* target = dA_prev + (a_pixel + kw_begin) * C;
-    for (Index j = 0, n = (kw_end - kw_begin) * C; j < n; ++j) target[j] += source[j];
+    for (Index kw = kw_begin; kw < kw_end; ++kw)
+      add(patches + row * K + (kh * g.f_W + kw) * C, a + (a_pixel + kw * d) * stride, C);
   });
 }
 
-// Rows [first, first + count) of the patch matrix: A_prev itself at 1x1, otherwise built by im2col in the
-// calling thread's scratch memory (valid until it asks again).
+// Rows [first, first + count) of the patch matrix of `group`: A_prev itself at 1x1, otherwise built by im2col
+// in the calling thread's scratch memory (valid until it asks again).
 template <class T>
-const T* patch_rows(const T* A_prev, const ConvGeometry& g, Index first, Index count) {
+const T* patch_rows(const T* A_prev, const ConvGeometry& g, Index group, Index first, Index count) {
   if (g.is_pointwise()) return A_prev + first * g.patch_size();
   T* const patches = scratch<T, Scratch::Patches>(static_cast<std::size_t>(count * g.patch_size()));
-  im2col(A_prev, g, first, count, patches);
+  im2col(A_prev, g, group, first, count, patches);
   return patches;
 }
+
 
 // The chunks of output pixels the patch-matrix path works on: groups of pixels (the whole batch, or each
 // image) cut into chunks of chunk_pixels (the last of a group fewer). Fixed by the shapes alone, so that
@@ -255,32 +250,33 @@ void zero_pad(TensorView<const T> X, Index pad, TensorView<T> X_pad) {
 }
 
 // The sizes of a direct convolution pass: input (m, n_H_in, n_W_in, n_in) with padding on each side,
-// f_H x f_W taps at stride (stride_H, stride_W), output (m, n_H, n_W, n_out).
+// f_H x f_W taps dilation_H and dilation_W apart at stride (stride_H, stride_W), output (m, n_H, n_W, n_out).
 struct DirectGeometry {
   Index m, n_H_in, n_W_in, n_in;
   Index pad_top, pad_bottom, pad_left, pad_right;
-  Index f_H, f_W, stride_H, stride_W;
+  Index f_H, f_W, stride_H, stride_W, dilation_H, dilation_W;
   Index n_H, n_W, n_out;
 };
 
-// output = conv(input, packed filter) (+ bias), one register tile of output pixels x channels at a time;
-// the tasks are pieces of the images' output rows, so that even one image is shared among threads.
+// output = activation(conv(input, packed filter) (+ bias)), one register tile of output pixels x channels at
+// a time; the tasks are pieces of the images' output rows.
 template <class T>
-void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const T* bias, T* output,
-                 Threads threads) {
+void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const T* bias, Activation activation,
+                 T* output, Threads threads) {
   const Index n = packet_size<T>, block = tile_packets * n, C = g.n_in;
   const PaddedImages<T> images(input, g.n_H_in, g.n_W_in, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
   const Index row = images.width() * C;
   // Consecutive output columns' windows lie stride_W * C apart; with one output column there is no step,
   // and a stride past the padded row must not be multiplied out.
   const Index column_step = g.n_W > 1 ? g.stride_W * C : 0;
-  const Index row_pieces = std::min(g.n_H, (16 + g.m - 1) / g.m);
+  const Index pieces = row_pieces(g.m, g.n_H);
+  const Index extent_H = (g.f_H - 1) * g.dilation_H + 1;
   const double work = double(g.m) * double(g.n_H * g.n_W) * double(g.f_H * g.f_W) * double(C) * double(g.n_out);
-  parallel_for(threads, g.m * row_pieces, work, [&](Index task) {
-    const Index i = task / row_pieces;
-    const auto [h_begin, h_end] = piece(g.n_H, row_pieces, task % row_pieces);
+  parallel_for(threads, g.m * pieces, work, [&](Index task) {
+    const Index i = task / pieces;
+    const auto [h_begin, h_end] = piece(g.n_H, pieces, task % pieces);
     if (h_begin == h_end) return;
-    const T* a_rows = images.rows(i, h_begin * g.stride_H, (h_end - 1 - h_begin) * g.stride_H + g.f_H);
+    const T* a_rows = images.rows(i, h_begin * g.stride_H, (h_end - 1 - h_begin) * g.stride_H + extent_H);
     T* out = output + i * g.n_H * g.n_W * g.n_out;
     for (Index c0 = 0; c0 < g.n_out; c0 += block) {
       const Index width = std::min(block, g.n_out - c0);
@@ -294,11 +290,13 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
             tile.broadcast_row(bias ? bias + c0 : nullptr);
             for (Index kh = 0; kh < g.f_H; ++kh)
               for (Index kw = 0; kw < g.f_W; ++kw)
-                tile.update(a + kh * row + kw * C, column_step, 1, w + (kh * g.f_W + kw) * C * width, width, C);
+                tile.update(a + kh * g.dilation_H * row + kw * g.dilation_W * C, column_step, 1,
+                            w + (kh * g.f_W + kw) * C * width, width, C);
             tile.store(z, g.n_out);
           });
         }
     }
+    activate(activation, out + h_begin * g.n_W * g.n_out, (h_end - h_begin) * g.n_W * g.n_out);
   });
 }
 
@@ -327,7 +325,7 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
         for (Index t = first; t < last; ++t) {
           const Index k0 = t % k_blocks * tile_rows, c0 = t / k_blocks % c_blocks * block;
           const Index kw = t / (k_blocks * c_blocks) % g.f_W, kh = t / (k_blocks * c_blocks * g.f_W);
-          const T* a = image + (h * g.stride_H + kh) * row + kw * C;
+          const T* a = image + (h * g.stride_H + kh * g.dilation_H) * row + kw * g.dilation_W * C;
           T* dw = dW + (kh * g.f_W + kw) * C * n_C;
           with_tile(std::min<Index>(tile_rows, C - k0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
             Tile<T, R, CB> tile;
@@ -341,54 +339,64 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
   });
 }
 
-/// Z = P W_mat + b: by the direct kernel when n_C fills whole packets, otherwise a chunk of output pixels at
-/// a time, one chunk per task.
+/// Z = activation(P W_mat + b) (b may be null): by the depthwise kernel for depthwise layers, by the direct
+/// kernel when n_C fills whole packets, otherwise a chunk of output pixels at a time (each group's product in
+/// turn), one chunk per task.
 template <class T>
-void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, TensorView<const T> b, ConvParams hp,
+void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b, const ConvGeometry& g,
                   TensorView<T> Z, Threads threads) {
   const ScratchScope scope;
   if (Z.empty()) return;
-  const ConvGeometry g = conv_geometry(A_prev.shape(), W.shape(), hp, Z.dim(1), Z.dim(2));
-  const Index K = g.patch_size(), n_C = g.n_C;
-  if (fills_packets<T>({n_C}) && g.pads_within_filter()) {
+  const Index K = g.patch_size(), n_C = g.n_C, filters = g.group_filters();
+  if (g.is_depthwise()) return depthwise_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
+  if (g.groups == 1 && fills_packets<T>({n_C}) && g.pads_within_filter()) {
     const T* packed = pack_filter(W.data(), g.f_H, g.f_W, g.n_C_prev, n_C, /*flip=*/false);
     direct_conv(A_prev.data(),
                 {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
-                 g.f_W, g.stride_H, g.stride_W, g.n_H, g.n_W, n_C},
-                packed, b.data(), Z.data(), threads);
+                 g.f_W, g.stride_H, g.stride_W, g.dilation_H, g.dilation_W, g.n_H, g.n_W, n_C},
+                packed, b, g.activation, Z.data(), threads);
     return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
-  const Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b_row(b.data(), n_C);
   MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
+  const auto add_bias = [&](auto&& Z_rows) {
+    if (b) Z_rows.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b, n_C);
+    else Z_rows.setZero();
+  };
   // No input channels: Z is the bias, and A_prev, which may be empty with huge extents, is never indexed.
   if (K == 0) {
-    Z_mat.rowwise() = b_row;
+    add_bias(Z_mat);
+    activate(g.activation, Z.data(), Z.size());
     return;
   }
-  const Index columns = filter_columns<T>(g);
+  const Index columns = std::min(filters, filter_columns<T>(g));
   const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
   parallel_for(threads, chunks.size(), g.work(), [&](Index k) {
     const auto [first, count] = chunks[k];
-    const ConstMatrixMap<T> P(patch_rows(A_prev.data(), g, first, count), count, K);
     auto Z_chunk = Z_mat.middleRows(first, count);
-    Z_chunk.rowwise() = b_row;
-    if (columns == n_C) {  // whole rows: Eigen's fastest form of the product
-      Z_chunk.noalias() += P * W_mat;
-      return;
+    add_bias(Z_chunk);
+    for (Index group = 0; group < g.groups; ++group) {
+      const ConstMatrixMap<T> P(patch_rows(A_prev.data(), g, group, first, count), count, K);
+      const Index c_first = group * filters;
+      if (columns == n_C) {  // whole rows: Eigen's fastest form of the product
+        Z_chunk.noalias() += P * W_mat;
+        continue;
+      }
+      for (Index c0 = c_first; c0 < c_first + filters; c0 += columns) {
+        const Index width = std::min(columns, c_first + filters - c0);
+        Z_chunk.middleCols(c0, width).noalias() += P * W_mat.middleCols(c0, width);
+      }
     }
-    for (Index c0 = 0; c0 < n_C; c0 += columns) {
-      const Index width = std::min(columns, n_C - c0);
-      Z_chunk.middleCols(c0, width).noalias() += P * W_mat.middleCols(c0, width);
-    }
+    activate(g.activation, Z.data() + first * n_C, count * n_C);
   });
 }
 
-/// dA_prev = col2im(dZ W_mat^T): by the direct kernel when n_C_prev fills whole packets at stride 1 and
-/// pad < f, otherwise a chunk of output pixels at a time. Where windows overlap, each task takes one image
-/// (its chunks add onto the same dA_prev rows in order); otherwise each task takes one chunk.
+/// dA_prev = col2im(dZ W_mat^T): by the depthwise kernel for depthwise layers, by the direct kernel when
+/// n_C_prev fills whole packets at stride 1 and pad < the filter's extent, otherwise a chunk of output pixels
+/// at a time. Where windows overlap, each task takes one image (its chunks add onto the same dA_prev rows in
+/// order); otherwise each task takes one chunk.
 template <class T>
-void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParams hp, TensorView<T> dA_prev,
+void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const ConvGeometry& g, TensorView<T> dA_prev,
                         Threads threads) {
   const ScratchScope scope;
   if (dA_prev.empty()) return;
@@ -396,40 +404,45 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParam
     dA_prev.vector().setZero();
     return;
   }
-  const ConvGeometry g = conv_geometry(dA_prev.shape(), W.shape(), hp, dZ.dim(1), dZ.dim(2));
-  const Index K = g.patch_size(), n_C = g.n_C;
-  // At stride 1, dA_prev is dZ padded by f - 1 - pad, convolved with W flipped in space, its channel axes
-  // swapped; a side padded by p becomes a side padded by f - 1 - p. That padding must add nothing, as in the
-  // notebook's sum over dZ's own elements, so a weight that is infinite or NaN (0 * inf is NaN) takes the
-  // patch-matrix path.
-  if (fills_packets<T>({g.n_C_prev}) && g.stride_H == 1 && g.stride_W == 1 && g.pads_within_filter() &&
-      W.vector().allFinite()) {
+  const Index K = g.patch_size(), n_C = g.n_C, filters = g.group_filters();
+  if (g.is_depthwise()) return depthwise_backward_data(dZ.data(), W.data(), g, dA_prev.data(), threads);
+  // At stride 1, dA_prev is dZ padded by extent - 1 - pad, convolved with W flipped in space (same dilation),
+  // its channel axes swapped; a side padded by p becomes a side padded by extent - 1 - p. That padding must
+  // add nothing, as in the notebook's sum over dZ's own elements, so a weight that is infinite or NaN
+  // (0 * inf is NaN) takes the patch-matrix path.
+  if (g.groups == 1 && fills_packets<T>({g.n_C_prev}) && g.stride_H == 1 && g.stride_W == 1 &&
+      g.pads_within_filter() && W.vector().allFinite()) {
     const T* packed = pack_filter(W.data(), g.f_H, g.f_W, n_C, g.n_C_prev, /*flip=*/true);
+    const Index e_H = g.extent_H() - 1, e_W = g.extent_W() - 1;
     direct_conv(dZ.data(),
-                {g.m, g.n_H, g.n_W, n_C, g.f_H - 1 - g.pad_top, g.f_H - 1 - g.pad_bottom, g.f_W - 1 - g.pad_left,
-                 g.f_W - 1 - g.pad_right, g.f_H, g.f_W, 1, 1, g.n_H_prev, g.n_W_prev, g.n_C_prev},
-                packed, static_cast<const T*>(nullptr), dA_prev.data(), threads);
+                {g.m, g.n_H, g.n_W, n_C, e_H - g.pad_top, e_H - g.pad_bottom, e_W - g.pad_left, e_W - g.pad_right,
+                 g.f_H, g.f_W, 1, 1, g.dilation_H, g.dilation_W, g.n_H_prev, g.n_W_prev, g.n_C_prev},
+                packed, static_cast<const T*>(nullptr), Activation::none(), dA_prev.data(), threads);
     return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
-  const Index columns = filter_columns<T>(g);
-  // dP = dZ W_mat^T for chunk k, summed over blocks of output channels; at 1x1 it is dA_prev itself.
+  const Index columns = std::min(filters, filter_columns<T>(g));
+  // dP = dZ W_mat^T for chunk k and each group, summed over blocks of output channels; at 1x1 it is dA_prev
+  // itself.
   const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
   const auto chunk_gradient = [&](Chunks::Chunk c) {
     T* const dpatches = g.is_pointwise() ? dA_prev.data() + c.first * K
                                          : scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(c.count * K));
     MatrixMap<T> dP(dpatches, c.count, K);
-    if (columns == n_C) {
-      dP.noalias() = dZ_mat.middleRows(c.first, c.count) * W_mat.transpose();
-    } else {
-      dP.setZero();
-      for (Index c0 = 0; c0 < n_C; c0 += columns) {
-        const Index width = std::min(columns, n_C - c0);
-        dP.noalias() += dZ_mat.block(c.first, c0, c.count, width) * W_mat.middleCols(c0, width).transpose();
+    for (Index group = 0; group < g.groups; ++group) {
+      const Index c_first = group * filters;
+      if (columns == n_C) {
+        dP.noalias() = dZ_mat.middleRows(c.first, c.count) * W_mat.transpose();
+      } else {
+        dP.setZero();
+        for (Index c0 = c_first; c0 < c_first + filters; c0 += columns) {
+          const Index width = std::min(columns, c_first + filters - c0);
+          dP.noalias() += dZ_mat.block(c.first, c0, c.count, width) * W_mat.middleCols(c0, width).transpose();
+        }
       }
+      if (!g.is_pointwise()) col2im(dpatches, g, group, c.first, c.count, dA_prev.data());
     }
-    if (!g.is_pointwise()) col2im(dpatches, g, c.first, c.count, dA_prev.data());
   };
   if (g.is_pointwise()) {
     parallel_for(threads, chunks.size(), g.work(), [&](Index k) { chunk_gradient(chunks[k]); });
@@ -447,23 +460,24 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, ConvParam
   }
 }
 
-/// db = column sums of dZ; dW = P^T dZ: by the direct kernel when n_C fills whole packets, otherwise a chunk
-/// of output pixels at a time. There dW is the sum, in order, of partial sums over a number of blocks of
-/// chunks fixed by the shapes; the blocks are the tasks.
+/// db = column sums of dZ (db may be empty: no bias); dW = P^T dZ: by the depthwise kernel for depthwise
+/// layers, by the direct kernel when n_C fills whole packets, otherwise a chunk of output pixels at a time.
+/// There dW is the sum, in order, of partial sums over a number of blocks of chunks fixed by the shapes; the
+/// blocks are the tasks.
 template <class T>
-void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, ConvParams hp, TensorView<T> dW,
-                           TensorView<T> db, Threads threads) {
+void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, const ConvGeometry& g,
+                           TensorView<T> dW, TensorView<T> db, Threads threads) {
   const ScratchScope scope;
   if (dZ.empty()) {
     dW.vector().setZero();
     db.vector().setZero();
     return;
   }
-  const ConvGeometry g = conv_geometry(A_prev.shape(), dW.shape(), hp, dZ.dim(1), dZ.dim(2));
-  const Index K = g.patch_size(), n_C = g.n_C;
+  const Index K = g.patch_size(), n_C = g.n_C, filters = g.group_filters();
   const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
-  db.vector() = dZ_mat.colwise().sum().transpose();
-  if (fills_packets<T>({n_C}) && g.pads_within_filter()) {
+  if (!db.empty()) db.vector() = dZ_mat.colwise().sum().transpose();
+  if (g.is_depthwise()) return depthwise_backward_weights(A_prev.data(), dZ.data(), g, dW.data(), threads);
+  if (g.groups == 1 && fills_packets<T>({n_C}) && g.pads_within_filter()) {
     direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data(), threads);
     return;
   }
@@ -479,8 +493,11 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, C
     const auto [first_chunk, last_chunk] = piece(chunks.size(), blocks, block);
     for (Index k = first_chunk; k < last_chunk; ++k) {
       const auto [first, count] = chunks[k];
-      sum.noalias() += ConstMatrixMap<T>(patch_rows(A_prev.data(), g, first, count), count, K).transpose() *
-                       dZ_mat.middleRows(first, count);
+      for (Index group = 0; group < g.groups; ++group) {
+        const ConstMatrixMap<T> P(patch_rows(A_prev.data(), g, group, first, count), count, K);
+        sum.middleCols(group * filters, filters).noalias() +=
+            P.transpose() * dZ_mat.block(first, group * filters, count, filters);
+      }
     }
   });
   auto dW_vector = dW.vector();

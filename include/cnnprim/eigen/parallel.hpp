@@ -19,6 +19,9 @@ inline Range piece(Index n, Index pieces, Index k) {
   return {n * k / pieces, n * (k + 1) / pieces};
 }
 
+// How many pieces to cut each image's n_H output rows into, so that even one image is shared among threads.
+inline Index row_pieces(Index m, Index n_H) { return std::min(n_H, (16 + m - 1) / m); }
+
 // Below this much work (multiply-adds, or elements read and written) waking the pool's threads costs more
 // than they save.
 inline constexpr double parallel_work = 1 << 19;

@@ -17,6 +17,7 @@
 
 #include <Eigen/Core>
 
+#include "../geometry.hpp"
 #include "../params.hpp"
 #include "../tensor.hpp"
 #include "parallel.hpp"
@@ -26,29 +27,40 @@
 namespace cnnprim::detail::eigen {
 
 
-// The sizes of one pooling, and the offsets of a window's f * f pixels from its top-left one.
-struct PoolGeometry {
-  Index m, n_H_prev, n_W_prev, n_C, f, stride, n_H, n_W;
-  const Index* taps;  // f * f offsets, in row-major window order
+// One window of A_prev: the offset of its top-left element and those of its pixels from it, in row-major
+// window order.
+struct Window {
+  Index origin;
+  const Index* taps;
   Index n_taps;
+};
 
-  PoolGeometry(const std::array<Index, 4>& prev, PoolParams hp, Index n_H_, Index n_W_)
-      : m(prev[0]), n_H_prev(prev[1]), n_W_prev(prev[2]), n_C(prev[3]), f(hp.f), stride(hp.stride), n_H(n_H_),
-        n_W(n_W_), n_taps(hp.f * hp.f) {
-    Index* offsets = scratch<Index, Scratch::WindowTaps>(static_cast<std::size_t>(n_taps));
-    for (Index kh = 0; kh < f; ++kh)
-      for (Index kw = 0; kw < f; ++kw) offsets[kh * f + kw] = (kh * n_W_prev + kw) * n_C;
+// The windows of one pooling. A window inside the image uses the f_H * f_W offsets made once; a window that
+// padding clips gets its own, in `border_taps` (room for f_H * f_W, the calling task's).
+struct PoolWindows : PoolGeometry {
+  const Index* taps;
+
+  explicit PoolWindows(const PoolGeometry& g) : PoolGeometry(g) {
+    Index* offsets = scratch<Index, Scratch::WindowTaps>(static_cast<std::size_t>(f_H * f_W));
+    for (Index kh = 0; kh < f_H; ++kh)
+      for (Index kw = 0; kw < f_W; ++kw) offsets[kh * f_W + kw] = (kh * n_W_prev + kw) * n_C;
     taps = offsets;
   }
 
-  // Offset of the top-left pixel of output pixel (i, h, w)'s window in A_prev.
-  Index window(Index i, Index h, Index w) const {
-    return ((i * n_H_prev + h * stride) * n_W_prev + w * stride) * n_C;
+  Window window(Index i, Index h, Index w, Index* border_taps) const {
+    const Index top = row_begin(h), left = column_begin(w);
+    const Index rows = row_end(h) - top, columns = column_end(w) - left;
+    const Index origin = ((i * n_H_prev + top) * n_W_prev + left) * n_C;
+    if (rows == f_H && columns == f_W) return {origin, taps, f_H * f_W};
+    for (Index r = 0; r < rows; ++r)
+      for (Index s = 0; s < columns; ++s) border_taps[r * columns + s] = (r * n_W_prev + s) * n_C;
+    return {origin, border_taps, rows * columns};
   }
+  Index* border_taps() const { return scratch<Index, Scratch::BorderTaps>(static_cast<std::size_t>(f_H * f_W)); }
   Index pixel(Index i, Index h, Index w) const { return ((i * n_H + h) * n_W + w) * n_C; }
   Index size() const { return m * n_H_prev * n_W_prev * n_C; }
   // Elements read and written by one pass.
-  double work() const { return double(m * n_H * n_W) * double(n_C) * double(n_taps + 1); }
+  double work() const { return double(m * n_H * n_W) * double(n_C) * double(f_H * f_W + 1); }
 };
 
 // detail::replaces_max, on one channel or on every lane of a packet.
@@ -58,39 +70,33 @@ EIGEN_ALWAYS_INLINE auto wins(const V& x, const V& best) {
   else return either(less(best, x), both(is_nan(x), equal(best, best)));
 }
 
-// Calls body(c, V(), Int<U>()) over the channels from c: U packets at a time (U = tile_packets, so that
-// U independent reductions hide each other's latency), then single packets, then single channels (V = T).
-template <class T, class Body>
-EIGEN_ALWAYS_INLINE void for_each_channel_block(Index n_C, Body body) {
-  constexpr Index n = packet_size<T>;
-  Index c = 0;
-  for (; c + tile_packets * n <= n_C; c += tile_packets * n) body(c, Packet<T>(), Int<tile_packets>());
-  for (; c + n <= n_C; c += n) body(c, Packet<T>(), Int<1>());
-  for (; c < n_C; ++c) body(c, T(), Int<1>());
-}
-
 // Asks for the input columns that the window four places to the right adds to its left neighbour's, so
 // that the rows' streams arrive from memory before they are needed; the hardware prefetcher alone left the
 // loads waiting. Only windows that exist are asked for, so the work is bounded by the window's size.
 template <class T>
-EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolGeometry& g, Index i, Index h, Index w) {
+EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolWindows& g, Index i, Index h, Index w) {
   constexpr Index line = 64 / static_cast<Index>(sizeof(T));
   if (w + 4 >= g.n_W) return;
-  const T* ahead = A_prev + g.window(i, h, w + 4);
-  const Index first_new = std::max<Index>(0, g.f - g.stride) * g.n_C, end = g.f * g.n_C;
-  for (Index r = 0; r < g.f; ++r)
+  const T* ahead = A_prev + ((i * g.n_H_prev + g.row_begin(h)) * g.n_W_prev + g.column_begin(w + 4)) * g.n_C;
+  const Index first_new = std::max<Index>(0, g.f_W - g.stride_W) * g.n_C;
+  const Index end = (g.column_end(w + 4) - g.column_begin(w + 4)) * g.n_C;
+  for (Index r = 0, rows = g.row_end(h) - g.row_begin(h); r < rows; ++r)
     for (Index c = first_new; c < end; c += line) prefetch(ahead + r * g.n_W_prev * g.n_C + c);
 }
 
 // A = max (Max) or mean over each window, a block of channel packets at a time.
 template <bool Max, class T>
-void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A, Threads threads) {
-  const T window_size = static_cast<T>(g.f * g.f);
+void pool_forward_pass(const T* A_prev, const PoolWindows& g, T* A, Threads threads) {
   // One task per output row.
   parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
     const Index i = row / g.n_H, h = row % g.n_H;
+    Index* const border_taps = g.border_taps();
       for (Index w = 0; w < g.n_W; ++w) {
-        const T* window = A_prev + g.window(i, h, w);
+        const Window pixels = g.window(i, h, w, border_taps);
+        const Index* const taps = pixels.taps;
+        const Index n_taps = pixels.n_taps;
+        const T* window = A_prev + pixels.origin;
+        const T window_size = static_cast<T>(g.divisor(h, w));
         T* A_pixel = A + g.pixel(i, h, w);
         prefetch_ahead(A_prev, g, i, h, w);
         for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
@@ -99,9 +105,9 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A, Threads thr
           constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
           V result[std::size_t{U}], sum[std::size_t{U}];
           unroll<U>([&](int u) { result[u] = sum[u] = load<V>(window + c + u * step); });
-          for (Index k = 1; k < g.n_taps; ++k)
+          for (Index k = 1; k < n_taps; ++k)
             unroll<U>([&](int u) {
-              const V x = load<V>(window + g.taps[k] + c + u * step);
+              const V x = load<V>(window + taps[k] + c + u * step);
               if constexpr (Max) result[u] = maximum(result[u], x);
               sum[u] = add(sum[u], x);
             });
@@ -111,8 +117,8 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A, Threads thr
               // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
               if (has_nan(sum[u])) {
                 result[u] = load<V>(window + c + u * step);
-                for (Index k = 1; k < g.n_taps; ++k)
-                  result[u] = nan_propagating_max(result[u], load<V>(window + g.taps[k] + c + u * step));
+                for (Index k = 1; k < n_taps; ++k)
+                  result[u] = nan_propagating_max(result[u], load<V>(window + taps[k] + c + u * step));
               }
             } else {
               result[u] = divide(sum[u], constant<V>(window_size));
@@ -127,29 +133,33 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A, Threads thr
 // dA_prev from dA: to each window's first maximum (Max) or spread evenly. Tiled (stride == f) windows do not
 // overlap, so each covered element is stored once; otherwise windows add into zeros.
 template <bool Max, bool Tiled, class T>
-void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* dA_prev, Threads threads) {
+void pool_backward_pass(const T* dA, const T* A_prev, const PoolWindows& g, T* dA_prev, Threads threads) {
   const Index row_size = g.n_W_prev * g.n_C;
   const auto zero_rows = [&](Index i, Index first, Index last) {
     std::fill(dA_prev + (i * g.n_H_prev + first) * row_size, dA_prev + (i * g.n_H_prev + last) * row_size, T(0));
   };
-  const T window_size = static_cast<T>(g.f * g.f);
   // One task per image: windows of one image may add onto the same rows.
   parallel_for(threads, g.m, g.work(), [&](Index i) {
+    Index* const border_taps = g.border_taps();
     for (Index h = 0; h < g.n_H; ++h) {
       if constexpr (Tiled) {
         // Only the columns to the right of the last window are not covered.
-        for (Index r = h * g.f; r < (h + 1) * g.f; ++r) {
+        for (Index r = h * g.f_H; r < (h + 1) * g.f_H; ++r) {
           T* row = dA_prev + (i * g.n_H_prev + r) * row_size;
-          std::fill(row + g.n_W * g.f * g.n_C, row + row_size, T(0));
+          std::fill(row + g.n_W * g.f_W * g.n_C, row + row_size, T(0));
         }
       } else {
         // Rows are zeroed just before their first window, while they are about to be in cache anyway.
-        zero_rows(i, h == 0 ? 0 : (h - 1) * g.stride + g.f, std::min(h * g.stride + g.f, g.n_H_prev));
+        zero_rows(i, h == 0 ? 0 : g.row_end(h - 1), g.row_end(h));
       }
       for (Index w = 0; w < g.n_W; ++w) {
-        const T* window = A_prev + g.window(i, h, w);
+        const Window pixels = g.window(i, h, w, border_taps);
+        const Index* const taps = pixels.taps;
+        const Index n_taps = pixels.n_taps;
+        const T* window = A_prev + pixels.origin;
+        const T window_size = static_cast<T>(g.divisor(h, w));
         prefetch_ahead(A_prev, g, i, h, w);
-        T* target = dA_prev + g.window(i, h, w);
+        T* target = dA_prev + pixels.origin;
         const T* dA_pixel = dA + g.pixel(i, h, w);
         for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
           using V = decltype(lanes);
@@ -160,7 +170,7 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
           // Stores (tiled) or adds value(u) at window position k.
           const auto give = [&](Index k, auto value) {
             unroll<U>([&](int u) {
-              T* p = target + g.taps[k] + c + u * step;
+              T* p = target + taps[k] + c + u * step;
               if constexpr (Tiled) store(p, value(u));
               else store(p, add(load<V>(p), value(u)));
             });
@@ -173,10 +183,10 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
               best[u] = sum[u] = load<V>(window + c + u * step);
               argmax[u] = constant<V>(T(0));
             });
-            for (Index k = 1; k < g.n_taps; ++k) {
+            for (Index k = 1; k < n_taps; ++k) {
               const V position = constant<V>(static_cast<T>(k));
               unroll<U>([&](int u) {
-                const V x = load<V>(window + g.taps[k] + c + u * step);
+                const V x = load<V>(window + taps[k] + c + u * step);
                 argmax[u] = select(less(best[u], x), position, argmax[u]);
                 best[u] = maximum(best[u], x);
                 sum[u] = add(sum[u], x);
@@ -186,27 +196,27 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
               if (!has_nan(sum[u])) return;
               best[u] = load<V>(window + c + u * step);
               argmax[u] = constant<V>(T(0));
-              for (Index k = 1; k < g.n_taps; ++k) {
-                const V x = load<V>(window + g.taps[k] + c + u * step);
+              for (Index k = 1; k < n_taps; ++k) {
+                const V x = load<V>(window + taps[k] + c + u * step);
                 const auto won = wins(x, best[u]);
                 best[u] = select(won, x, best[u]);
                 argmax[u] = select(won, constant<V>(static_cast<T>(k)), argmax[u]);
               }
             });
-            for (Index k = 0; k < g.n_taps; ++k) {
+            for (Index k = 0; k < n_taps; ++k) {
               const V position = constant<V>(static_cast<T>(k));
               give(k, [&](int u) { return masked(equal(argmax[u], position), gradient[u]); });
             }
           } else {
             unroll<U>([&](int u) { gradient[u] = divide(gradient[u], constant<V>(window_size)); });
-            for (Index k = 0; k < g.n_taps; ++k) give(k, [&](int u) { return gradient[u]; });
+            for (Index k = 0; k < n_taps; ++k) give(k, [&](int u) { return gradient[u]; });
           }
         });
       }
     }
     // Rows below the last window.
-    if constexpr (Tiled) zero_rows(i, g.n_H * g.f, g.n_H_prev);
-    else zero_rows(i, std::min((g.n_H - 1) * g.stride + g.f, g.n_H_prev), g.n_H_prev);
+    if constexpr (Tiled) zero_rows(i, g.n_H * g.f_H, g.n_H_prev);
+    else zero_rows(i, g.row_end(g.n_H - 1), g.n_H_prev);
   });
 }
 
@@ -214,24 +224,26 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolGeometry& g, T* 
 // Max backward with window positions kept as Index, for windows too large for the packet argmax, which keeps
 // them as T (exact up to 2^24 for float).
 template <class T>
-void max_backward_by_index(const T* dA, const T* A_prev, const PoolGeometry& g, T* dA_prev) {
+void max_backward_by_index(const T* dA, const T* A_prev, const PoolWindows& g, T* dA_prev) {
   std::fill_n(dA_prev, g.size(), T(0));
   for (Index i = 0; i < g.m; ++i)
     for (Index h = 0; h < g.n_H; ++h)
       for (Index w = 0; w < g.n_W; ++w)
         for (Index c = 0; c < g.n_C; ++c) {
-          const Index window = g.window(i, h, w) + c;
-          const Index k = first_max_index(A_prev + window, g.f, g.f, g.n_W_prev * g.n_C, g.n_C);
-          dA_prev[window + g.taps[k]] += dA[g.pixel(i, h, w) + c];
+          const Index top = g.row_begin(h), left = g.column_begin(w), columns = g.column_end(w) - left;
+          const Index window = ((i * g.n_H_prev + top) * g.n_W_prev + left) * g.n_C + c;
+          const Index k = first_max_index(A_prev + window, g.row_end(h) - top, columns, g.n_W_prev * g.n_C, g.n_C);
+          dA_prev[window + (k / columns * g.n_W_prev + k % columns) * g.n_C] += dA[g.pixel(i, h, w) + c];
         }
 }
 
-/// A = max or mean over each f x f window, one block of channel packets at a time.
+/// A = max or mean over each window, one block of channel packets at a time.
 template <class T>
-void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, TensorView<T> A, Threads threads) {
+void pool_forward(TensorView<const T> A_prev, const PoolGeometry& geometry, PoolMode mode, TensorView<T> A,
+                  Threads threads) {
   const ScratchScope scope;
   if (A.empty()) return;
-  const PoolGeometry g(A_prev.shape(), hp, A.dim(1), A.dim(2));
+  const PoolWindows g(geometry);
   switch (mode) {
     case PoolMode::Max: pool_forward_pass<true>(A_prev.data(), g, A.data(), threads); break;
     case PoolMode::Average: pool_forward_pass<false>(A_prev.data(), g, A.data(), threads); break;
@@ -239,19 +251,21 @@ void pool_forward(TensorView<const T> A_prev, PoolParams hp, PoolMode mode, Tens
 }
 
 /// Max: each dA goes to its window's first maximum, found per lane by a running argmax.
-/// Average: dA / (f * f) goes to every window position.
+/// Average: dA / divisor goes to every window position.
 template <class T>
-void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, PoolParams hp, PoolMode mode,
+void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, const PoolGeometry& geometry, PoolMode mode,
                    TensorView<T> dA_prev, Threads threads) {
   const ScratchScope scope;
   if (dA.empty()) {
     dA_prev.vector().setZero();
     return;
   }
-  const PoolGeometry g(A_prev.shape(), hp, dA.dim(1), dA.dim(2));
-  if (mode == PoolMode::Max && g.n_taps > (Index{1} << std::numeric_limits<T>::digits))
+  const PoolWindows g(geometry);
+  if (mode == PoolMode::Max && g.f_H * g.f_W > (Index{1} << std::numeric_limits<T>::digits))
     return max_backward_by_index(dA.data(), A_prev.data(), g, dA_prev.data());
-  const bool tiled = g.stride == g.f;
+  // Windows that tile the image without padding or a partial last window: each covered element is stored once.
+  const bool tiled = g.stride_H == g.f_H && g.stride_W == g.f_W && !g.has_padding() && g.n_H * g.f_H <= g.n_H_prev &&
+                     g.n_W * g.f_W <= g.n_W_prev;
   const auto pass = [&](auto max, auto tiled_windows) {
     pool_backward_pass<decltype(max)::value, decltype(tiled_windows)::value>(dA.data(), A_prev.data(), g,
                                                                                       dA_prev.data(), threads);

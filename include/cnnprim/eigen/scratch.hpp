@@ -14,7 +14,7 @@
 
 namespace cnnprim::detail::eigen {
 
-enum class Scratch { PaddedImage, PackedFilter, Patches, PatchGradients, PartialSums, WindowTaps, Count };
+enum class Scratch { PaddedImage, PackedFilter, Patches, PatchGradients, PartialSums, WindowTaps, BorderTaps, Count };
 
 // What a thread keeps between calls, per buffer.
 inline constexpr std::size_t scratch_kept_bytes = std::size_t{64} << 20;
@@ -77,7 +77,7 @@ struct ScratchScope {
 namespace cnnprim {
 
 /// Gives back the scratch memory the Eigen path keeps for the calling thread (at most 64 MiB per buffer,
-/// six buffers); the next call allocates it again.
+/// seven buffers); the next call allocates it again.
 inline void release_scratch() { detail::eigen::ScratchMemory::of_this_thread().trim(0); }
 
 }  // namespace cnnprim

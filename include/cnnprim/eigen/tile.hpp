@@ -86,4 +86,15 @@ EIGEN_ALWAYS_INLINE void with_tile(Index rows, Index packets, Visit&& visit) {
   visit(Int<R>(), Int<CB>());
 }
 
+// Calls body(c, V(), Int<U>()) over the channels from c: U packets at a time (U = tile_packets, so that
+// U independent reductions hide each other's latency), then single packets, then single channels (V = T).
+template <class T, class Body>
+EIGEN_ALWAYS_INLINE void for_each_channel_block(Index n_C, Body body) {
+  constexpr Index n = packet_size<T>;
+  Index c = 0;
+  for (; c + tile_packets * n <= n_C; c += tile_packets * n) body(c, Packet<T>(), Int<tile_packets>());
+  for (; c + n <= n_C; c += n) body(c, Packet<T>(), Int<1>());
+  for (; c < n_C; ++c) body(c, T(), Int<1>());
+}
+
 }  // namespace cnnprim::detail::eigen
