@@ -48,18 +48,22 @@ struct Outputs {
 
 struct Layer {
   Index m, n_H_prev, n_W_prev, n_C_prev, n_C, f, stride, pad, pool_f, pool_stride;
+  Index groups = 1, dilation = 1, pool_pad = 0;
 };
 
 template <class T>
 Outputs<T> run(const Layer& s, cnnprim::Threads threads, Backend backend = Backend::Eigen) {
   const auto A_prev = oracle::uniform<T, 4>({s.m, s.n_H_prev, s.n_W_prev, s.n_C_prev}, 1);
-  const auto W = oracle::uniform<T, 4>({s.f, s.f, s.n_C_prev, s.n_C}, 2);
+  const auto W = oracle::uniform<T, 4>({s.f, s.f, s.n_C_prev / s.groups, s.n_C}, 2);
   const auto b = oracle::uniform<T, 4>({1, 1, 1, s.n_C}, 3);
-  const cnnprim::ConvParams hp{s.stride, s.pad};
-  const cnnprim::PoolParams pool_hp{s.pool_f, s.pool_stride};
+  cnnprim::ConvParams hp{s.stride, s.pad};
+  hp.groups = s.groups;
+  hp.dilation = {s.dilation, s.dilation};
+  cnnprim::PoolParams pool_hp{s.pool_f, s.pool_stride};
+  pool_hp.padding = cnnprim::Padding{s.pool_pad, s.pool_pad, s.pool_pad, s.pool_pad};
   Outputs<T> out;
-  out.Z = Tensor<T>({s.m, cnnprim::output_size(s.n_H_prev, s.f, s.pad, s.stride),
-                     cnnprim::output_size(s.n_W_prev, s.f, s.pad, s.stride), s.n_C});
+  out.Z = Tensor<T>({s.m, cnnprim::output_size(s.n_H_prev, s.f, s.pad, s.pad, s.stride, s.dilation),
+                     cnnprim::output_size(s.n_W_prev, s.f, s.pad, s.pad, s.stride, s.dilation), s.n_C});
   cnnprim::conv_forward(A_prev, W, b, hp, out.Z, backend, threads);
   const auto dZ = oracle::uniform<T, 4>(out.Z.shape(), 4);
   out.dA_prev = Tensor<T>(A_prev.shape());
@@ -67,8 +71,8 @@ Outputs<T> run(const Layer& s, cnnprim::Threads threads, Backend backend = Backe
   out.db = Tensor<T>(b.shape());
   cnnprim::conv_backward_data(dZ, W, hp, out.dA_prev, backend, threads);
   cnnprim::conv_backward_weights(dZ, A_prev, hp, out.dW, out.db, backend, threads);
-  const std::array<Index, 4> pooled{s.m, cnnprim::output_size(out.Z.dim(1), s.pool_f, 0, s.pool_stride),
-                                    cnnprim::output_size(out.Z.dim(2), s.pool_f, 0, s.pool_stride), s.n_C};
+  const std::array<Index, 4> pooled{s.m, cnnprim::output_size(out.Z.dim(1), s.pool_f, s.pool_pad, s.pool_stride),
+                                    cnnprim::output_size(out.Z.dim(2), s.pool_f, s.pool_pad, s.pool_stride), s.n_C};
   out.A_max = Tensor<T>(pooled);
   out.A_average = Tensor<T>(pooled);
   cnnprim::pool_forward(out.Z, pool_hp, PoolMode::Max, out.A_max, backend, threads);
@@ -93,6 +97,10 @@ const Layer layers[] = {
     {16, 12, 12, 4, 8, 3, 1, 1, 2, 2},      // many small images
     {8, 34, 34, 3, 32, 3, 1, 0, 3, 2},      // pooling large enough to share: overlapping windows
     {16, 32, 32, 3, 32, 1, 1, 0, 2, 2},     // pooling large enough to share: tiled windows
+    {2, 40, 40, 48, 48, 3, 1, 1, 3, 2, 48, 1, 1},  // depthwise; padded pooling
+    {4, 28, 28, 37, 37, 3, 2, 1, 2, 2, 37},        // depthwise, strided, channels beyond the last packet
+    {2, 24, 24, 32, 32, 3, 1, 2, 2, 2, 1, 2},      // dilated: direct kernels
+    {4, 20, 20, 8, 16, 3, 1, 1, 2, 1, 2, 1, 1},    // two groups: patch matrix per group
 };
 
 template <class T>
@@ -125,7 +133,7 @@ TYPED_TEST(ThreadCounts, EveryThreadCountGivesTheSameBits) {
 TYPED_TEST(ThreadCounts, ThreadedEigenPathAgreesWithTheLoopPath) {
   using T = TypeParam;
   Eigen::ThreadPool pool(3);
-  for (const Layer& s : {layers[0], layers[2], layers[5]}) {
+  for (const Layer& s : {layers[0], layers[2], layers[5], layers[10], layers[11], layers[12], layers[13]}) {
     const auto eigen = run<T>(s, pool);
     const auto loop = run<T>(s, cnnprim::Threads::calling_thread(), Backend::Loop);
     const double tolerance = oracle::tolerance<T>();
