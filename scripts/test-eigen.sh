@@ -16,7 +16,7 @@ tar -xzf "$tarball" -C "$build/eigen/src" --strip-components=1
 cmake -S "$build/eigen/src" -B "$build/eigen/build" -DCMAKE_INSTALL_PREFIX="$build/eigen/prefix" \
       -DBUILD_TESTING=OFF -DEIGEN_BUILD_TESTING=OFF -DEIGEN_BUILD_DOC=OFF -DEIGEN_BUILD_DEMOS=OFF \
       -DEIGEN_BUILD_BLAS=OFF -DEIGEN_BUILD_LAPACK=OFF -DEIGEN_BUILD_PKGCONFIG=OFF \
-      -DCMAKE_EXPORT_NO_PACKAGE_REGISTRY=ON > "$build/eigen/configure.log"
+      -DCMAKE_EXPORT_PACKAGE_REGISTRY=OFF -DCMAKE_EXPORT_NO_PACKAGE_REGISTRY=ON > "$build/eigen/configure.log"
 cmake --install "$build/eigen/build" > "$build/eigen/install.log"
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$build/eigen/prefix" \

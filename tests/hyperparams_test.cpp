@@ -356,6 +356,11 @@ TEST(Hyperparameters, EveryNewFieldIsValidatedByName) {
   p = {2, 2};
   p.padding = Padding{-1, 0, 0, 0};
   EXPECT_EQ(pool_error(p), "pool_forward: padding.top must be non-negative, but got padding.top = -1");
+  p = {2, 2};
+  p.padding = Padding{1, 1, 0, 0};
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_forward(Tensor<double>({1, 0, 3, 2}), p); }),
+            "pool_forward: padding needs images of at least one pixel (a window of padding alone has no maximum), "
+            "but A_prev is (1, 0, 3, 2)");
   p = {};
   p.global = true;
   EXPECT_EQ(oracle::error_message([&] { cnnprim::pool_forward(Tensor<double>({1, 0, 3, 2}), p); }),

@@ -66,6 +66,20 @@ Axis resolve_axis(const char* function, const std::array<const char*, 3>& names,
   return a;
 }
 
+// ceil(a / b) for a >= 0, b > 0.
+inline Index ceil_div(Index a, Index b) { return a / b + (a % b != 0); }
+
+// The taps [begin, end) of a filter axis (f taps `dilation` apart) that fall inside [0, n) when the window
+// starts at `start`.
+struct TapRange {
+  Index begin, end;
+};
+inline TapRange taps_inside(Index start, Index f, Index dilation, Index n) {
+  const Index begin = start < 0 ? ceil_div(-start, dilation) : 0;
+  const Index end = start >= n ? 0 : std::min(f, ceil_div(n - start, dilation));
+  return {begin, std::max(begin, end)};
+}
+
 // The sizes of one convolution: A_prev (m, n_H_prev, n_W_prev, n_C_prev), W (f_H, f_W, n_C_prev / groups, n_C),
 // Z (m, n_H, n_W, n_C).
 struct ConvGeometry {
@@ -201,6 +215,9 @@ inline PoolGeometry pool_geometry(const char* function, const char* a_name, cons
       fail(function, pad_names[k], " = ", pads[k], " must be less than the window's ", k < 2 ? "height " : "width ",
            f);
   }
+  if ((a[1] == 0 || a[2] == 0) && pads != std::array<Index, 4>{})
+    fail(function, "padding needs images of at least one pixel (a window of padding alone has no maximum), but ",
+         a_name, " is ", shape_text(a));
   const bool square = window.H == window.W;
   const Axis H = resolve_axis(function, {"n_H_prev", square ? "f" : "window.H", "padding"}, a[1], window.H, strides.H,
                               1, padding.top, padding.bottom, false, hp.ceil_mode, a_name, " ", shape_text(a), " has ");

@@ -89,6 +89,57 @@ bool small_output(std::initializer_list<Index> shape, Index limit = Index{1} << 
   return true;
 }
 
+// The notebook's hyperparameters, and sometimes those of real networks on top.
+template <class T>
+cnnprim::ConvParams conv_params(Input& in, bool finite) {
+  cnnprim::ConvParams hp{in.extent(4), in.extent(3)};
+  const std::uint8_t extras = in.byte();
+  if (extras & 1) hp.strides = cnnprim::Axes{in.extent(4), in.extent(4)};
+  if (extras & 2) hp.padding = cnnprim::Padding{in.extent(3), in.extent(3), in.extent(3), in.extent(3)};
+  if (extras & 4) hp.same = true;
+  if (extras & 8) hp.dilation = {in.extent(3), in.extent(3)};
+  if (extras & 16) hp.groups = in.extent(4);
+  if (extras & 32)
+    hp.activation = extras & 64 ? cnnprim::Activation::relu()
+                                : cnnprim::Activation::clamp(in.value<T>(finite), in.value<T>(finite));
+  return hp;
+}
+
+cnnprim::PoolParams pool_params(Input& in) {
+  cnnprim::PoolParams hp{in.extent(5), in.extent(5)};
+  const std::uint8_t extras = in.byte();
+  if (extras & 1) hp.window = cnnprim::Axes{in.extent(5), in.extent(5)};
+  if (extras & 2) hp.strides = cnnprim::Axes{in.extent(4), in.extent(4)};
+  if (extras & 4) hp.padding = cnnprim::Padding{in.extent(2), in.extent(2), in.extent(2), in.extent(2)};
+  hp.count_include_pad = extras & 8;
+  hp.ceil_mode = extras & 16;
+  hp.global = (extras & 0xE0) == 0xE0;
+  return hp;
+}
+
+// Whether a convolution's output, and the multiply-adds behind it (output x window), are small: the Loop
+// path under the sanitizers and coverage takes tens of nanoseconds for each, and the target runs it several
+// times. Invalid arguments count as small: the call reports them.
+bool small_convolution(const std::array<Index, 4>& a, const std::array<Index, 4>& w, const cnnprim::ConvParams& hp) {
+  try {
+    const auto g = cnnprim::detail::conv_geometry("fuzz", "A_prev", a, "W", w, hp);
+    return small_output({g.m, g.n_H, g.n_W, g.n_C}) &&
+           small_output({g.m, g.n_H, g.n_W, g.n_C, g.f_H, g.f_W, g.group_channels()}, Index{1} << 22);
+  } catch (const cnnprim::shape_error&) {
+    return true;
+  }
+}
+
+bool small_pooling(const std::array<Index, 4>& a, const cnnprim::PoolParams& hp) {
+  try {
+    const auto g = cnnprim::detail::pool_geometry("fuzz", "A_prev", a, hp);
+    return small_output({g.m, g.n_H, g.n_W, g.n_C}) &&
+           small_output({g.m, g.n_H, g.n_W, g.n_C, g.f_H, g.f_W}, Index{1} << 22);
+  } catch (const cnnprim::shape_error&) {
+    return true;
+  }
+}
+
 template <class T, int Rank>
 void agree(const cnnprim::Tensor<T, Rank>& loop, const cnnprim::Tensor<T, Rank>& eigen) {
   if (loop.shape() != eigen.shape()) std::abort();
@@ -112,29 +163,23 @@ void run(Input& in) {
   if (!make<T, 4>(in, {in.extent(3), in.extent(9), in.extent(9), in.extent(17)}, finite, A_prev)) return;
   switch (op) {
     case 0: {  // convolution, forward and backward, both forms; finite inputs: Loop and Eigen agree
+      const cnnprim::ConvParams hp = conv_params<T>(in, finite);
+      const bool bias = in.byte() % 4 != 0;
+      const Index channels = hp.groups >= 1 && in.byte() % 4 != 0 ? A_prev.dim(3) / hp.groups : in.extent(17);
       Tensor<T> W, b;
-      const Index f = in.extent(4);
-      if (!make<T, 4>(in, {f, f, A_prev.dim(3), in.extent(17)}, finite, W)) return;
-      if (!make<T, 4>(in, {1, 1, 1, W.dim(3)}, finite, b)) return;
-      const cnnprim::ConvParams hp{in.extent(4), in.extent(3)};
-      // The output, and the multiply-adds behind it (output x window), bounded: the Loop path under the
-      // sanitizers and coverage takes tens of nanoseconds for each, and the target runs it several times.
-      if (f >= 1 && hp.stride >= 1 && hp.pad >= 0) {
-        const Index n_H = cnnprim::output_size(A_prev.dim(1), f, hp.pad, hp.stride);
-        const Index n_W = cnnprim::output_size(A_prev.dim(2), f, hp.pad, hp.stride);
-        if (!small_output({A_prev.dim(0), n_H, n_W, W.dim(3)}) ||
-            !small_output({A_prev.dim(0), n_H, n_W, W.dim(3), f, f, A_prev.dim(3)}, Index{1} << 22))
-          return;
-      }
-      auto forward = cnnprim::conv_forward(A_prev, W, b, hp, backend);
+      if (!make<T, 4>(in, {in.extent(4), in.extent(4), channels, in.extent(17)}, finite, W)) return;
+      if (bias && !make<T, 4>(in, {1, 1, 1, W.dim(3)}, finite, b)) return;
+      if (!small_convolution(A_prev.shape(), W.shape(), hp)) return;
+      auto forward = bias ? cnnprim::conv_forward(A_prev, W, b, hp, backend) : cnnprim::conv_forward(A_prev, W, hp, backend);
       Tensor<T> dZ;
       if (!make<T, 4>(in, forward.Z.shape(), finite, dZ)) return;
       const auto grads = cnnprim::conv_backward(dZ, forward.cache, backend);
-      Tensor<T> dA_prev(A_prev.shape());
+      Tensor<T> dA_prev(A_prev.shape()), dW(W.shape());
       cnnprim::conv_backward_data(dZ, W, hp, dA_prev, backend);
+      cnnprim::conv_backward_weights(dZ, A_prev, hp, dW, backend);
       if (finite) {
         const Backend other = backend == Backend::Loop ? Backend::Eigen : Backend::Loop;
-        agree(forward.Z, cnnprim::conv_forward(A_prev, W, b, hp, other).Z);
+        agree(forward.Z, (bias ? cnnprim::conv_forward(A_prev, W, b, hp, other) : cnnprim::conv_forward(A_prev, W, hp, other)).Z);
         const auto other_grads = cnnprim::conv_backward(dZ, forward.cache, other);
         agree(grads.dA_prev, other_grads.dA_prev);
         agree(grads.dW, other_grads.dW);
@@ -143,8 +188,9 @@ void run(Input& in) {
       break;
     }
     case 1: {  // pooling, both modes through the cache and the second form
-      const cnnprim::PoolParams hp{in.extent(5), in.extent(5)};
+      const cnnprim::PoolParams hp = pool_params(in);
       const PoolMode mode = in.byte() % 2 ? PoolMode::Max : PoolMode::Average;
+      if (!small_pooling(A_prev.shape(), hp)) return;
       auto forward = cnnprim::pool_forward(A_prev, hp, mode, backend);
       Tensor<T> dA;
       if (!make<T, 4>(in, forward.A.shape(), finite, dA)) return;
@@ -175,6 +221,8 @@ void run(Input& in) {
       const Index n_H = in.extent(4), n_W = in.extent(4);
       if (small_output({n_H, n_W})) cnnprim::distribute_value(in.value<T>(finite), {n_H, n_W});
       cnnprim::output_size(in.extent(9), in.extent(4), in.extent(4), in.extent(4));
+      cnnprim::output_size(in.extent(9), in.extent(4), in.extent(4), in.extent(4), in.extent(4), in.extent(4),
+                           in.byte() % 2);
       break;
     }
   }

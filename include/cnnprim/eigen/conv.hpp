@@ -70,12 +70,9 @@ Index partial_sums(const ConvGeometry& g, Index chunks) {
 template <class Visit>
 void for_each_window_row(const ConvGeometry& g, Index first, Index count, Visit visit) {
   Index w = first % g.n_W, h = (first / g.n_W) % g.n_H, i = first / (g.n_W * g.n_H);
-  const Index d = g.dilation_W;
   for (Index row = 0; row < count; ++row) {
     const Index vert_start = h * g.stride_H - g.pad_top, horiz_start = w * g.stride_W - g.pad_left;
-    const Index kw_begin = horiz_start < 0 ? (-horiz_start + d - 1) / d : 0;
-    const Index kw_end =
-        std::min(g.f_W, horiz_start >= g.n_W_prev ? Index{0} : (g.n_W_prev - horiz_start + d - 1) / d);
+    const auto [kw_begin, kw_end] = taps_inside(horiz_start, g.f_W, g.dilation_W, g.n_W_prev);
     for (Index kh = 0; kh < g.f_H; ++kh) {
       const Index a_h = vert_start + kh * g.dilation_H;
       if (a_h < 0 || a_h >= g.n_H_prev || kw_begin >= kw_end) continue;

@@ -3,8 +3,8 @@
 // There is no contraction over channels to hand to a matrix product, so the kernels vectorize along the
 // channels instead: in NHWC a pixel's channels are contiguous, and so are a tap's weights in W
 // (f_H, f_W, 1, n_C). Forward and backward data gather (every output element is summed in registers and
-// stored once, with no read-modify-write of memory); backward weights keeps a tap's packets in registers
-// along an output row. Tasks split rows of the output (forward, backward data) or blocks of channels
+// stored once, with no read-modify-write of memory), several pixels at a time where they share their taps;
+// backward weights keeps a tap's packets in registers along an output row. Tasks split rows of the output (forward, backward data) or blocks of channels
 // (weights), so each sum has the same order for every number of threads.
 #pragma once
 
@@ -19,39 +19,83 @@
 
 namespace cnnprim::detail::eigen {
 
-// ceil(a / b) for a >= 0, b > 0.
-inline Index ceil_div(Index a, Index b) { return a / b + (a % b != 0); }
-
-// The taps [begin, end) of a filter axis (f taps `dilation` apart) that fall inside [0, n) when the window
-// starts at `start`.
-struct TapRange {
-  Index begin, end;
-};
-inline TapRange taps_inside(Index start, Index f, Index dilation, Index n) {
-  const Index begin = start < 0 ? ceil_div(-start, dilation) : 0;
-  const Index end = start >= n ? 0 : std::min(f, ceil_div(n - start, dilation));
-  return {begin, std::max(begin, end)};
+// Calls body(c, V(), Int<U>()) over the channels from c: tile_packets packets at a time, then two, then one,
+// then single channels (V = T).
+template <class T, class Body>
+EIGEN_ALWAYS_INLINE void depthwise_channels(Index n_C, Body body) {
+  constexpr Index n = packet_size<T>;
+  Index c = 0;
+  for (; c + tile_packets * n <= n_C; c += tile_packets * n) body(c, Packet<T>(), Int<tile_packets>());
+  if constexpr (tile_packets > 2)
+    if (c + 2 * n <= n_C) body(c, Packet<T>(), Int<2>()), c += 2 * n;
+  for (; c + n <= n_C; c += n) body(c, Packet<T>(), Int<1>());
+  for (; c < n_C; ++c) body(c, T(), Int<1>());
 }
 
-// acc[u] = init (or 0) + sum over `taps` of input[offset + c] * filter[tap + c], for the channel block at c.
-template <class T, class V, int U>
-EIGEN_ALWAYS_INLINE void depthwise_block(const T* input, const T* filter, const Index* offsets, const Index* taps,
-                                         Index n_taps, const T* init, Index c, T* out) {
+// R pixels of `out` (out_step apart), channels [c, c + U packets): init (or 0) plus the sum over the taps k of
+// input[origin + r * pixel_step + offsets[k] + c] * filter[taps[k] + c]. The R pixels share their taps, so
+// each weight packet is loaded once for R independent accumulators.
+template <int R, class T, class V, int U>
+EIGEN_ALWAYS_INLINE void depthwise_tile(const T* input, Index origin, Index pixel_step, const Index* offsets,
+                                        const T* filter, const Index* taps, Index n_taps, const T* init, Index c,
+                                        T* out, Index out_step) {
   constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
-  V acc[std::size_t{U}];
-  unroll<U>([&](int u) { acc[u] = init ? load<V>(init + c + u * step) : constant<V>(T(0)); });
+  V acc[std::size_t{R}][std::size_t{U}];
+  unroll<U>([&](int u) {
+    const V start = init ? load<V>(init + c + u * step) : constant<V>(T(0));
+    unroll<R>([&](int r) { acc[r][u] = start; });
+  });
   for (Index k = 0; k < n_taps; ++k) {
-    const T* x = input + offsets[k] + c;
-    const T* w = filter + taps[k] + c;
-    unroll<U>([&](int u) { acc[u] = multiply_add(load<V>(x + u * step), load<V>(w + u * step), acc[u]); });
+    const T* x = input + (origin + offsets[k] + c);
+    V w[std::size_t{U}];
+    unroll<U>([&](int u) { w[u] = load<V>(filter + taps[k] + c + u * step); });
+    unroll<R>([&](int r) {
+      unroll<U>([&](int u) { acc[r][u] = multiply_add(load<V>(x + r * pixel_step + u * step), w[u], acc[r][u]); });
+    });
   }
-  unroll<U>([&](int u) { store(out + c + u * step, acc[u]); });
+  unroll<R>([&](int r) { unroll<U>([&](int u) { store(out + r * out_step + c + u * step, acc[r][u]); }); });
+}
+
+// Pixels per register tile of the depthwise kernels.
+constexpr int depthwise_pixels = 4;
+
+// One row of depthwise gathers: pixels p in [0, n) of `out`, pixel p reading `input` around origin(p) through
+// the taps that taps_of(p, offsets, taps) lists (and returns the count of). Pixels `every` apart share their
+// list of taps, with their inputs pixel_step apart; in [full_begin, full_end) the list is complete, and such
+// pixels go depthwise_pixels at a time.
+template <class T, class Origin, class TapsOf>
+void depthwise_row(const T* input, const T* filter, const T* init, Index C, Index n, Index every, Index full_begin,
+                   Index full_end, Index pixel_step, Origin origin, TapsOf taps_of, Index* offsets, Index* taps,
+                   T* out) {
+  constexpr Index R = depthwise_pixels;
+  for (Index first = 0; first < std::min(every, n); ++first)
+    for (Index p = first; p < n;) {
+      if (p >= full_begin && p + (R - 1) * every < full_end) {
+        const Index n_taps = taps_of(p, offsets, taps);
+        for (; p + (R - 1) * every < full_end; p += R * every)
+          depthwise_channels<T>(C, [&](Index c, auto lanes, auto packets) {
+            depthwise_tile<R, T, decltype(lanes), decltype(packets)::value>(
+                input, origin(p), pixel_step, offsets, filter, taps, n_taps, init, c, out + p * C, every * C);
+          });
+        continue;
+      }
+      const Index n_taps = taps_of(p, offsets, taps);
+      depthwise_channels<T>(C, [&](Index c, auto lanes, auto packets) {
+        depthwise_tile<1, T, decltype(lanes), decltype(packets)::value>(input, origin(p), 0, offsets, filter, taps,
+                                                                       n_taps, init, c, out + p * C, C);
+      });
+      p += every;
+    }
 }
 
 /// Z = activation(depthwise conv(A_prev, W) (+ b)).
 template <class T>
 void depthwise_forward(const T* A_prev, const T* W, const T* b, const ConvGeometry& g, T* Z, Threads threads) {
   const Index C = g.n_C, pieces = row_pieces(g.m, g.n_H);
+  // The output columns whose windows lie inside the image's columns.
+  const Index full_begin = ceil_div(g.pad_left, g.stride_W);
+  const Index last_start = g.n_W_prev - g.extent_W() + g.pad_left;
+  const Index full_end = last_start < 0 ? 0 : std::min(g.n_W, last_start / g.stride_W + 1);
   parallel_for(threads, g.m * pieces, g.work(), [&](Index task) {
     const Index i = task / pieces;
     const auto [h_begin, h_end] = piece(g.n_H, pieces, task % pieces);
@@ -60,20 +104,23 @@ void depthwise_forward(const T* A_prev, const T* W, const T* b, const ConvGeomet
     for (Index h = h_begin; h < h_end; ++h) {
       const Index top = h * g.stride_H - g.pad_top;
       const TapRange rows = taps_inside(top, g.f_H, g.dilation_H, g.n_H_prev);
-      for (Index w = 0; w < g.n_W; ++w) {
-        const Index left = w * g.stride_W - g.pad_left;
-        const TapRange columns = taps_inside(left, g.f_W, g.dilation_W, g.n_W_prev);
+      // Offsets from the pixel at (top, left) of window w.
+      const auto origin = [&](Index w) {
+        return ((i * g.n_H_prev + top) * g.n_W_prev + w * g.stride_W - g.pad_left) * C;
+      };
+      const auto taps_of = [&](Index w, Index* offset, Index* tap) {
+        const TapRange columns = taps_inside(w * g.stride_W - g.pad_left, g.f_W, g.dilation_W, g.n_W_prev);
         Index n_taps = 0;
         for (Index kh = rows.begin; kh < rows.end; ++kh)
           for (Index kw = columns.begin; kw < columns.end; ++kw, ++n_taps) {
-            offsets[n_taps] = ((i * g.n_H_prev + top + kh * g.dilation_H) * g.n_W_prev + left + kw * g.dilation_W) * C;
-            taps[n_taps] = (kh * g.f_W + kw) * C;
+            offset[n_taps] = (kh * g.dilation_H * g.n_W_prev + kw * g.dilation_W) * C;
+            tap[n_taps] = (kh * g.f_W + kw) * C;
           }
-        T* z = Z + ((i * g.n_H + h) * g.n_W + w) * C;
-        for_each_channel_block<T>(C, [&](Index c, auto lanes, auto packets) {
-          depthwise_block<T, decltype(lanes), decltype(packets)::value>(A_prev, W, offsets, taps, n_taps, b, c, z);
-        });
-      }
+        return n_taps;
+      };
+      T* z = Z + (i * g.n_H + h) * g.n_W * C;
+      depthwise_row(A_prev, W, b, C, g.n_W, 1, full_begin, full_end, g.stride_W * C, origin, taps_of, offsets, taps,
+                    z);
     }
     activate(g.activation, Z + (i * g.n_H + h_begin) * g.n_W * C, (h_end - h_begin) * g.n_W * C);
   });
@@ -84,40 +131,96 @@ void depthwise_forward(const T* A_prev, const T* W, const T* b, const ConvGeomet
 template <class T>
 void depthwise_backward_data(const T* dZ, const T* W, const ConvGeometry& g, T* dA_prev, Threads threads) {
   const Index C = g.n_C, pieces = row_pieces(g.m, g.n_H_prev);
+  // Columns s and s + stride_W take the same taps, from dZ's columns w and w + 1. In [full_begin, full_end)
+  // every tap kw whose w = (s + pad_left - kw * dilation_W) / stride_W is whole lies inside dZ.
+  const Index full_begin = std::max<Index>(0, g.extent_W() - 1 - g.pad_left);
+  const Index full_end = std::max<Index>(0, std::min(g.n_W_prev, g.n_W * g.stride_W - g.pad_left));
   parallel_for(threads, g.m * pieces, g.work(), [&](Index task) {
     const Index i = task / pieces;
     const auto [r_begin, r_end] = piece(g.n_H_prev, pieces, task % pieces);
     Index* const offsets = scratch<Index, Scratch::WindowTaps>(static_cast<std::size_t>(2 * g.f_H * g.f_W));
     Index* const taps = offsets + g.f_H * g.f_W;
-    for (Index r = r_begin; r < r_end; ++r)
-      for (Index s = 0; s < g.n_W_prev; ++s) {
+    for (Index r = r_begin; r < r_end; ++r) {
+      // The window (h, w) whose tap (kh, kw) reads (r, s) has h * stride_H = r + pad_top - kh * dilation_H, and
+      // likewise w; offsets count from dZ's pixel (0, s / stride_W) of image i.
+      const Index image = i * g.n_H * g.n_W * C;
+      const auto origin = [&](Index s) { return image + s / g.stride_W * C; };
+      const auto taps_of = [&](Index s, Index* offset, Index* tap) {
         Index n_taps = 0;
         for (Index kh = 0; kh < g.f_H; ++kh) {
-          const Index y = r + g.pad_top - kh * g.dilation_H;  // h * stride_H, if tap kh of row h reads r
+          const Index y = r + g.pad_top - kh * g.dilation_H;
           if (y < 0) break;
           if (y % g.stride_H != 0 || y / g.stride_H >= g.n_H) continue;
           for (Index kw = 0; kw < g.f_W; ++kw) {
             const Index x = s + g.pad_left - kw * g.dilation_W;
             if (x < 0) break;
             if (x % g.stride_W != 0 || x / g.stride_W >= g.n_W) continue;
-            offsets[n_taps] = ((i * g.n_H + y / g.stride_H) * g.n_W + x / g.stride_W) * C;
-            taps[n_taps++] = (kh * g.f_W + kw) * C;
+            offset[n_taps] = ((y / g.stride_H) * g.n_W + x / g.stride_W - s / g.stride_W) * C;
+            tap[n_taps++] = (kh * g.f_W + kw) * C;
           }
         }
-        T* da = dA_prev + ((i * g.n_H_prev + r) * g.n_W_prev + s) * C;
-        for_each_channel_block<T>(C, [&](Index c, auto lanes, auto packets) {
-          depthwise_block<T, decltype(lanes), decltype(packets)::value>(dZ, W, offsets, taps, n_taps,
-                                                                        static_cast<const T*>(nullptr), c, da);
+        return n_taps;
+      };
+      T* da = dA_prev + (i * g.n_H_prev + r) * g.n_W_prev * C;
+      depthwise_row(dZ, W, static_cast<const T*>(nullptr), C, g.n_W_prev, g.stride_W, full_begin, full_end, C,
+                    origin, taps_of, offsets, taps, da);
+    }
+  });
+}
+
+// dW for one block of channels at c (a packet, or one channel when V = T) of a layer with a 3x3 filter: the
+// nine taps' sums stay in registers while every pixel of dZ is read once; nine independent chains of
+// multiply-adds.
+template <class T, class V>
+void depthwise_weights_3x3(const T* A_prev, const T* dZ, const ConvGeometry& g, Index c, T* dW) {
+  constexpr int K = 9;
+  const Index C = g.n_C;
+  Index offsets[K];
+  for (int k = 0; k < K; ++k) offsets[k] = (k / 3 * g.dilation_H * g.n_W_prev + k % 3 * g.dilation_W) * C;
+  const Index full_begin = ceil_div(g.pad_left, g.stride_W);
+  const Index last_start = g.n_W_prev - g.extent_W() + g.pad_left;
+  const Index full_end = last_start < 0 ? 0 : std::min(g.n_W, last_start / g.stride_W + 1);
+  V acc[K];
+  unroll<K>([&](int k) { acc[k] = constant<V>(T(0)); });
+  for (Index i = 0; i < g.m; ++i)
+    for (Index h = 0; h < g.n_H; ++h) {
+      const Index top = h * g.stride_H - g.pad_top;
+      const TapRange rows = taps_inside(top, g.f_H, g.dilation_H, g.n_H_prev);
+      const bool full_rows = rows.begin == 0 && rows.end == 3;
+      const T* dz = dZ + (i * g.n_H + h) * g.n_W * C + c;
+      for (Index w = 0; w < g.n_W; ++w) {
+        const Index left = w * g.stride_W - g.pad_left;
+        const Index origin = ((i * g.n_H_prev + top) * g.n_W_prev + left) * C + c;
+        const V d = load<V>(dz + w * C);
+        if (full_rows && w >= full_begin && w < full_end) {
+          unroll<K>([&](int k) { acc[k] = multiply_add(load<V>(A_prev + (origin + offsets[k])), d, acc[k]); });
+          continue;
+        }
+        const TapRange columns = taps_inside(left, g.f_W, g.dilation_W, g.n_W_prev);
+        unroll<K>([&](int k) {
+          if (k / 3 >= rows.begin && k / 3 < rows.end && k % 3 >= columns.begin && k % 3 < columns.end)
+            acc[k] = multiply_add(load<V>(A_prev + (origin + offsets[k])), d, acc[k]);
         });
       }
-  });
+    }
+  unroll<K>([&](int k) { store(dW + k * C + c, acc[k]); });
 }
 
 /// dW[kh, kw, 0, c] = sum over pixels of A_prev_pad[i, h*stride_H + kh*dilation_H, w*stride_W + kw*dilation_W, c]
 /// * dZ[i, h, w, c]; the tasks are blocks of channels.
 template <class T>
 void depthwise_backward_weights(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW, Threads threads) {
-  const Index C = g.n_C, block = tile_packets * packet_size<T>, blocks = ceil_div(C, block);
+  const Index C = g.n_C;
+  if (g.f_H == 3 && g.f_W == 3) {
+    // One task per packet of channels, then one per remaining channel.
+    const Index n = packet_size<T>, packets = C / n;
+    parallel_for(threads, packets + C % n, g.work(), [&](Index task) {
+      if (task < packets) depthwise_weights_3x3<T, Packet<T>>(A_prev, dZ, g, task * n, dW);
+      else depthwise_weights_3x3<T, T>(A_prev, dZ, g, packets * n + (task - packets), dW);
+    });
+    return;
+  }
+  const Index block = 2 * packet_size<T>, blocks = ceil_div(C, block);
   std::fill_n(dW, g.f_H * g.f_W * C, T(0));
   parallel_for(threads, blocks, g.work(), [&](Index task) {
     const Index c_begin = task * block, width = std::min(block, C - c_begin);
@@ -136,19 +239,29 @@ void depthwise_backward_weights(const T* A_prev, const T* dZ, const ConvGeometry
             const Index last = g.n_W_prev - 1 + shift;
             const Index w_end = last < 0 ? 0 : std::min(g.n_W, last / g.stride_W + 1);
             T* dw = dW + (kh * g.f_W + kw) * C + c_begin;
-            for_each_channel_block<T>(width, [&](Index c, auto lanes, auto packets) {
+            depthwise_channels<T>(width, [&](Index c, auto lanes, auto packets) {
               using V = decltype(lanes);
               constexpr int U = decltype(packets)::value;
+              // A sums, over columns w = A j + a, so that a single packet of channels is not one long chain of
+              // dependent multiply-adds; added in a fixed order.
+              constexpr int A = U >= 4 ? 1 : 4 / U;
               constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
-              V acc[std::size_t{U}];
-              unroll<U>([&](int u) { acc[u] = load<V>(dw + c + u * step); });
-              for (Index w = w_begin; w < w_end; ++w) {
-                const T* a = a_row + (w * g.stride_W - shift) * C + c;
+              V acc[std::size_t{A}][std::size_t{U}];
+              unroll<A>([&](int a) { unroll<U>([&](int u) { acc[a][u] = constant<V>(T(0)); }); });
+              const auto add_column = [&](int a, Index w) {
+                const T* x = a_row + (w * g.stride_W - shift) * C + c;
                 unroll<U>([&](int u) {
-                  acc[u] = multiply_add(load<V>(a + u * step), load<V>(dz + w * C + c + u * step), acc[u]);
+                  acc[a][u] = multiply_add(load<V>(x + u * step), load<V>(dz + w * C + c + u * step), acc[a][u]);
                 });
-              }
-              unroll<U>([&](int u) { store(dw + c + u * step, acc[u]); });
+              };
+              Index w = w_begin;
+              for (; w + A <= w_end; w += A) unroll<A>([&](int a) { add_column(a, w + a); });
+              for (int a = 0; w < w_end; ++w, ++a) add_column(a, w);
+              unroll<U>([&](int u) {
+                V sum = acc[0][u];
+                for (int a = 1; a < A; ++a) sum = add(sum, acc[a][u]);
+                store(dw + c + u * step, add(load<V>(dw + c + u * step), sum));
+              });
             });
           }
         }
