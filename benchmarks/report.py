@@ -195,6 +195,7 @@ def main():
         lines += ["Skipped (the loop path over 0.4 GFLOP per call): %d benchmarks." % len(skipped), ""]
 
     lines += thread_table(medians)
+    lines += layer_table(medians)
 
     with open(out + "/results.md", "w") as f:
         f.write("\n".join(lines))
@@ -214,6 +215,38 @@ set yrange [0:*]
 plot '%s/ratios.dat' using 0:2:xtic(1) with boxes notitle, 1 with lines lw 2 title 'parity'
 """ % (out, out)
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
+
+
+def layer_table(medians):
+    """Real networks' layers (layers_bench.cpp): the second form beside oneDNN, forward and backward."""
+    times = {}
+    for name, b in medians.items():
+        m = re.match(r"BM_(OneDnn)?Layer(Forward|Backward)/(.*)$", name)
+        if m:
+            times.setdefault(m.group(3), {})[(bool(m.group(1)), m.group(2))] = b
+    if not times:
+        return []
+    names = {"groups": "", "dilation": "", "same": ""}
+    lines = ["## Layers of real networks, float, one thread", "",
+             "The second form (Eigen path) beside oneDNN's execute() in the same run, µs (medians); GFLOP/s are "
+             "cnnprim's; ratios above 1 favour cnnprim. *g* groups, *d* dilation, *same*: TensorFlow's 'SAME'.", "",
+             "| layer (m, H, W, C_prev, C, f, s, pad) | g | d | same | forward | oneDNN | ratio | GFLOP/s "
+             "| backward | oneDNN | ratio | GFLOP/s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    order = {args: k for k, args in enumerate(a for a in (n.split("/", 1)[1] for n in medians
+                                                            if n.startswith("BM_LayerForward/")))}
+    for args in sorted(times, key=lambda a: order.get(a, 0)):
+        t = times[args]
+        values = dict(kv.split(":") for kv in args.split("/"))
+        shape = "(" + ", ".join(values[k] for k in ("m", "n_H", "n_W", "n_C_prev", "n_C", "f", "stride", "pad")) + ")"
+        cells = []
+        for direction in ("Forward", "Backward"):
+            ours, theirs = t.get((False, direction)), t.get((True, direction))
+            cells += [fmt_time(ours), fmt_time(theirs),
+                      ratio(theirs and theirs["real_time"], ours and ours["real_time"]),
+                      "%.0f" % rate(ours, "FLOPS") if ours else "—"]
+        lines.append("| %s | %s | %s | %s | %s |" % (shape, values["groups"], values["dilation"],
+                                                      "yes" if values["same"] == "1" else "", " | ".join(cells)))
+    return lines + [""]
 
 
 def thread_table(medians):

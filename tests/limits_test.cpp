@@ -117,6 +117,21 @@ TEST_P(Limits, NoInputChannelsAndAHugeWidth) {
   }
 }
 
+TEST(Limits, NoInputChannelsUnderAHugeFilter) {
+  // W holds nothing, so its extents may be as large as the input's; the Eigen path must not multiply them out
+  // (the Loop path would walk the empty window's taps, which is its nature, not a bug).
+  const Index height = std::numeric_limits<Index>::max() - 1;
+  const Tensor<double> A_prev({1, height, 27, 0}), W({height, 27, 0, 2});
+  const auto b = oracle::uniform<double, 4>({1, 1, 1, 2}, 13);
+  ConvParams hp;
+  hp.activation = cnnprim::Activation::relu();
+  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, hp, Backend::Eigen);
+  ASSERT_EQ(Z.shape(), (std::array<Index, 4>{1, 1, 1, 2}));
+  for (Index c = 0; c < 2; ++c) EXPECT_EQ(Z(0, 0, 0, c), std::max(0.0, b(0, 0, 0, c)));
+  const auto g = cnnprim::conv_backward(Z, cache, Backend::Eigen);
+  EXPECT_EQ(g.dW.size(), 0);
+}
+
 // ---- Huge strides and pads ----
 
 TEST_P(Limits, HugePoolStrideReturnsAtOnce) {

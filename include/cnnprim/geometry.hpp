@@ -95,8 +95,9 @@ struct ConvGeometry {
   // Rows and columns a window spans in the padded input.
   Index extent_H() const { return (f_H - 1) * dilation_H + 1; }
   Index extent_W() const { return (f_W - 1) * dilation_W + 1; }
-  // Elements of one window of one group: a row of the patch matrix.
-  Index patch_size() const { return f_H * f_W * group_channels(); }
+  // Elements of one window of one group: a row of the patch matrix. Channels first: without them the
+  // filter's extents may be huge (W is then empty), and the size is still 0.
+  Index patch_size() const { return group_channels() * f_H * f_W; }
   Index pixels() const { return m * n_H * n_W; }
   // Multiply-adds of one pass.
   double work() const { return double(pixels()) * double(patch_size()) * double(n_C); }

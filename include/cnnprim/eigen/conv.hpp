@@ -345,6 +345,17 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
   const ScratchScope scope;
   if (Z.empty()) return;
   const Index K = g.patch_size(), n_C = g.n_C, filters = g.group_filters();
+  MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
+  const auto add_bias = [&](auto&& Z_rows) {
+    if (b) Z_rows.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b, n_C);
+    else Z_rows.setZero();
+  };
+  // No input channels: Z is the bias, and A_prev and W, which may be empty with huge extents, are never indexed.
+  if (K == 0) {
+    add_bias(Z_mat);
+    activate(g.activation, Z.data(), Z.size());
+    return;
+  }
   if (g.is_depthwise()) return depthwise_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
   if (g.groups == 1 && fills_packets<T>({n_C}) && g.pads_within_filter()) {
     const T* packed = pack_filter(W.data(), g.f_H, g.f_W, g.n_C_prev, n_C, /*flip=*/false);
@@ -355,17 +366,6 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
     return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
-  MatrixMap<T> Z_mat(Z.data(), g.pixels(), n_C);
-  const auto add_bias = [&](auto&& Z_rows) {
-    if (b) Z_rows.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b, n_C);
-    else Z_rows.setZero();
-  };
-  // No input channels: Z is the bias, and A_prev, which may be empty with huge extents, is never indexed.
-  if (K == 0) {
-    add_bias(Z_mat);
-    activate(g.activation, Z.data(), Z.size());
-    return;
-  }
   const Index columns = std::min(filters, filter_columns<T>(g));
   const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
   parallel_for(threads, chunks.size(), g.work(), [&](Index k) {
@@ -473,12 +473,12 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
   const Index K = g.patch_size(), n_C = g.n_C, filters = g.group_filters();
   const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
   if (!db.empty()) db.vector() = dZ_mat.colwise().sum().transpose();
+  if (K == 0) return;  // dW is empty; A_prev, empty too, is never indexed
   if (g.is_depthwise()) return depthwise_backward_weights(A_prev.data(), dZ.data(), g, dW.data(), threads);
   if (g.groups == 1 && fills_packets<T>({n_C}) && g.pads_within_filter()) {
     direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data(), threads);
     return;
   }
-  if (K == 0) return;  // dW is empty; A_prev, empty too, is never indexed
   const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
   const Index blocks = partial_sums<T>(g, chunks.size());
   // Block 0 sums into dW itself, the others into scratch memory.
