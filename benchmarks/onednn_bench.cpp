@@ -7,6 +7,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "shapes.hpp"
+#include "onednn.hpp"
 
 extern "C" void omp_set_num_threads(int);  // oneDNN here runs on libgomp
 
@@ -22,18 +23,8 @@ const bool single_threaded = [] {
   return true;
 }();
 
-dnnl::engine& cpu() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-memory filled(const memory::desc& md, unsigned seed) {
-  memory mem(md, cpu());
-  const auto n = static_cast<cnnprim::Index>(md.get_size() / sizeof(float));
-  const auto values = bench::random_tensor<float, 1>({n}, seed);
-  std::copy_n(values.data(), n, static_cast<float*>(mem.get_data_handle()));
-  return mem;
-}
+using bench::cpu;
+using bench::filled;
 
 struct Conv {
   memory::desc src, weights_any, bias, dst;

@@ -7,6 +7,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "layers.hpp"
+#include "onednn.hpp"
 
 namespace {
 
@@ -14,18 +15,8 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-dnnl::engine& cpu() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-memory filled(const memory::desc& md, unsigned seed) {
-  memory mem(md, cpu());
-  const auto n = static_cast<cnnprim::Index>(md.get_size() / sizeof(float));
-  const auto values = bench::random_tensor<float, 1>({n}, seed);
-  std::copy_n(values.data(), n, static_cast<float*>(mem.get_data_handle()));
-  return mem;
-}
+using bench::cpu;
+using bench::filled;
 
 struct Layer {
   cnnprim::detail::ConvGeometry g;

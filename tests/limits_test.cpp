@@ -132,6 +132,24 @@ TEST(Limits, NoInputChannelsUnderAHugeFilter) {
   EXPECT_EQ(g.dW.size(), 0);
 }
 
+TEST_P(Limits, ImagesWithoutRowsUnderPaddingOnly) {
+  // Every window lies in the padding: Z is the bias, and A_prev (which has no elements) is never read.
+  const Tensor<double> A_prev({1, 0, 3, 4});
+  const auto W = oracle::uniform<double, 4>({2, 3, 2, 6}, 14);
+  const auto b = oracle::uniform<double, 4>({1, 1, 1, 6}, 15);
+  ConvParams hp;
+  hp.padding = cnnprim::Padding{1, 1, 1, 1};
+  hp.dilation = {1, 2};
+  hp.groups = 2;
+  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, hp, GetParam());
+  ASSERT_EQ(Z.shape(), (std::array<Index, 4>{1, 1, 1, 6}));
+  EXPECT_TRUE(oracle::near(Z, b, 0.0));
+  const auto g = cnnprim::conv_backward(Z, cache, GetParam());
+  EXPECT_EQ(g.dA_prev.size(), 0);
+  EXPECT_EQ(g.dW.vector().cwiseAbs().maxCoeff(), 0.0);
+  EXPECT_TRUE(oracle::near(g.db, b, 0.0));
+}
+
 // ---- Huge strides and pads ----
 
 TEST_P(Limits, HugePoolStrideReturnsAtOnce) {

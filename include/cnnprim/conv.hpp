@@ -2,7 +2,9 @@
 //
 // A_prev (m, n_H_prev, n_W_prev, n_C_prev) * W (f, f, n_C_prev, n_C) + b (1, 1, 1, n_C)
 //   -> Z (m, n_H, n_W, n_C),  n_H = floor((n_H_prev + 2 pad - f) / stride) + 1  (n_W likewise),
-//   Z[i, h, w, c] = sum(A_prev_pad[i, h*stride : h*stride+f, w*stride : w*stride+f, :] * W[:, :, :, c]) + b[c].
+//   Z[i, h, w, c] = sum(A_prev_pad[i, h*stride : h*stride+f, w*stride : w*stride+f, :] * W[:, :, :, c]) + b[c],
+// with the notebook's ConvParams{stride, pad}. Its other fields (params.hpp) add rectangular filters, strides
+// per axis, padding per side or 'same', dilation, groups and a fused activation; b may be left out.
 // conv_backward returns dA_prev, dW, db with the shapes of A_prev, W, b, for every stride and pad (pad = 0
 // included); conv_backward_data and conv_backward_weights are its two halves. Each function has two forms:
 // the notebook's, which returns new tensors (and a cache), and one that writes into the caller's views and

@@ -93,17 +93,18 @@ inline bool contiguous_taps(const ConvGeometry& g) { return g.dilation_W == 1 &&
 template <class T>
 void im2col(const T* A_prev, const ConvGeometry& g, Index group, Index first, Index count, T* patches) {
   const Index C = g.group_channels(), K = g.patch_size(), stride = g.n_C_prev, d = g.dilation_W;
-  const T* a = A_prev + group * C;
   std::fill_n(patches, count * K, T(0));
+  // (A_prev may have no pixels at all, and be null, when every window lies in the padding.)
   if (contiguous_taps(g)) {
     for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
-      std::copy_n(a + (a_pixel + kw_begin) * C, (kw_end - kw_begin) * C, patches + row * K + (kh * g.f_W + kw_begin) * C);
+      std::copy_n(A_prev + (a_pixel + kw_begin) * C, (kw_end - kw_begin) * C,
+                  patches + row * K + (kh * g.f_W + kw_begin) * C);
     });
     return;
   }
   for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
     for (Index kw = kw_begin; kw < kw_end; ++kw)
-      std::copy_n(a + (a_pixel + kw * d) * stride, C, patches + row * K + (kh * g.f_W + kw) * C);
+      std::copy_n(A_prev + ((a_pixel + kw * d) * stride + group * C), C, patches + row * K + (kh * g.f_W + kw) * C);
   });
 }
 
@@ -112,19 +113,19 @@ void im2col(const T* A_prev, const ConvGeometry& g, Index group, Index first, In
 template <class T>
 void col2im(const T* patches, const ConvGeometry& g, Index group, Index first, Index count, T* dA_prev) {
   const Index C = g.group_channels(), K = g.patch_size(), stride = g.n_C_prev, d = g.dilation_W;
-  T* const a = dA_prev + group * C;
   const auto add = [](const T* source, T* target, Index n) {
     for (Index j = 0; j < n; ++j) target[j] += source[j];
   };
   if (contiguous_taps(g)) {
     for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
-      add(patches + row * K + (kh * g.f_W + kw_begin) * C, a + (a_pixel + kw_begin) * C, (kw_end - kw_begin) * C);
+      add(patches + row * K + (kh * g.f_W + kw_begin) * C, dA_prev + (a_pixel + kw_begin) * C,
+          (kw_end - kw_begin) * C);
     });
     return;
   }
   for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
     for (Index kw = kw_begin; kw < kw_end; ++kw)
-      add(patches + row * K + (kh * g.f_W + kw) * C, a + (a_pixel + kw * d) * stride, C);
+      add(patches + row * K + (kh * g.f_W + kw) * C, dA_prev + ((a_pixel + kw * d) * stride + group * C), C);
   });
 }
 
