@@ -3,6 +3,7 @@
 
 Usage: python3 benchmarks/report.py results.json output_folder
        python3 benchmarks/report.py --portable default.json avx2.json native.json   (markdown on stdout)
+       python3 benchmarks/report.py --readme results.json     (README's summary tables, on stdout)
 Medians only (the machine is shared and noisy); every ratio comes from one run.
 """
 import json
@@ -283,6 +284,53 @@ def thread_table(medians):
     return lines + [""]
 
 
+def readme(path):
+    """README's two summary tables (float, one thread, second form), from one run's JSON."""
+    _, medians, _ = load(path)
+    by = {}
+    for name, b in medians.items():
+        func, params, args = split(name)
+        by[(func, tuple(params), args)] = b
+    t = lambda b: b["real_time"] if b else None
+    names = {"(10, 4, 4, 3, 8, 2, 2, 2)": " notebook", "(2, 5, 7, 4, 8, 3, 1, 0)": " forum thread",
+             "(1, 33, 33, 3, 1, 5, 2, 0)": " forum problem", "(1, 6, 6, 3, 10, 3, 1, 0)": " lecture"}
+    order = listed_shapes()
+    conv = sorted({a for (f, p, a) in by if f == "BM_ConvForward"}, key=lambda a: order.get(shape_label(a), 99))
+    print("| conv (m, H, W, C_prev, C, f, s, pad) | forward µs | GFLOP/s | ÷ oneDNN | first form ÷ second "
+          "| backward µs | GFLOP/s | ÷ oneDNN | Eigen/Loop (fwd) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for a in conv:
+        fwd = by.get(("BM_ConvForward", ("float", "Eigen", "Second"), a))
+        first = by.get(("BM_ConvForward", ("float", "Eigen", "First"), a))
+        loop = by.get(("BM_ConvForward", ("float", "Loop", "Second"), a))
+        bwd = by.get(("BM_ConvBackward", ("float", "Eigen", "Second"), a))
+        dn_f = by.get(("BM_OneDnnConvForward", (), a))
+        dn_b = by.get(("BM_OneDnnConvBackward", (), a + "/part:0"))
+        label = shape_label(a)
+        print("| %s%s | %s | %.1f | %s | %s | %s | %.1f | %s | %s |" % (
+            label, names.get(label, ""), fmt_time(fwd), rate(fwd, "FLOPS"), ratio(t(dn_f), t(fwd)),
+            ratio(t(first), t(fwd)), fmt_time(bwd), rate(bwd, "FLOPS"), ratio(t(dn_b), t(bwd)),
+            ratio(t(loop), t(fwd)) if loop else "skipped"))
+    print()
+    pools = sorted({a for (f, p, a) in by if f == "BM_PoolForward"}, key=lambda a: order.get(shape_label(a), 99))
+    algo = {"Max": "pooling_max", "Average": "pooling_avg_exclude_padding"}
+    calls = [("BM_PoolForward", "Max"), ("BM_PoolForward", "Average"), ("BM_PoolBackward", "Max"),
+             ("BM_PoolBackward", "Average")]
+    print("| pooling (m, H, W, C, f, s) | forward max | forward avg | backward max | backward avg |")
+    print("|---|---:|---:|---:|---:|")
+    for a in pools:
+        ours = [by.get((f, ("float", m, "Eigen", "Second"), a)) for f, m in calls]
+        first = [by.get((f, ("float", m, "Eigen", "First"), a)) for f, m in calls]
+        dn = [by.get(("BM_OneDnn" + f[3:], (algo[m],), a)) for f, m in calls]
+        label = shape_label(a)
+        small = label.startswith("(2, 4, 4")
+        cell = lambda b: "%s µs" % fmt_time(b) + ("" if small else ", %.1f GB/s" % (b["bytes_per_second"] / 1e9))
+        print("| %s%s | %s |" % (label, " notebook" if small else "", " | ".join(cell(b) for b in ours)))
+        print("| ÷ oneDNN | %s |" % " | ".join(ratio(t(d), t(o)) for d, o in zip(dn, ours)))
+        if not small:
+            print("| first form ÷ second | %s |" % " | ".join(ratio(t(f), t(o)) for f, o in zip(first, ours)))
+
+
 def portable(paths):
     """One table: each second-form call's median in the portable, AVX2 and native builds (benchmarks/portable.sh)."""
     shape_order = listed_shapes()
@@ -306,7 +354,9 @@ def portable(paths):
                                                        ratio(t[0], t[1]), ratio(t[0], t[2])))
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1] == "--readme":
+    readme(sys.argv[2])
+elif __name__ == "__main__":
     if sys.argv[1] == "--portable":
         portable(sys.argv[2:])
     else:
