@@ -233,9 +233,12 @@ def layer_table(medians):
              "cnnprim's; ratios above 1 favour cnnprim. *g* groups, *d* dilation, *same*: TensorFlow's 'SAME'.", "",
              "| layer (m, H, W, C_prev, C, f, s, pad) | g | d | same | forward | oneDNN | ratio | GFLOP/s "
              "| backward | oneDNN | ratio | GFLOP/s |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    order = {args: k for k, args in enumerate(a for a in (n.split("/", 1)[1] for n in medians
-                                                            if n.startswith("BM_LayerForward/")))}
-    for args in sorted(times, key=lambda a: order.get(a, 0)):
+    # In the order benchmarks/layers.hpp lists them.
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "layers.hpp")) as f:
+        listed = re.findall(r"^\s*\{([\d, ]+)\},", f.read(), re.M)
+    order = {tuple(int(v) for v in row.split(",")): k for k, row in enumerate(listed)}
+    key = lambda a: order.get(tuple(int(kv.split(":")[1]) for kv in a.split("/")), len(order))
+    for args in sorted(times, key=key):
         t = times[args]
         values = dict(kv.split(":") for kv in args.split("/"))
         shape = "(" + ", ".join(values[k] for k in ("m", "n_H", "n_W", "n_C_prev", "n_C", "f", "stride", "pad")) + ")"
