@@ -65,7 +65,7 @@ struct Layer {
   Layer(std::array<Index, 4> input, Index f, Index n_C, cnnprim::ConvParams conv, cnnprim::PoolParams pool)
       : conv_hp(conv), pool_hp(pool) {
     A_prev = oracle::uniform<T, 4>(input, 1);
-    W = oracle::uniform<T, 4>({f, f, input[3], n_C}, 2);
+    W = oracle::uniform<T, 4>({f, f, input[3] / conv.groups, n_C}, 2);
     b = oracle::uniform<T, 4>({1, 1, 1, n_C}, 3);
     Z = cnnprim::conv_forward(A_prev, W, b, conv_hp).Z;
     A = cnnprim::pool_forward(Z, pool_hp).A;
@@ -89,6 +89,33 @@ struct Layer {
   }
 };
 
+// Real networks' hyperparameters: the depthwise kernel (dilated, with an activation), two groups on the
+// patch-matrix path, and pooling with padding and ceil mode.
+cnnprim::ConvParams depthwise() {
+  cnnprim::ConvParams hp{1, 2};
+  hp.groups = 32;
+  hp.dilation = {2, 2};
+  hp.activation = cnnprim::Activation::relu();
+  return hp;
+}
+
+cnnprim::ConvParams grouped() {
+  cnnprim::ConvParams hp;
+  hp.groups = 2;
+  hp.strides = cnnprim::Axes{2, 1};
+  hp.padding = cnnprim::Padding{0, 1, 1, 0};
+  return hp;
+}
+
+cnnprim::PoolParams padded_pooling() {
+  cnnprim::PoolParams hp{3, 2};
+  hp.window = cnnprim::Axes{3, 2};
+  hp.padding = cnnprim::Padding{1, 1, 1, 0};
+  hp.ceil_mode = true;
+  hp.count_include_pad = true;
+  return hp;
+}
+
 template <class T>
 void expect_steady_state_allocates_nothing(Backend backend) {
   // The direct kernels (channels fill packets) and the patch-matrix path, strided, padded, pointwise, and
@@ -96,7 +123,9 @@ void expect_steady_state_allocates_nothing(Backend backend) {
   Layer<T> layers[] = {
       Layer<T>({2, 9, 11, 16}, 3, 32, {1, 1}, {2, 2}), Layer<T>({3, 8, 7, 3}, 3, 5, {2, 2}, {2, 1}),
       Layer<T>({1, 6, 6, 4}, 1, 6, {1, 0}, {3, 3}),    Layer<T>({2, 40, 40, 8}, 3, 5, {1, 1}, {2, 2}),
-      Layer<T>({4, 30, 30, 6}, 1, 7, {1, 0}, {2, 2}),  Layer<T>({1, 12, 12, 64}, 3, 30, {1, 1}, {2, 2})};
+      Layer<T>({4, 30, 30, 6}, 1, 7, {1, 0}, {2, 2}),  Layer<T>({1, 12, 12, 64}, 3, 30, {1, 1}, {2, 2}),
+      Layer<T>({2, 12, 12, 32}, 3, 32, depthwise(), padded_pooling()),
+      Layer<T>({2, 10, 10, 8}, 3, 16, grouped(), padded_pooling())};
   for (auto& layer : layers) layer.step(backend);  // scratch memory grows to what these shapes need
   const long before = allocations.load();
   const int eigen_before = eigen_failed_checks;
