@@ -248,6 +248,21 @@ void conv_backward_data(const In& dZ, detail::input_t<In> W, const ConvParams& h
   detail::conv_backward_data(dz, W, g, dA_prev, backend, threads);
 }
 
+namespace detail {
+
+// The checks and the computation of both overloads of conv_backward_weights; an empty db means no bias.
+template <class T>
+void checked_conv_backward_weights(TensorView<const T> dz, TensorView<const T> A_prev, const ConvParams& hp,
+                                   TensorView<T> dW, TensorView<T> db, bool has_bias, Backend backend,
+                                   Threads threads) {
+  const auto g = conv_geometry("conv_backward_weights", "A_prev", A_prev.shape(), "dW", dW.shape(), hp);
+  if (has_bias) require_bias_shape("conv_backward_weights", "db", db.shape(), "dW", dW.shape());
+  require_dZ_shape("conv_backward_weights", dz.shape(), g, "the Z", "A_prev", A_prev.shape(), "dW", dW.shape());
+  conv_backward_weights(dz, A_prev, g, dW, db, backend, threads);
+}
+
+}  // namespace detail
+
 /// dW (the shape of W) and db (1, 1, 1, n_C), the caller's, from dZ and A_prev: the half of conv_backward a
 /// frozen layer does not need. Throws shape_error when dW does not fit A_prev with hp, db is not
 /// (1, 1, 1, n_C), or dZ is not the shape of their Z.
@@ -255,12 +270,7 @@ template <class In>
 void conv_backward_weights(const In& dZ, detail::input_t<In> A_prev, const ConvParams& hp, detail::output_t<In> dW,
                            detail::output_t<In> db, Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
-  const detail::input_t<In> dz = dZ;
-  const auto g = detail::conv_geometry("conv_backward_weights", "A_prev", A_prev.shape(), "dW", dW.shape(), hp);
-  detail::require_bias_shape("conv_backward_weights", "db", db.shape(), "dW", dW.shape());
-  detail::require_dZ_shape("conv_backward_weights", dz.shape(), g, "the Z", "A_prev", A_prev.shape(), "dW",
-                           dW.shape());
-  detail::conv_backward_weights(dz, A_prev, g, dW, db, backend, threads);
+  detail::checked_conv_backward_weights<detail::tensor_value_t<In>>(dZ, A_prev, hp, dW, db, true, backend, threads);
 }
 
 /// The same for a layer without bias: dW alone.
@@ -268,11 +278,8 @@ template <class In>
 void conv_backward_weights(const In& dZ, detail::input_t<In> A_prev, const ConvParams& hp, detail::output_t<In> dW,
                            Backend backend = Backend::Eigen, Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
-  const detail::input_t<In> dz = dZ;
-  const auto g = detail::conv_geometry("conv_backward_weights", "A_prev", A_prev.shape(), "dW", dW.shape(), hp);
-  detail::require_dZ_shape("conv_backward_weights", dz.shape(), g, "the Z", "A_prev", A_prev.shape(), "dW",
-                           dW.shape());
-  detail::conv_backward_weights(dz, A_prev, g, dW, detail::output_t<In>(), backend, threads);
+  detail::checked_conv_backward_weights<detail::tensor_value_t<In>>(dZ, A_prev, hp, dW, {}, false, backend,
+                                                                     threads);
 }
 
 /// Gradients of the loss with respect to A_prev, W and b, given dZ (the shape of Z: the gradient of
