@@ -150,6 +150,22 @@ TEST_P(Limits, ImagesWithoutRowsUnderPaddingOnly) {
   EXPECT_TRUE(oracle::near(g.db, b, 0.0));
 }
 
+TEST_P(Limits, DepthwiseWithAHugeStride) {
+  // One output column: the column step stride_W * n_C is never formed.
+  const auto A_prev = oracle::uniform<double, 4>({1, 5, 5, 32}, 16);
+  const auto W = oracle::uniform<double, 4>({3, 3, 1, 32}, 17);
+  ConvParams hp;
+  hp.groups = 32;
+  hp.strides = cnnprim::Axes{1, std::numeric_limits<Index>::max() - 3};
+  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, hp, GetParam());
+  ASSERT_EQ(Z.shape(), (std::array<Index, 4>{1, 3, 1, 32}));
+  hp.strides = cnnprim::Axes{1, 1};
+  const auto dense = cnnprim::conv_forward(A_prev, W, hp, GetParam()).Z;
+  for (Index h = 0; h < 3; ++h) EXPECT_DOUBLE_EQ(Z(0, h, 0, 31), dense(0, h, 0, 31));
+  const auto g = cnnprim::conv_backward(Z, cache, GetParam());
+  EXPECT_EQ(g.dA_prev.shape(), A_prev.shape());
+}
+
 // ---- Huge strides and pads ----
 
 TEST_P(Limits, HugePoolStrideReturnsAtOnce) {

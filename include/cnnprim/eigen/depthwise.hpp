@@ -4,8 +4,9 @@
 // channels instead: in NHWC a pixel's channels are contiguous, and so are a tap's weights in W
 // (f_H, f_W, 1, n_C). Forward and backward data gather (every output element is summed in registers and
 // stored once, with no read-modify-write of memory), several pixels at a time where they share their taps;
-// backward weights keeps a tap's packets in registers along an output row. Tasks split rows of the output (forward, backward data) or blocks of channels
-// (weights), so each sum has the same order for every number of threads.
+// backward weights keeps a tap's packets in registers along an output row. Tasks split rows of the output
+// (forward, backward data) or blocks of channels (weights), so each sum has the same order for every number
+// of threads.
 #pragma once
 
 #include <algorithm>
@@ -68,24 +69,34 @@ void depthwise_row(const T* input, const T* filter, const T* init, Index C, Inde
                    Index full_end, Index pixel_step, Origin origin, TapsOf taps_of, Index* offsets, Index* taps,
                    T* out) {
   constexpr Index R = depthwise_pixels;
-  for (Index first = 0; first < std::min(every, n); ++first)
-    for (Index p = first; p < n;) {
-      if (p >= full_begin && p + (R - 1) * every < full_end) {
-        const Index n_taps = taps_of(p, offsets, taps);
-        for (; p + (R - 1) * every < full_end; p += R * every)
+  // Pixels are counted by their index j among those of their class, so that no position past n is formed
+  // (`every` is a stride, which may be near the largest Index).
+  for (Index first = 0; first < std::min(every, n); ++first) {
+    const Index count = (n - 1 - first) / every + 1;
+    const auto tile_fits = [&](Index p) {
+      return p >= full_begin && p < full_end && (full_end - 1 - p) / every >= R - 1;
+    };
+    for (Index j = 0; j < count;) {
+      if (tile_fits(first + j * every)) {
+        const Index n_taps = taps_of(first + j * every, offsets, taps);
+        for (; j < count && tile_fits(first + j * every); j += R) {
+          const Index p = first + j * every;
           depthwise_channels<T>(C, [&](Index c, auto lanes, auto packets) {
             depthwise_tile<R, T, decltype(lanes), decltype(packets)::value>(
                 input, origin(p), pixel_step, offsets, filter, taps, n_taps, init, c, out + p * C, every * C);
           });
+        }
         continue;
       }
+      const Index p = first + j * every;
       const Index n_taps = taps_of(p, offsets, taps);
       depthwise_channels<T>(C, [&](Index c, auto lanes, auto packets) {
         depthwise_tile<1, T, decltype(lanes), decltype(packets)::value>(input, origin(p), 0, offsets, filter, taps,
                                                                        n_taps, init, c, out + p * C, C);
       });
-      p += every;
+      ++j;
     }
+  }
 }
 
 /// Z = activation(depthwise conv(A_prev, W) (+ b)).
@@ -119,8 +130,9 @@ void depthwise_forward(const T* A_prev, const T* W, const T* b, const ConvGeomet
         return n_taps;
       };
       T* z = Z + (i * g.n_H + h) * g.n_W * C;
-      depthwise_row(A_prev, W, b, C, g.n_W, 1, full_begin, full_end, g.stride_W * C, origin, taps_of, offsets, taps,
-                    z);
+      // With one output column there is no step, and a huge stride must not be multiplied out.
+      const Index pixel_step = g.n_W > 1 ? g.stride_W * C : 0;
+      depthwise_row(A_prev, W, b, C, g.n_W, 1, full_begin, full_end, pixel_step, origin, taps_of, offsets, taps, z);
     }
     activate(g.activation, Z + (i * g.n_H + h_begin) * g.n_W * C, (h_end - h_begin) * g.n_W * C);
   });
