@@ -14,6 +14,7 @@
 #include "../geometry.hpp"
 #include "../params.hpp"
 #include "../tensor.hpp"
+#include "depthwise_3x3.hpp"
 #include "parallel.hpp"
 #include "scratch.hpp"
 #include "tile.hpp"
@@ -60,6 +61,16 @@ EIGEN_ALWAYS_INLINE void depthwise_tile(const T* input, Index origin, Index pixe
 // Pixels per register tile of the depthwise kernels.
 constexpr int depthwise_pixels = 4;
 
+// One pixel of `out`, channels [0, C): init (or 0) plus its n_taps taps, as depthwise_tile sums them.
+template <class T>
+void depthwise_pixel(const T* input, Index origin, const Index* offsets, const T* filter, const Index* taps,
+                     Index n_taps, const T* init, Index C, T* out) {
+  depthwise_channels<T>(C, [&](Index c, auto lanes, auto packets) {
+    depthwise_tile<1, T, decltype(lanes), decltype(packets)::value>(input, origin, 0, offsets, filter, taps, n_taps,
+                                                                   init, c, out, C);
+  });
+}
+
 // One row of depthwise gathers: pixels p in [0, n) of `out`, pixel p reading `input` around origin(p) through
 // the taps that taps_of(p, offsets, taps) lists (and returns the count of). Pixels `every` apart share their
 // list of taps, with their inputs pixel_step apart; in [full_begin, full_end) the list is complete, and such
@@ -89,11 +100,7 @@ void depthwise_row(const T* input, const T* filter, const T* init, Index C, Inde
         continue;
       }
       const Index p = first + j * every;
-      const Index n_taps = taps_of(p, offsets, taps);
-      depthwise_channels<T>(C, [&](Index c, auto lanes, auto packets) {
-        depthwise_tile<1, T, decltype(lanes), decltype(packets)::value>(input, origin(p), 0, offsets, filter, taps,
-                                                                       n_taps, init, c, out + p * C, C);
-      });
+      depthwise_pixel(input, origin(p), offsets, filter, taps, taps_of(p, offsets, taps), init, C, out + p * C);
       ++j;
     }
   }
@@ -107,9 +114,20 @@ void depthwise_forward(const T* A_prev, const T* W, const T* b, const ConvGeomet
   const Index full_begin = ceil_div(g.pad_left, g.stride_W);
   const Index last_start = g.n_W_prev - g.extent_W() + g.pad_left;
   const Index full_end = last_start < 0 ? 0 : std::min(g.n_W, last_start / g.stride_W + 1);
+  const bool with_3x3 =
+      has_3x3_kernel(g, g.stride_W, {g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}, g.n_H_prev, g.n_W_prev);
   parallel_for(threads, g.m * pieces, g.work(), [&](Index task) {
     const Index i = task / pieces;
     const auto [h_begin, h_end] = piece(g.n_H, pieces, task % pieces);
+    if (with_3x3) {
+      const auto rows = [&](auto S) {
+        depthwise_3x3_rows<decltype(S)::value>(A_prev, g.n_H_prev, g.n_W_prev, C, g.stride_H, g.pad_top, g.pad_left,
+                                               W, false, b, i, h_begin, h_end, g.n_H, g.n_W, Z);
+      };
+      g.stride_W == 1 ? rows(Int<1>()) : rows(Int<2>());
+      activate(g.activation, Z + (i * g.n_H + h_begin) * g.n_W * C, (h_end - h_begin) * g.n_W * C);
+      return;
+    }
     Index* const offsets = scratch<Index, Scratch::WindowTaps>(static_cast<std::size_t>(2 * g.f_H * g.f_W));
     Index* const taps = offsets + g.f_H * g.f_W;
     for (Index h = h_begin; h < h_end; ++h) {
@@ -147,9 +165,17 @@ void depthwise_backward_data(const T* dZ, const T* W, const ConvGeometry& g, T* 
   // every tap kw whose w = (s + pad_left - kw * dilation_W) / stride_W is whole lies inside dZ.
   const Index full_begin = std::max<Index>(0, g.extent_W() - 1 - g.pad_left);
   const Index full_end = std::max<Index>(0, std::min(g.n_W_prev, g.n_W * g.stride_W - g.pad_left));
+  // At stride 1 this is the forward correlation of dZ with the filter rotated by 180 degrees, padded by
+  // extent - 1 - pad on each side.
+  const bool with_3x3 = g.stride_H == 1 && g.stride_W == 1 &&
+                        has_3x3_kernel(g, 1, {2 - g.pad_top, 2 - g.pad_bottom, 2 - g.pad_left, 2 - g.pad_right},
+                                       g.n_H, g.n_W);
   parallel_for(threads, g.m * pieces, g.work(), [&](Index task) {
     const Index i = task / pieces;
     const auto [r_begin, r_end] = piece(g.n_H_prev, pieces, task % pieces);
+    if (with_3x3)
+      return depthwise_3x3_rows<1>(dZ, g.n_H, g.n_W, C, 1, 2 - g.pad_top, 2 - g.pad_left, W, true,
+                                   static_cast<const T*>(nullptr), i, r_begin, r_end, g.n_H_prev, g.n_W_prev, dA_prev);
     Index* const offsets = scratch<Index, Scratch::WindowTaps>(static_cast<std::size_t>(2 * g.f_H * g.f_W));
     Index* const taps = offsets + g.f_H * g.f_W;
     for (Index r = r_begin; r < r_end; ++r) {
@@ -180,56 +206,21 @@ void depthwise_backward_data(const T* dZ, const T* W, const ConvGeometry& g, T* 
   });
 }
 
-// dW for one block of channels at c (a packet, or one channel when V = T) of a layer with a 3x3 filter: the
-// nine taps' sums stay in registers while every pixel of dZ is read once; nine independent chains of
-// multiply-adds.
-template <class T, class V>
-void depthwise_weights_3x3(const T* A_prev, const T* dZ, const ConvGeometry& g, Index c, T* dW) {
-  constexpr int K = 9;
-  const Index C = g.n_C;
-  Index offsets[K];
-  for (int k = 0; k < K; ++k) offsets[k] = (k / 3 * g.dilation_H * g.n_W_prev + k % 3 * g.dilation_W) * C;
-  const Index full_begin = ceil_div(g.pad_left, g.stride_W);
-  const Index last_start = g.n_W_prev - g.extent_W() + g.pad_left;
-  const Index full_end = last_start < 0 ? 0 : std::min(g.n_W, last_start / g.stride_W + 1);
-  V acc[K];
-  unroll<K>([&](int k) { acc[k] = constant<V>(T(0)); });
-  for (Index i = 0; i < g.m; ++i)
-    for (Index h = 0; h < g.n_H; ++h) {
-      const Index top = h * g.stride_H - g.pad_top;
-      const TapRange rows = taps_inside(top, g.f_H, g.dilation_H, g.n_H_prev);
-      const bool full_rows = rows.begin == 0 && rows.end == 3;
-      const T* dz = dZ + (i * g.n_H + h) * g.n_W * C + c;
-      for (Index w = 0; w < g.n_W; ++w) {
-        const Index left = w * g.stride_W - g.pad_left;
-        const Index origin = ((i * g.n_H_prev + top) * g.n_W_prev + left) * C + c;
-        const V d = load<V>(dz + w * C);
-        if (full_rows && w >= full_begin && w < full_end) {
-          unroll<K>([&](int k) { acc[k] = multiply_add(load<V>(A_prev + (origin + offsets[k])), d, acc[k]); });
-          continue;
-        }
-        const TapRange columns = taps_inside(left, g.f_W, g.dilation_W, g.n_W_prev);
-        unroll<K>([&](int k) {
-          if (k / 3 >= rows.begin && k / 3 < rows.end && k % 3 >= columns.begin && k % 3 < columns.end)
-            acc[k] = multiply_add(load<V>(A_prev + (origin + offsets[k])), d, acc[k]);
-        });
-      }
-    }
-  unroll<K>([&](int k) { store(dW + k * C + c, acc[k]); });
-}
-
 /// dW[kh, kw, 0, c] = sum over pixels of A_prev_pad[i, h*stride_H + kh*dilation_H, w*stride_W + kw*dilation_W, c]
 /// * dZ[i, h, w, c]; the tasks are blocks of channels.
 template <class T>
 void depthwise_backward_weights(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW, Threads threads) {
   const Index C = g.n_C;
-  if (g.f_H == 3 && g.f_W == 3) {
+  if (has_3x3_kernel(g, g.stride_W, {g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}, g.n_H_prev, g.n_W_prev)) {
     // One task per packet of channels, then one per remaining channel.
     const Index n = packet_size<T>, packets = C / n;
-    parallel_for(threads, packets + C % n, g.work(), [&](Index task) {
-      if (task < packets) depthwise_weights_3x3<T, Packet<T>>(A_prev, dZ, g, task * n, dW);
-      else depthwise_weights_3x3<T, T>(A_prev, dZ, g, packets * n + (task - packets), dW);
-    });
+    const auto weights = [&](auto S) {
+      parallel_for(threads, packets + C % n, g.work(), [&](Index task) {
+        if (task < packets) depthwise_3x3_weights<decltype(S)::value, T, Packet<T>>(A_prev, dZ, g, task * n, dW);
+        else depthwise_3x3_weights<decltype(S)::value, T, T>(A_prev, dZ, g, packets * n + (task - packets), dW);
+      });
+    };
+    g.stride_W == 1 ? weights(Int<1>()) : weights(Int<2>());
     return;
   }
   const Index block = 2 * packet_size<T>, blocks = ceil_div(C, block);

@@ -39,6 +39,25 @@ constexpr int vector_registers = 32;
 constexpr int vector_registers = 16;
 #endif
 
+// Inlines every call in a function's body, its lambdas' too: a register tile built with unrolled lambdas keeps
+// its arrays in registers only when all of them are inlined, which the compiler's size limits may refuse.
+#if defined(__GNUC__)
+#define CNNPRIM_FLATTEN __attribute__((flatten))
+#else
+#define CNNPRIM_FLATTEN
+#endif
+
+// The same pointer, hidden from the optimizer: a register tile that walks its input with one pointer would
+// otherwise have each of its addresses turned into a variable of the enclosing loop, more than there are
+// general registers.
+template <class T>
+EIGEN_ALWAYS_INLINE const T* opaque(const T* p) {
+#if defined(__GNUC__)
+  asm("" : "+r"(p));
+#endif
+  return p;
+}
+
 template <class V>
 constexpr bool is_scalar_v = std::is_floating_point_v<V>;
 

@@ -1,0 +1,157 @@
+// The 3x3 depthwise layers (MobileNet's): filter 3x3, dilation 1, horizontal stride 1 or 2, at most one pixel of
+// padding per side. A block of channels (a packet, or one channel) keeps its nine weights, or its nine weight
+// sums, in registers while the kernel walks the output a row at a time, R pixels per tile; each input column
+// of a tile's windows is loaded once and multiplied into every window that reads it. Windows on the border take
+// the same tiles with their taps outside the input removed at compile time.
+#pragma once
+
+#include <algorithm>
+#include <array>
+
+#include "../geometry.hpp"
+#include "tile.hpp"
+
+namespace cnnprim::detail::eigen {
+
+// Pixels per tile: nine weights and R sums, or nine sums and R packets of dZ, stay in registers.
+constexpr int depthwise_3x3_pixels = vector_registers >= 32 ? 8 : 4;
+
+// Whether an input of n_H_in x n_W_in pixels with these pads (top, bottom, left, right) is read by the 3x3
+// kernels: then every window's rows inside the input are all three, the last two or the first two, and so are
+// its columns.
+inline bool has_3x3_kernel(const ConvGeometry& g, Index stride_W, const std::array<Index, 4>& pads, Index n_H_in,
+                           Index n_W_in) {
+  return g.f_H == 3 && g.f_W == 3 && g.dilation_H == 1 && g.dilation_W == 1 && (stride_W == 1 || stride_W == 2) &&
+         std::all_of(pads.begin(), pads.end(), [](Index pad) { return pad >= 0 && pad <= 1; }) && n_H_in >= 2 &&
+         n_W_in >= 2;
+}
+
+// Calls visit(Int<KH0>(), Int<KH1>()) with the rows [KH0, KH1) of a window from row `top` inside n rows.
+template <class Visit>
+EIGEN_ALWAYS_INLINE void with_rows_inside(Index top, Index n, Visit visit) {
+  const TapRange rows = taps_inside(top, 3, 1, n);
+  if (rows.begin == 1) visit(Int<1>(), Int<3>());
+  else if (rows.end == 2) visit(Int<0>(), Int<2>());
+  else visit(Int<0>(), Int<3>());
+}
+
+// Calls tile(Int<R>(), Int<KW0>(), Int<KW1>(), p, s) over the output columns [0, n_W) of a row: R pixels from p
+// whose windows' columns inside the input (n_W_in columns, padded by pad_left; stride S) are [KW0, KW1), the
+// first pixel's column KW0 being the input's column s.
+template <int S, class Tile>
+EIGEN_ALWAYS_INLINE void for_each_3x3_tile(Index n_W_in, Index pad_left, Index n_W, Tile tile) {
+  constexpr int R = depthwise_3x3_pixels;
+  const Index full_begin = ceil_div(pad_left, S);
+  const Index last_start = n_W_in - 3 + pad_left;
+  const Index full_end = std::max(full_begin, last_start < 0 ? 0 : std::min(n_W, last_start / S + 1));
+  // A border window starts one column before the input, or ends one column after it.
+  const auto border = [&](Index p) {
+    const Index left = p * S - pad_left;
+    if (left < 0) tile(Int<1>(), Int<1>(), Int<3>(), p, left + 1);
+    else tile(Int<1>(), Int<0>(), Int<2>(), p, left);
+  };
+  for (Index p = 0; p < full_begin; ++p) border(p);
+  Index p = full_begin;
+  for (; p + R <= full_end; p += R) tile(Int<R>(), Int<0>(), Int<3>(), p, p * S - pad_left);
+  // Then tiles of R / 2, R / 4 and R / 8 pixels: a lone pixel is one chain of dependent additions.
+  static_assert(R <= 8);
+  unroll<3>([&](auto k) {
+    constexpr int Q = R >> (decltype(k)::value + 1);
+    if constexpr (Q > 0)
+      if (p + Q <= full_end) {
+        tile(Int<Q>(), Int<0>(), Int<3>(), p, p * S - pad_left);
+        p += Q;
+      }
+  });
+  for (; p < n_W; ++p) border(p);
+}
+
+// Calls multiply(v, Int<k>(), Int<r>()) for every input v of R windows (stride S) of one block of channels and
+// every window r whose tap k = 3 kh + kw reads it, over the taps [KH0, KH1) x [KW0, KW1); x is the first
+// window's tap (KH0, KW0), rows row_step apart, pixels C apart. Window r meets its taps row by row.
+template <int S, int R, int KH0, int KH1, int KW0, int KW1, class V, class T, class Multiply>
+EIGEN_ALWAYS_INLINE void for_each_3x3_tap(const T* x, Index row_step, Index C, Multiply multiply) {
+  constexpr int columns = S * (R - 1) + KW1 - KW0;
+  unroll<KH1 - KH0>([&](auto row) {
+    constexpr int KH = KH0 + decltype(row)::value;
+    // One pointer walks the row's columns.
+    const T* input = opaque(x + (KH - KH0) * row_step);
+    unroll<columns>([&](auto column) {
+      constexpr int j = decltype(column)::value;
+      const V v = load<V>(input);
+      if (j + 1 < columns) input = opaque(input + C);
+      unroll<KW1 - KW0>([&](auto tap) {
+        constexpr int KW = KW0 + decltype(tap)::value, d = j + KW0 - KW;
+        if constexpr (d >= 0 && d % S == 0 && d / S < R) multiply(v, Int<3 * KH + KW>(), Int<d / S>());
+      });
+    });
+  });
+}
+
+// Calls body(c, V()) over the channels: single packets, then single channels (V = T).
+template <class T, class Body>
+EIGEN_ALWAYS_INLINE void for_each_channel(Index n_C, Body body) {
+  constexpr Index n = packet_size<T>;
+  Index c = 0;
+  for (; c + n <= n_C; c += n) body(c, Packet<T>());
+  for (; c < n_C; ++c) body(c, T());
+}
+
+// Rows [h_begin, h_end) of image i of `out` (n_H x n_W pixels of C channels) = init (or 0) + the 3x3
+// depthwise correlation of `input` (n_H_in x n_W_in pixels) padded by pad_top and pad_left, strides
+// (stride_H, S), with the filter W as it is or rotated by 180 degrees (`flip`: backward data).
+template <int S, class T>
+CNNPRIM_FLATTEN void depthwise_3x3_rows(const T* input, Index n_H_in, Index n_W_in, Index C, Index stride_H,
+                                        Index pad_top, Index pad_left, const T* W, bool flip, const T* init, Index i,
+                                        Index h_begin, Index h_end, Index n_H, Index n_W, T* out) {
+  for (Index h = h_begin; h < h_end; ++h) {
+    const Index top = h * stride_H - pad_top;
+    T* z = out + (i * n_H + h) * n_W * C;
+    with_rows_inside(top, n_H_in, [&](auto kh0, auto kh1) {
+      constexpr int KH0 = decltype(kh0)::value, KH1 = decltype(kh1)::value;
+      const T* row = input + (i * n_H_in + top + KH0) * n_W_in * C;
+      for_each_channel<T>(C, [&](Index c, auto lanes) {
+        using V = decltype(lanes);
+        V w[9];
+        unroll<9>([&](int k) { w[k] = load<V>(W + (flip ? 8 - k : k) * C + c); });
+        const V start = init ? load<V>(init + c) : constant<V>(T(0));
+        for_each_3x3_tile<S>(n_W_in, pad_left, n_W, [&](auto r, auto kw0, auto kw1, Index p, Index s) {
+          constexpr int R = decltype(r)::value;
+          V acc[std::size_t{R}];
+          unroll<R>([&](int q) { acc[q] = start; });
+          for_each_3x3_tap<S, R, KH0, KH1, decltype(kw0)::value, decltype(kw1)::value, V>(
+              row + s * C + c, n_W_in * C, C, [&](const V& v, auto k, auto q) { acc[q] = multiply_add(v, w[k], acc[q]); });
+          unroll<R>([&](int q) { store(z + (p + q) * C + c, acc[q]); });
+        });
+      });
+    });
+  }
+}
+
+// dW[kh, kw, 0, c] for one block of channels at c (a packet, or one channel when V = T): nine sums over every
+// pixel of dZ, R pixels at a time.
+template <int S, class T, class V>
+CNNPRIM_FLATTEN void depthwise_3x3_weights(const T* A_prev, const T* dZ, const ConvGeometry& g, Index c, T* dW) {
+  const Index C = g.n_C;
+  V acc[9];
+  unroll<9>([&](int k) { acc[k] = constant<V>(T(0)); });
+  for (Index i = 0; i < g.m; ++i)
+    for (Index h = 0; h < g.n_H; ++h) {
+      const Index top = h * g.stride_H - g.pad_top;
+      const T* dz = dZ + (i * g.n_H + h) * g.n_W * C + c;
+      with_rows_inside(top, g.n_H_prev, [&](auto kh0, auto kh1) {
+        constexpr int KH0 = decltype(kh0)::value, KH1 = decltype(kh1)::value;
+        const T* row = A_prev + (i * g.n_H_prev + top + KH0) * g.n_W_prev * C + c;
+        for_each_3x3_tile<S>(g.n_W_prev, g.pad_left, g.n_W, [&](auto r, auto kw0, auto kw1, Index p, Index s) {
+          constexpr int R = decltype(r)::value;
+          V d[std::size_t{R}];
+          unroll<R>([&](int q) { d[q] = load<V>(dz + (p + q) * C); });
+          for_each_3x3_tap<S, R, KH0, KH1, decltype(kw0)::value, decltype(kw1)::value, V>(
+              row + s * C, g.n_W_prev * C, C, [&](const V& v, auto k, auto q) { acc[k] = multiply_add(v, d[q], acc[k]); });
+        });
+      });
+    }
+  unroll<9>([&](int k) { store(dW + k * C + c, acc[k]); });
+}
+
+}  // namespace cnnprim::detail::eigen
