@@ -170,6 +170,33 @@ TYPED_TEST(WideLayers, EigenPathAgreesWithTheLoopPath) {
   }
 }
 
+// The 3x3 depthwise kernels' tiles and border windows over every row width up to two full tiles and a
+// remainder, pads of 0, 1 and 2 per side (2 takes the generic forward but the 3x3 backward data), horizontal
+// strides 1 and 2 (and 3, the generic path) and channels that leave single lanes.
+TYPED_TEST(WideLayers, Depthwise3x3AgreesWithTheLoopPathAtEveryWidth) {
+  using T = TypeParam;
+  const std::vector<Padding> paddings = {{0, 0, 0, 0}, {1, 1, 1, 1}, {0, 1, 1, 0}, {1, 0, 0, 1}, {2, 2, 2, 2},
+                                         {1, 2, 2, 1}};
+  const std::vector<Axes> strides = {{1, 1}, {2, 2}, {1, 2}, {3, 1}};
+  for (Index n_W = 3; n_W <= 20; ++n_W)
+    for (const Padding& padding : paddings)
+      for (const Axes& stride : strides) {
+        const Index channels = n_W % 3 == 0 ? 1 : n_W % 3 == 1 ? 19 : 33;
+        ConvLayer layer{"", {2, 3 + n_W % 4, n_W, channels}, 3, 3, channels,
+                        params(stride, padding, {1, 1}, channels), n_W % 2 == 0};
+        layer.name = "n_W " + std::to_string(n_W) + ", padding {" + std::to_string(padding.top) + ", " +
+                     std::to_string(padding.bottom) + ", " + std::to_string(padding.left) + ", " +
+                     std::to_string(padding.right) + "}, strides {" + std::to_string(stride.H) + ", " +
+                     std::to_string(stride.W) + "}";
+        SCOPED_TRACE(layer.name);
+        const auto loop = run<T>(layer, Backend::Loop);
+        const auto eigen = run<T>(layer, Backend::Eigen);
+        EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, oracle::tolerance<T>()));
+        EXPECT_TRUE(oracle::near(eigen.dA_prev, loop.dA_prev, oracle::tolerance<T>()));
+        EXPECT_TRUE(oracle::near(eigen.dW, loop.dW, oracle::tolerance<T>()));
+      }
+}
+
 TYPED_TEST(WideLayers, PaddedAndCeilModePoolingAgreesWithTheLoopPath) {
   using T = TypeParam;
   const auto A_prev = oracle::uniform<T, 4>({2, 13, 11, 37}, 5);
@@ -227,7 +254,8 @@ TEST(Hyperparameters, ConvolutionGradientsMatchFiniteDifferences) {
     for (const Backend be : {Backend::Loop, Backend::Eigen}) {
       SCOPED_TRACE(layer.name + " " + cnnprim::to_string(be));
       const auto A_prev = oracle::uniform<double, 4>(layer.A_prev, 1);
-      const auto W = oracle::uniform<double, 4>({layer.f_H, layer.f_W, layer.A_prev[3] / layer.hp.groups, layer.n_C}, 2);
+      const auto W =
+          oracle::uniform<double, 4>({layer.f_H, layer.f_W, layer.A_prev[3] / layer.hp.groups, layer.n_C}, 2);
       const auto b = oracle::uniform<double, 4>({1, 1, 1, layer.n_C}, 3);
       const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, layer.hp, be);
       const auto dZ = oracle::uniform<double, 4>(Z.shape(), 4);

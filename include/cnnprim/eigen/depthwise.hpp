@@ -4,9 +4,9 @@
 // channels instead: in NHWC a pixel's channels are contiguous, and so are a tap's weights in W
 // (f_H, f_W, 1, n_C). Forward and backward data gather (every output element is summed in registers and
 // stored once, with no read-modify-write of memory), several pixels at a time where they share their taps;
-// backward weights keeps a tap's packets in registers along an output row. Tasks split rows of the output
-// (forward, backward data) or blocks of channels (weights), so each sum has the same order for every number
-// of threads.
+// backward weights keeps a tap's packets in registers along an output row. MobileNet's 3x3 layers have kernels
+// of their own (depthwise_3x3.hpp). Tasks split rows of the output (forward, backward data) or blocks of
+// channels (weights), so each sum has the same order for every number of threads.
 #pragma once
 
 #include <algorithm>

@@ -45,7 +45,7 @@ EIGEN_ALWAYS_INLINE void for_each_3x3_tile(Index n_W_in, Index pad_left, Index n
   const Index last_start = n_W_in - 3 + pad_left;
   const Index full_end = std::max(full_begin, last_start < 0 ? 0 : std::min(n_W, last_start / S + 1));
   // A border window starts one column before the input, or ends one column after it.
-  const auto border = [&](Index p) {
+  const auto border = [&](Index p) CNNPRIM_INLINE_LAMBDA {
     const Index left = p * S - pad_left;
     if (left < 0) tile(Int<1>(), Int<1>(), Int<3>(), p, left + 1);
     else tile(Int<1>(), Int<0>(), Int<2>(), p, left);
@@ -55,7 +55,7 @@ EIGEN_ALWAYS_INLINE void for_each_3x3_tile(Index n_W_in, Index pad_left, Index n
   for (; p + R <= full_end; p += R) tile(Int<R>(), Int<0>(), Int<3>(), p, p * S - pad_left);
   // Then tiles of R / 2, R / 4 and R / 8 pixels: a lone pixel is one chain of dependent additions.
   static_assert(R <= 8);
-  unroll<3>([&](auto k) {
+  unroll<3>([&](auto k) CNNPRIM_INLINE_LAMBDA {
     constexpr int Q = R >> (decltype(k)::value + 1);
     if constexpr (Q > 0)
       if (p + Q <= full_end) {
@@ -72,15 +72,15 @@ EIGEN_ALWAYS_INLINE void for_each_3x3_tile(Index n_W_in, Index pad_left, Index n
 template <int S, int R, int KH0, int KH1, int KW0, int KW1, class V, class T, class Multiply>
 EIGEN_ALWAYS_INLINE void for_each_3x3_tap(const T* x, Index row_step, Index C, Multiply multiply) {
   constexpr int columns = S * (R - 1) + KW1 - KW0;
-  unroll<KH1 - KH0>([&](auto row) {
+  unroll<KH1 - KH0>([&](auto row) CNNPRIM_INLINE_LAMBDA {
     constexpr int KH = KH0 + decltype(row)::value;
     // One pointer walks the row's columns.
     const T* input = opaque(x + (KH - KH0) * row_step);
-    unroll<columns>([&](auto column) {
+    unroll<columns>([&](auto column) CNNPRIM_INLINE_LAMBDA {
       constexpr int j = decltype(column)::value;
       const V v = load<V>(input);
       if (j + 1 < columns) input = opaque(input + C);
-      unroll<KW1 - KW0>([&](auto tap) {
+      unroll<KW1 - KW0>([&](auto tap) CNNPRIM_INLINE_LAMBDA {
         constexpr int KW = KW0 + decltype(tap)::value, d = j + KW0 - KW;
         if constexpr (d >= 0 && d % S == 0 && d / S < R) multiply(v, Int<3 * KH + KW>(), Int<d / S>());
       });
@@ -101,28 +101,32 @@ EIGEN_ALWAYS_INLINE void for_each_channel(Index n_C, Body body) {
 // depthwise correlation of `input` (n_H_in x n_W_in pixels) padded by pad_top and pad_left, strides
 // (stride_H, S), with the filter W as it is or rotated by 180 degrees (`flip`: backward data).
 template <int S, class T>
-CNNPRIM_FLATTEN void depthwise_3x3_rows(const T* input, Index n_H_in, Index n_W_in, Index C, Index stride_H,
+void depthwise_3x3_rows(const T* input, Index n_H_in, Index n_W_in, Index C, Index stride_H,
                                         Index pad_top, Index pad_left, const T* W, bool flip, const T* init, Index i,
                                         Index h_begin, Index h_end, Index n_H, Index n_W, T* out) {
   for (Index h = h_begin; h < h_end; ++h) {
     const Index top = h * stride_H - pad_top;
     T* z = out + (i * n_H + h) * n_W * C;
-    with_rows_inside(top, n_H_in, [&](auto kh0, auto kh1) {
+    with_rows_inside(top, n_H_in, [&](auto kh0, auto kh1) CNNPRIM_INLINE_LAMBDA {
       constexpr int KH0 = decltype(kh0)::value, KH1 = decltype(kh1)::value;
       const T* row = input + (i * n_H_in + top + KH0) * n_W_in * C;
-      for_each_channel<T>(C, [&](Index c, auto lanes) {
+      for_each_channel<T>(C, [&](Index c, auto lanes) CNNPRIM_INLINE_LAMBDA {
         using V = decltype(lanes);
         V w[9];
-        unroll<9>([&](int k) { w[k] = load<V>(W + (flip ? 8 - k : k) * C + c); });
+        unroll<9>([&](int k) CNNPRIM_INLINE_LAMBDA { w[k] = load<V>(W + (flip ? 8 - k : k) * C + c); });
         const V start = init ? load<V>(init + c) : constant<V>(T(0));
-        for_each_3x3_tile<S>(n_W_in, pad_left, n_W, [&](auto r, auto kw0, auto kw1, Index p, Index s) {
+        const auto tile = [&](auto r, auto kw0, auto kw1, Index p, Index s) CNNPRIM_INLINE_LAMBDA {
           constexpr int R = decltype(r)::value;
           V acc[std::size_t{R}];
-          unroll<R>([&](int q) { acc[q] = start; });
-          for_each_3x3_tap<S, R, KH0, KH1, decltype(kw0)::value, decltype(kw1)::value, V>(
-              row + s * C + c, n_W_in * C, C, [&](const V& v, auto k, auto q) { acc[q] = multiply_add(v, w[k], acc[q]); });
-          unroll<R>([&](int q) { store(z + (p + q) * C + c, acc[q]); });
-        });
+          unroll<R>([&](int q) CNNPRIM_INLINE_LAMBDA { acc[q] = start; });
+          const auto multiply = [&](const V& v, auto k, auto q) CNNPRIM_INLINE_LAMBDA {
+            acc[q] = multiply_add(v, w[k], acc[q]);
+          };
+          for_each_3x3_tap<S, R, KH0, KH1, decltype(kw0)::value, decltype(kw1)::value, V>(row + s * C + c,
+                                                                                          n_W_in * C, C, multiply);
+          unroll<R>([&](int q) CNNPRIM_INLINE_LAMBDA { store(z + (p + q) * C + c, acc[q]); });
+        };
+        for_each_3x3_tile<S>(n_W_in, pad_left, n_W, tile);
       });
     });
   }
@@ -131,27 +135,31 @@ CNNPRIM_FLATTEN void depthwise_3x3_rows(const T* input, Index n_H_in, Index n_W_
 // dW[kh, kw, 0, c] for one block of channels at c (a packet, or one channel when V = T): nine sums over every
 // pixel of dZ, R pixels at a time.
 template <int S, class T, class V>
-CNNPRIM_FLATTEN void depthwise_3x3_weights(const T* A_prev, const T* dZ, const ConvGeometry& g, Index c, T* dW) {
+void depthwise_3x3_weights(const T* A_prev, const T* dZ, const ConvGeometry& g, Index c, T* dW) {
   const Index C = g.n_C;
   V acc[9];
-  unroll<9>([&](int k) { acc[k] = constant<V>(T(0)); });
+  unroll<9>([&](int k) CNNPRIM_INLINE_LAMBDA { acc[k] = constant<V>(T(0)); });
   for (Index i = 0; i < g.m; ++i)
     for (Index h = 0; h < g.n_H; ++h) {
       const Index top = h * g.stride_H - g.pad_top;
       const T* dz = dZ + (i * g.n_H + h) * g.n_W * C + c;
-      with_rows_inside(top, g.n_H_prev, [&](auto kh0, auto kh1) {
+      with_rows_inside(top, g.n_H_prev, [&](auto kh0, auto kh1) CNNPRIM_INLINE_LAMBDA {
         constexpr int KH0 = decltype(kh0)::value, KH1 = decltype(kh1)::value;
         const T* row = A_prev + (i * g.n_H_prev + top + KH0) * g.n_W_prev * C + c;
-        for_each_3x3_tile<S>(g.n_W_prev, g.pad_left, g.n_W, [&](auto r, auto kw0, auto kw1, Index p, Index s) {
+        const auto tile = [&](auto r, auto kw0, auto kw1, Index p, Index s) CNNPRIM_INLINE_LAMBDA {
           constexpr int R = decltype(r)::value;
           V d[std::size_t{R}];
-          unroll<R>([&](int q) { d[q] = load<V>(dz + (p + q) * C); });
-          for_each_3x3_tap<S, R, KH0, KH1, decltype(kw0)::value, decltype(kw1)::value, V>(
-              row + s * C, g.n_W_prev * C, C, [&](const V& v, auto k, auto q) { acc[k] = multiply_add(v, d[q], acc[k]); });
-        });
+          unroll<R>([&](int q) CNNPRIM_INLINE_LAMBDA { d[q] = load<V>(dz + (p + q) * C); });
+          const auto multiply = [&](const V& v, auto k, auto q) CNNPRIM_INLINE_LAMBDA {
+            acc[k] = multiply_add(v, d[q], acc[k]);
+          };
+          for_each_3x3_tap<S, R, KH0, KH1, decltype(kw0)::value, decltype(kw1)::value, V>(row + s * C,
+                                                                                          g.n_W_prev * C, C, multiply);
+        };
+        for_each_3x3_tile<S>(g.n_W_prev, g.pad_left, g.n_W, tile);
       });
     }
-  unroll<9>([&](int k) { store(dW + k * C + c, acc[k]); });
+  unroll<9>([&](int k) CNNPRIM_INLINE_LAMBDA { store(dW + k * C + c, acc[k]); });
 }
 
 }  // namespace cnnprim::detail::eigen

@@ -39,12 +39,12 @@ constexpr int vector_registers = 32;
 constexpr int vector_registers = 16;
 #endif
 
-// Inlines every call in a function's body, its lambdas' too: a register tile built with unrolled lambdas keeps
-// its arrays in registers only when all of them are inlined, which the compiler's size limits may refuse.
+// Marks a lambda always inlined (after its parameter list): a register tile built from nested unrolled lambdas
+// keeps its arrays in registers only when every one of them is inlined, which size limits may otherwise refuse.
 #if defined(__GNUC__)
-#define CNNPRIM_FLATTEN __attribute__((flatten))
+#define CNNPRIM_INLINE_LAMBDA __attribute__((always_inline))
 #else
-#define CNNPRIM_FLATTEN
+#define CNNPRIM_INLINE_LAMBDA
 #endif
 
 // The same pointer, hidden from the optimizer: a register tile that walks its input with one pointer would
