@@ -177,7 +177,7 @@ TYPED_TEST(WideLayers, Depthwise3x3AgreesWithTheLoopPathAtEveryWidth) {
   using T = TypeParam;
   const std::vector<Padding> paddings = {{0, 0, 0, 0}, {1, 1, 1, 1}, {0, 1, 1, 0}, {1, 0, 0, 1}, {2, 2, 2, 2},
                                          {1, 2, 2, 1}};
-  const std::vector<Axes> strides = {{1, 1}, {2, 2}, {1, 2}, {3, 1}};
+  const std::vector<Axes> strides = {{1, 1}, {2, 2}, {1, 2}, {2, 1}, {3, 1}};
   for (Index n_W = 3; n_W <= 20; ++n_W)
     for (const Padding& padding : paddings)
       for (const Axes& stride : strides) {

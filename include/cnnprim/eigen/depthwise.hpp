@@ -170,9 +170,13 @@ void depthwise_backward_data(const T* dZ, const T* W, const ConvGeometry& g, T* 
   const bool with_3x3 = g.stride_H == 1 && g.stride_W == 1 &&
                         has_3x3_kernel(g, 1, {2 - g.pad_top, 2 - g.pad_bottom, 2 - g.pad_left, 2 - g.pad_right},
                                        g.n_H, g.n_W);
+  const bool with_3x3_stride_two =
+      g.stride_H == 2 && g.stride_W == 2 &&
+      has_3x3_kernel(g, g.stride_W, {g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}, g.n_H_prev, g.n_W_prev);
   parallel_for(threads, g.m * pieces, g.work(), [&](Index task) {
     const Index i = task / pieces;
     const auto [r_begin, r_end] = piece(g.n_H_prev, pieces, task % pieces);
+    if (with_3x3_stride_two) return depthwise_3x3_backward_data_stride_two(dZ, W, g, i, r_begin, r_end, dA_prev);
     if (with_3x3)
       return depthwise_3x3_rows<1>(dZ, g.n_H, g.n_W, C, 1, 2 - g.pad_top, 2 - g.pad_left, W, true,
                                    static_cast<const T*>(nullptr), i, r_begin, r_end, g.n_H_prev, g.n_W_prev, dA_prev);

@@ -162,4 +162,115 @@ void depthwise_3x3_weights(const T* A_prev, const T* dZ, const ConvGeometry& g, 
   unroll<9>([&](int k) CNNPRIM_INLINE_LAMBDA { store(dW + k * C + c, acc[k]); });
 }
 
+// Backward data of the 3x3 layers at stride 2 (both axes): dA_prev[r, s] gathers dZ[(r + pad_top - kh) / 2,
+// (s + pad_left - kw) / 2] * W[kh, kw] over the taps for which both are whole and inside dZ: kh in {2, 0} when
+// r + pad_top is even (reading two consecutive rows of dZ), kh = 1 when it is odd, and likewise kw. Columns s
+// of one parity thus take the same taps from consecutive columns of dZ, and go R at a time.
+
+// The taps along one axis of the input position x = r + pad (x >= 0) that lie inside n positions of dZ: `count`
+// of them, reading dZ's positions first, first + 1.
+struct StrideTwoTaps {
+  int count = 0;
+  Index first = 0;
+  int tap[2] = {0, 0};
+};
+inline StrideTwoTaps stride_two_taps(Index x, Index n) {
+  StrideTwoTaps t;
+  if (x % 2 == 1) {
+    if ((x - 1) / 2 < n) t = {1, (x - 1) / 2, {1, 0}};
+    return t;
+  }
+  const Index u = x / 2;  // tap 0 reads u, tap 2 reads u - 1
+  if (u >= 1 && u - 1 < n) t = {1, u - 1, {2, 0}};
+  if (u < n) {
+    if (t.count == 0) t.first = u;
+    t.tap[t.count++] = 0;
+  }
+  return t;
+}
+
+// R pixels of one block of channels, 2 C apart in `out`: acc[q] = the sum over rows i < NR and column taps
+// k < NC of row[i][(q + k) C] * w[i][k].
+template <int R, int NR, int NC, class V, class T>
+EIGEN_ALWAYS_INLINE void stride_two_tile(const T* const (&row)[2], Index C, const V (&w)[2][2], T* out) {
+  V acc[std::size_t{R}];
+  unroll<R>([&](int q) CNNPRIM_INLINE_LAMBDA { acc[q] = constant<V>(T(0)); });
+  unroll<NR>([&](int i) CNNPRIM_INLINE_LAMBDA {
+    const T* input = opaque(row[i]);
+    unroll<R + NC - 1>([&](auto column) CNNPRIM_INLINE_LAMBDA {
+      constexpr int j = decltype(column)::value;
+      const V v = load<V>(input);
+      if (j + 1 < R + NC - 1) input = opaque(input + C);
+      unroll<NC>([&](auto tap) CNNPRIM_INLINE_LAMBDA {
+        constexpr int k = decltype(tap)::value, q = j - k;
+        if constexpr (q >= 0 && q < R) acc[q] = multiply_add(v, w[i][k], acc[q]);
+      });
+    });
+  });
+  unroll<R>([&](int q) CNNPRIM_INLINE_LAMBDA { store(out + 2 * q * C, acc[q]); });
+}
+
+// Rows [r_begin, r_end) of image i of dA_prev.
+template <class T>
+void depthwise_3x3_backward_data_stride_two(const T* dZ, const T* W, const ConvGeometry& g, Index i, Index r_begin,
+                                            Index r_end, T* dA_prev) {
+  constexpr int R = depthwise_3x3_pixels;
+  const Index C = g.n_C;
+  for (Index r = r_begin; r < r_end; ++r) {
+    T* da = dA_prev + (i * g.n_H_prev + r) * g.n_W_prev * C;
+    const StrideTwoTaps rows = stride_two_taps(r + g.pad_top, g.n_H);
+    if (rows.count == 0) {
+      std::fill_n(da, g.n_W_prev * C, T(0));
+      continue;
+    }
+    const auto with_rows = [&](auto n_rows) CNNPRIM_INLINE_LAMBDA {
+      constexpr int NR = decltype(n_rows)::value;
+      for_each_channel<T>(C, [&](Index c, auto lanes) CNNPRIM_INLINE_LAMBDA {
+        using V = decltype(lanes);
+        const T* row[2] = {dZ + ((i * g.n_H + rows.first) * g.n_W) * C + c,
+                           dZ + ((i * g.n_H + rows.first + NR - 1) * g.n_W) * C + c};
+        // Pixels s from `first` (one parity), reading dZ's columns from `column` through the column taps kw.
+        const auto pixels = [&](auto n_columns, const int (&kw)[2], Index s, Index count, Index column)
+                                CNNPRIM_INLINE_LAMBDA {
+          constexpr int NC = decltype(n_columns)::value;
+          V w[2][2];
+          unroll<NR>([&](int a) CNNPRIM_INLINE_LAMBDA {
+            unroll<NC>([&](int k) CNNPRIM_INLINE_LAMBDA { w[a][k] = load<V>(W + (rows.tap[a] * 3 + kw[k]) * C + c); });
+          });
+          const T* at[2] = {row[0] + column * C, row[1] + column * C};
+          const auto tile = [&](auto pixels_per_tile) CNNPRIM_INLINE_LAMBDA {
+            constexpr int Q = decltype(pixels_per_tile)::value;
+            stride_two_tile<Q, NR, NC>(at, C, w, da + s * C + c);
+            s += 2 * Q, count -= Q, at[0] += Q * C, at[1] += Q * C;
+          };
+          while (count >= R) tile(Int<R>());
+          unroll<3>([&](auto k) CNNPRIM_INLINE_LAMBDA {
+            constexpr int Q = R >> (decltype(k)::value + 1);
+            if constexpr (Q > 0)
+              if (count >= Q) tile(Int<Q>());
+          });
+        };
+        for (Index first = 0; first < 2; ++first) {
+          // The pixels of one parity whose column taps are all inside dZ are consecutive.
+          const int full = (first + g.pad_left) % 2 == 0 ? 2 : 1;
+          for (Index s = first; s < g.n_W_prev;) {
+            const StrideTwoTaps columns = stride_two_taps(s + g.pad_left, g.n_W);
+            if (columns.count == full) {
+              const Index count = std::min((g.n_W_prev - 1 - s) / 2 + 1, g.n_W - columns.first - (full - 1));
+              if (full == 2) pixels(Int<2>(), columns.tap, s, count, columns.first);
+              else pixels(Int<1>(), columns.tap, s, count, columns.first);
+              s += 2 * count;
+            } else {
+              if (columns.count == 0) store(da + s * C + c, constant<V>(T(0)));
+              else pixels(Int<1>(), columns.tap, s, 1, columns.first);
+              s += 2;
+            }
+          }
+        }
+      });
+    };
+    rows.count == 2 ? with_rows(Int<2>()) : with_rows(Int<1>());
+  }
+}
+
 }  // namespace cnnprim::detail::eigen
