@@ -153,20 +153,24 @@ ConvRun<T> run(const ConvLayer& layer, Backend backend) {
 }
 
 template <class T>
+void expect_eigen_path_agrees_with_loop_path(const ConvLayer& layer) {
+  const auto loop = run<T>(layer, Backend::Loop);
+  const auto eigen = run<T>(layer, Backend::Eigen);
+  EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, oracle::tolerance<T>()));
+  EXPECT_TRUE(oracle::near(eigen.dA_prev, loop.dA_prev, oracle::tolerance<T>()));
+  EXPECT_TRUE(oracle::near(eigen.dW, loop.dW, oracle::tolerance<T>()));
+  EXPECT_TRUE(oracle::near(eigen.db, loop.db, oracle::tolerance<T>()));
+  EXPECT_EQ(loop.db.empty(), !layer.bias);
+}
+
+template <class T>
 class WideLayers : public ::testing::Test {};
 TYPED_TEST_SUITE(WideLayers, oracle::Scalars, oracle::ScalarNames);
 
 TYPED_TEST(WideLayers, EigenPathAgreesWithTheLoopPath) {
-  using T = TypeParam;
   for (const ConvLayer& layer : wide_layers()) {
     SCOPED_TRACE(layer.name);
-    const auto loop = run<T>(layer, Backend::Loop);
-    const auto eigen = run<T>(layer, Backend::Eigen);
-    EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, oracle::tolerance<T>()));
-    EXPECT_TRUE(oracle::near(eigen.dA_prev, loop.dA_prev, oracle::tolerance<T>()));
-    EXPECT_TRUE(oracle::near(eigen.dW, loop.dW, oracle::tolerance<T>()));
-    EXPECT_TRUE(oracle::near(eigen.db, loop.db, oracle::tolerance<T>()));
-    EXPECT_EQ(loop.db.empty(), !layer.bias);
+    expect_eigen_path_agrees_with_loop_path<TypeParam>(layer);
   }
 }
 
@@ -174,7 +178,6 @@ TYPED_TEST(WideLayers, EigenPathAgreesWithTheLoopPath) {
 // remainder, pads of 0, 1 and 2 per side (2 takes the generic forward but the 3x3 backward data), horizontal
 // strides 1 and 2 (and 3, the generic path) and channels that leave single lanes.
 TYPED_TEST(WideLayers, Depthwise3x3AgreesWithTheLoopPathAtEveryWidth) {
-  using T = TypeParam;
   const std::vector<Padding> paddings = {{0, 0, 0, 0}, {1, 1, 1, 1}, {0, 1, 1, 0}, {1, 0, 0, 1}, {2, 2, 2, 2},
                                          {1, 2, 2, 1}};
   const std::vector<Axes> strides = {{1, 1}, {2, 2}, {1, 2}, {2, 1}, {3, 1}};
@@ -189,11 +192,7 @@ TYPED_TEST(WideLayers, Depthwise3x3AgreesWithTheLoopPathAtEveryWidth) {
                      std::to_string(padding.right) + "}, strides {" + std::to_string(stride.H) + ", " +
                      std::to_string(stride.W) + "}";
         SCOPED_TRACE(layer.name);
-        const auto loop = run<T>(layer, Backend::Loop);
-        const auto eigen = run<T>(layer, Backend::Eigen);
-        EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, oracle::tolerance<T>()));
-        EXPECT_TRUE(oracle::near(eigen.dA_prev, loop.dA_prev, oracle::tolerance<T>()));
-        EXPECT_TRUE(oracle::near(eigen.dW, loop.dW, oracle::tolerance<T>()));
+        expect_eigen_path_agrees_with_loop_path<TypeParam>(layer);
       }
 }
 
