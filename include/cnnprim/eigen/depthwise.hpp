@@ -120,11 +120,11 @@ void depthwise_forward(const T* A_prev, const T* W, const T* b, const ConvGeomet
     const Index i = task / pieces;
     const auto [h_begin, h_end] = piece(g.n_H, pieces, task % pieces);
     if (with_3x3) {
-      const auto rows = [&](auto S) {
+      const auto rows = [&](auto S, Index begin, Index end) {
         depthwise_3x3_rows<decltype(S)::value>(A_prev, g.n_H_prev, g.n_W_prev, C, g.stride_H, g.pad_top, g.pad_left,
-                                               W, false, b, i, h_begin, h_end, g.n_H, g.n_W, Z);
+                                               W, false, b, i, begin, end, g.n_H, g.n_W, Z);
       };
-      g.stride_W == 1 ? rows(Int<1>()) : rows(Int<2>());
+      g.stride_W == 1 ? rows(Int<1>(), h_begin, h_end) : rows(Int<2>(), h_begin, h_end);
       activate(g.activation, Z + (i * g.n_H + h_begin) * g.n_W * C, (h_end - h_begin) * g.n_W * C);
       return;
     }
