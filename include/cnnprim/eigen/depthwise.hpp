@@ -61,16 +61,6 @@ EIGEN_ALWAYS_INLINE void depthwise_tile(const T* input, Index origin, Index pixe
 // Pixels per register tile of the depthwise kernels.
 constexpr int depthwise_pixels = 4;
 
-// One pixel of `out`, channels [0, C): init (or 0) plus its n_taps taps, as depthwise_tile sums them.
-template <class T>
-void depthwise_pixel(const T* input, Index origin, const Index* offsets, const T* filter, const Index* taps,
-                     Index n_taps, const T* init, Index C, T* out) {
-  depthwise_channels<T>(C, [&](Index c, auto lanes, auto packets) {
-    depthwise_tile<1, T, decltype(lanes), decltype(packets)::value>(input, origin, 0, offsets, filter, taps, n_taps,
-                                                                   init, c, out, C);
-  });
-}
-
 // One row of depthwise gathers: pixels p in [0, n) of `out`, pixel p reading `input` around origin(p) through
 // the taps that taps_of(p, offsets, taps) lists (and returns the count of). Pixels `every` apart share their
 // list of taps, with their inputs pixel_step apart; in [full_begin, full_end) the list is complete, and such
@@ -100,7 +90,11 @@ void depthwise_row(const T* input, const T* filter, const T* init, Index C, Inde
         continue;
       }
       const Index p = first + j * every;
-      depthwise_pixel(input, origin(p), offsets, filter, taps, taps_of(p, offsets, taps), init, C, out + p * C);
+      const Index n_taps = taps_of(p, offsets, taps);
+      depthwise_channels<T>(C, [&](Index c, auto lanes, auto packets) {
+        depthwise_tile<1, T, decltype(lanes), decltype(packets)::value>(input, origin(p), 0, offsets, filter, taps,
+                                                                       n_taps, init, c, out + p * C, C);
+      });
       ++j;
     }
   }
@@ -114,8 +108,7 @@ void depthwise_forward(const T* A_prev, const T* W, const T* b, const ConvGeomet
   const Index full_begin = ceil_div(g.pad_left, g.stride_W);
   const Index last_start = g.n_W_prev - g.extent_W() + g.pad_left;
   const Index full_end = last_start < 0 ? 0 : std::min(g.n_W, last_start / g.stride_W + 1);
-  const bool with_3x3 =
-      has_3x3_kernel(g, g.stride_W, {g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}, g.n_H_prev, g.n_W_prev);
+  const bool with_3x3 = has_3x3_kernel(g);
   parallel_for(threads, g.m * pieces, g.work(), [&](Index task) {
     const Index i = task / pieces;
     const auto [h_begin, h_end] = piece(g.n_H, pieces, task % pieces);
@@ -170,9 +163,7 @@ void depthwise_backward_data(const T* dZ, const T* W, const ConvGeometry& g, T* 
   const bool with_3x3 = g.stride_H == 1 && g.stride_W == 1 &&
                         has_3x3_kernel(g, 1, {2 - g.pad_top, 2 - g.pad_bottom, 2 - g.pad_left, 2 - g.pad_right},
                                        g.n_H, g.n_W);
-  const bool with_3x3_stride_two =
-      g.stride_H == 2 && g.stride_W == 2 &&
-      has_3x3_kernel(g, g.stride_W, {g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}, g.n_H_prev, g.n_W_prev);
+  const bool with_3x3_stride_two = g.stride_H == 2 && g.stride_W == 2 && has_3x3_kernel(g);
   parallel_for(threads, g.m * pieces, g.work(), [&](Index task) {
     const Index i = task / pieces;
     const auto [r_begin, r_end] = piece(g.n_H_prev, pieces, task % pieces);
@@ -215,7 +206,7 @@ void depthwise_backward_data(const T* dZ, const T* W, const ConvGeometry& g, T* 
 template <class T>
 void depthwise_backward_weights(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW, Threads threads) {
   const Index C = g.n_C;
-  if (has_3x3_kernel(g, g.stride_W, {g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}, g.n_H_prev, g.n_W_prev)) {
+  if (has_3x3_kernel(g)) {
     // One task per packet of channels, then one per remaining channel.
     const Index n = packet_size<T>, packets = C / n;
     const auto weights = [&](auto S) {

@@ -2,7 +2,8 @@
 // padding per side. A block of channels (a packet, or one channel) keeps its nine weights, or its nine weight
 // sums, in registers while the kernel walks the output a row at a time, R pixels per tile; each input column
 // of a tile's windows is loaded once and multiplied into every window that reads it. Windows on the border take
-// the same tiles with their taps outside the input removed at compile time.
+// the same tiles with their taps outside the input removed at compile time. Backward data is the forward
+// correlation of dZ with the rotated filter at stride 1, and a kernel of its own at stride 2 (at the end).
 #pragma once
 
 #include <algorithm>
@@ -24,6 +25,11 @@ inline bool has_3x3_kernel(const ConvGeometry& g, Index stride_W, const std::arr
   return g.f_H == 3 && g.f_W == 3 && g.dilation_H == 1 && g.dilation_W == 1 && (stride_W == 1 || stride_W == 2) &&
          std::all_of(pads.begin(), pads.end(), [](Index pad) { return pad >= 0 && pad <= 1; }) && n_H_in >= 2 &&
          n_W_in >= 2;
+}
+
+// Whether the layer's input is read by the 3x3 kernels (forward, backward weights).
+inline bool has_3x3_kernel(const ConvGeometry& g) {
+  return has_3x3_kernel(g, g.stride_W, {g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}, g.n_H_prev, g.n_W_prev);
 }
 
 // Calls visit(Int<KH0>(), Int<KH1>()) with the rows [KH0, KH1) of a window from row `top` inside n rows.
