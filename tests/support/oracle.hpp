@@ -16,6 +16,8 @@
 
 #include <cnnprim/cnnprim.hpp>
 
+#include "kernels.hpp"
+
 namespace oracle {
 
 using cnnprim::Index;

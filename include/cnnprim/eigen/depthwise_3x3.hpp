@@ -2,20 +2,24 @@
 // padding per side. A block of channels (a packet, or one channel) keeps its nine weights, or its nine weight
 // sums, in registers while the kernel walks the output a row at a time, R pixels per tile; each input column
 // of a tile's windows is loaded once and multiplied into every window that reads it. Windows on the border take
-// the same tiles with their taps outside the input removed at compile time. Backward data is the forward
+// the same tiles, their columns outside the input removed at compile time, their rows at run time. Backward data is the forward
 // correlation of dZ with the rotated filter at stride 1, and a kernel of its own at stride 2 (at the end).
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 
 #include "../geometry.hpp"
 #include "tile.hpp"
 
 namespace cnnprim::detail::eigen {
 
-// Pixels per tile: nine weights and R sums, or nine sums and R packets of dZ, stay in registers.
-constexpr int depthwise_3x3_pixels = vector_registers >= 32 ? 8 : 4;
+// Pixels per tile for blocks of channels of type V: nine weights and R sums, or nine sums and R packets of dZ,
+// stay in registers. The channels after the last packet go one pixel at a time: tiles of single channels would
+// double the kernels' code for a few channels of a few layers.
+template <class T, class V>
+constexpr int depthwise_3x3_pixels = std::is_same_v<V, T> ? 1 : vector_registers >= 32 ? 8 : 4;
 
 // Whether an input of n_H_in x n_W_in pixels with these pads (top, bottom, left, right) is read by the 3x3
 // kernels: then every window's rows inside the input are all three, the last two or the first two, and so are
@@ -32,21 +36,11 @@ inline bool has_3x3_kernel(const ConvGeometry& g) {
   return has_3x3_kernel(g, g.stride_W, {g.pad_top, g.pad_bottom, g.pad_left, g.pad_right}, g.n_H_prev, g.n_W_prev);
 }
 
-// Calls visit(Int<KH0>(), Int<KH1>()) with the rows [KH0, KH1) of a window from row `top` inside n rows.
-template <class Visit>
-EIGEN_ALWAYS_INLINE void with_rows_inside(Index top, Index n, Visit visit) {
-  const TapRange rows = taps_inside(top, 3, 1, n);
-  if (rows.begin == 1) visit(Int<1>(), Int<3>());
-  else if (rows.end == 2) visit(Int<0>(), Int<2>());
-  else visit(Int<0>(), Int<3>());
-}
-
 // Calls tile(Int<R>(), Int<KW0>(), Int<KW1>(), p, s) over the output columns [0, n_W) of a row: R pixels from p
 // whose windows' columns inside the input (n_W_in columns, padded by pad_left; stride S) are [KW0, KW1), the
 // first pixel's column KW0 being the input's column s.
-template <int S, class Tile>
+template <int S, int R, class Tile>
 EIGEN_ALWAYS_INLINE void for_each_3x3_tile(Index n_W_in, Index pad_left, Index n_W, Tile tile) {
-  constexpr int R = depthwise_3x3_pixels;
   const Index full_begin = ceil_div(pad_left, S);
   const Index last_start = n_W_in - 3 + pad_left;
   const Index full_end = std::max(full_begin, last_start < 0 ? 0 : std::min(n_W, last_start / S + 1));
@@ -73,15 +67,17 @@ EIGEN_ALWAYS_INLINE void for_each_3x3_tile(Index n_W_in, Index pad_left, Index n
 }
 
 // Calls multiply(v, Int<k>(), Int<r>()) for every input v of R windows (stride S) of one block of channels and
-// every window r whose tap k = 3 kh + kw reads it, over the taps [KH0, KH1) x [KW0, KW1); x is the first
-// window's tap (KH0, KW0), rows row_step apart, pixels C apart. Window r meets its taps row by row.
-template <int S, int R, int KH0, int KH1, int KW0, int KW1, class V, class T, class Multiply>
-EIGEN_ALWAYS_INLINE void for_each_3x3_tap(const T* x, Index row_step, Index C, Multiply multiply) {
+// every window r whose tap k = 3 kh + kw reads it, over the taps rows x [KW0, KW1); x is the first window's tap
+// (rows.begin, KW0), rows row_step apart, pixels C apart. Window r meets its taps row by row. The rows are
+// tested at run time (a window on the top or bottom border has two): one body serves every row of the output.
+template <int S, int R, int KW0, int KW1, class V, class T, class Multiply>
+EIGEN_ALWAYS_INLINE void for_each_3x3_tap(const T* x, TapRange rows, Index row_step, Index C, Multiply multiply) {
   constexpr int columns = S * (R - 1) + KW1 - KW0;
-  unroll<KH1 - KH0>([&](auto row) CNNPRIM_INLINE_LAMBDA {
-    constexpr int KH = KH0 + decltype(row)::value;
+  unroll<3>([&](auto row) CNNPRIM_INLINE_LAMBDA {
+    constexpr int KH = decltype(row)::value;
+    if (KH < rows.begin || KH >= rows.end) return;
     // One pointer walks the row's columns.
-    const T* input = opaque(x + (KH - KH0) * row_step);
+    const T* input = opaque(x + (KH - rows.begin) * row_step);
     unroll<columns>([&](auto column) CNNPRIM_INLINE_LAMBDA {
       constexpr int j = decltype(column)::value;
       const V v = load<V>(input);
@@ -107,33 +103,31 @@ EIGEN_ALWAYS_INLINE void for_each_channel(Index n_C, Body body) {
 // depthwise correlation of `input` (n_H_in x n_W_in pixels) padded by pad_top and pad_left, strides
 // (stride_H, S), with the filter W as it is or rotated by 180 degrees (`flip`: backward data).
 template <int S, class T>
-void depthwise_3x3_rows(const T* input, Index n_H_in, Index n_W_in, Index C, Index stride_H,
-                                        Index pad_top, Index pad_left, const T* W, bool flip, const T* init, Index i,
-                                        Index h_begin, Index h_end, Index n_H, Index n_W, T* out) {
+void depthwise_3x3_rows(const T* input, Index n_H_in, Index n_W_in, Index C, Index stride_H, Index pad_top,
+                        Index pad_left, const T* W, bool flip, const T* init, Index i, Index h_begin, Index h_end,
+                        Index n_H, Index n_W, T* out) {
   for (Index h = h_begin; h < h_end; ++h) {
     const Index top = h * stride_H - pad_top;
+    const TapRange rows = taps_inside(top, 3, 1, n_H_in);
     T* z = out + (i * n_H + h) * n_W * C;
-    with_rows_inside(top, n_H_in, [&](auto kh0, auto kh1) CNNPRIM_INLINE_LAMBDA {
-      constexpr int KH0 = decltype(kh0)::value, KH1 = decltype(kh1)::value;
-      const T* row = input + (i * n_H_in + top + KH0) * n_W_in * C;
-      for_each_channel<T>(C, [&](Index c, auto lanes) CNNPRIM_INLINE_LAMBDA {
-        using V = decltype(lanes);
-        V w[9];
-        unroll<9>([&](int k) CNNPRIM_INLINE_LAMBDA { w[k] = load<V>(W + (flip ? 8 - k : k) * C + c); });
-        const V start = init ? load<V>(init + c) : constant<V>(T(0));
-        const auto tile = [&](auto r, auto kw0, auto kw1, Index p, Index s) CNNPRIM_INLINE_LAMBDA {
-          constexpr int R = decltype(r)::value;
-          V acc[std::size_t{R}];
-          unroll<R>([&](int q) CNNPRIM_INLINE_LAMBDA { acc[q] = start; });
-          const auto multiply = [&](const V& v, auto k, auto q) CNNPRIM_INLINE_LAMBDA {
-            acc[q] = multiply_add(v, w[k], acc[q]);
-          };
-          for_each_3x3_tap<S, R, KH0, KH1, decltype(kw0)::value, decltype(kw1)::value, V>(row + s * C + c,
-                                                                                          n_W_in * C, C, multiply);
-          unroll<R>([&](int q) CNNPRIM_INLINE_LAMBDA { store(z + (p + q) * C + c, acc[q]); });
+    const T* row = input + (i * n_H_in + top + rows.begin) * n_W_in * C;
+    for_each_channel<T>(C, [&](Index c, auto lanes) CNNPRIM_INLINE_LAMBDA {
+      using V = decltype(lanes);
+      V w[9];
+      unroll<9>([&](int k) CNNPRIM_INLINE_LAMBDA { w[k] = load<V>(W + (flip ? 8 - k : k) * C + c); });
+      const V start = init ? load<V>(init + c) : constant<V>(T(0));
+      const auto tile = [&](auto r, auto kw0, auto kw1, Index p, Index s) CNNPRIM_INLINE_LAMBDA {
+        constexpr int R = decltype(r)::value;
+        V acc[std::size_t{R}];
+        unroll<R>([&](int q) CNNPRIM_INLINE_LAMBDA { acc[q] = start; });
+        const auto multiply = [&](const V& v, auto k, auto q) CNNPRIM_INLINE_LAMBDA {
+          acc[q] = multiply_add(v, w[k], acc[q]);
         };
-        for_each_3x3_tile<S>(n_W_in, pad_left, n_W, tile);
-      });
+        for_each_3x3_tap<S, R, decltype(kw0)::value, decltype(kw1)::value, V>(row + s * C + c, rows, n_W_in * C, C,
+                                                                               multiply);
+        unroll<R>([&](int q) CNNPRIM_INLINE_LAMBDA { store(z + (p + q) * C + c, acc[q]); });
+      };
+      for_each_3x3_tile<S, depthwise_3x3_pixels<T, V>>(n_W_in, pad_left, n_W, tile);
     });
   }
 }
@@ -148,22 +142,20 @@ void depthwise_3x3_weights(const T* A_prev, const T* dZ, const ConvGeometry& g, 
   for (Index i = 0; i < g.m; ++i)
     for (Index h = 0; h < g.n_H; ++h) {
       const Index top = h * g.stride_H - g.pad_top;
+      const TapRange rows = taps_inside(top, 3, 1, g.n_H_prev);
       const T* dz = dZ + (i * g.n_H + h) * g.n_W * C + c;
-      with_rows_inside(top, g.n_H_prev, [&](auto kh0, auto kh1) CNNPRIM_INLINE_LAMBDA {
-        constexpr int KH0 = decltype(kh0)::value, KH1 = decltype(kh1)::value;
-        const T* row = A_prev + (i * g.n_H_prev + top + KH0) * g.n_W_prev * C + c;
-        const auto tile = [&](auto r, auto kw0, auto kw1, Index p, Index s) CNNPRIM_INLINE_LAMBDA {
-          constexpr int R = decltype(r)::value;
-          V d[std::size_t{R}];
-          unroll<R>([&](int q) CNNPRIM_INLINE_LAMBDA { d[q] = load<V>(dz + (p + q) * C); });
-          const auto multiply = [&](const V& v, auto k, auto q) CNNPRIM_INLINE_LAMBDA {
-            acc[k] = multiply_add(v, d[q], acc[k]);
-          };
-          for_each_3x3_tap<S, R, KH0, KH1, decltype(kw0)::value, decltype(kw1)::value, V>(row + s * C,
-                                                                                          g.n_W_prev * C, C, multiply);
+      const T* row = A_prev + (i * g.n_H_prev + top + rows.begin) * g.n_W_prev * C + c;
+      const auto tile = [&](auto r, auto kw0, auto kw1, Index p, Index s) CNNPRIM_INLINE_LAMBDA {
+        constexpr int R = decltype(r)::value;
+        V d[std::size_t{R}];
+        unroll<R>([&](int q) CNNPRIM_INLINE_LAMBDA { d[q] = load<V>(dz + (p + q) * C); });
+        const auto multiply = [&](const V& v, auto k, auto q) CNNPRIM_INLINE_LAMBDA {
+          acc[k] = multiply_add(v, d[q], acc[k]);
         };
-        for_each_3x3_tile<S>(g.n_W_prev, g.pad_left, g.n_W, tile);
-      });
+        for_each_3x3_tap<S, R, decltype(kw0)::value, decltype(kw1)::value, V>(row + s * C, rows, g.n_W_prev * C, C,
+                                                                               multiply);
+      };
+      for_each_3x3_tile<S, depthwise_3x3_pixels<T, V>>(g.n_W_prev, g.pad_left, g.n_W, tile);
     }
   unroll<9>([&](int k) CNNPRIM_INLINE_LAMBDA { store(dW + k * C + c, acc[k]); });
 }
@@ -220,7 +212,6 @@ EIGEN_ALWAYS_INLINE void stride_two_tile(const T* const (&row)[2], Index C, cons
 template <class T>
 void depthwise_3x3_backward_data_stride_two(const T* dZ, const T* W, const ConvGeometry& g, Index i, Index r_begin,
                                             Index r_end, T* dA_prev) {
-  constexpr int R = depthwise_3x3_pixels;
   const Index C = g.n_C;
   for (Index r = r_begin; r < r_end; ++r) {
     T* da = dA_prev + (i * g.n_H_prev + r) * g.n_W_prev * C;
@@ -233,6 +224,7 @@ void depthwise_3x3_backward_data_stride_two(const T* dZ, const T* W, const ConvG
       constexpr int NR = decltype(n_rows)::value;
       for_each_channel<T>(C, [&](Index c, auto lanes) CNNPRIM_INLINE_LAMBDA {
         using V = decltype(lanes);
+        constexpr int R = depthwise_3x3_pixels<T, V>;
         const T* row[2] = {dZ + ((i * g.n_H + rows.first) * g.n_W) * C + c,
                            dZ + ((i * g.n_H + rows.first + NR - 1) * g.n_W) * C + c};
         // Pixels s from `first` (one parity), reading dZ's columns from `column` through the column taps kw.

@@ -1,0 +1,4 @@
+// The Eigen backend's kernels for one scalar type (CNNPRIM_TEST_SCALAR), linked into every test program.
+#include "kernels.hpp"
+
+CNNPRIM_TEST_KERNELS(, CNNPRIM_TEST_SCALAR)
