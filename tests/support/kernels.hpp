@@ -24,5 +24,8 @@
       cnnprim::TensorView<const T>, cnnprim::TensorView<const T>, const cnnprim::detail::PoolGeometry&,             \
       cnnprim::PoolMode, cnnprim::TensorView<T>, cnnprim::Threads);
 
+// Test programs linked with the shared kernels (CMake defines CNNPRIM_TEST_SHARED_KERNELS for them).
+#ifdef CNNPRIM_TEST_SHARED_KERNELS
 CNNPRIM_TEST_KERNELS(extern, float)
 CNNPRIM_TEST_KERNELS(extern, double)
+#endif
