@@ -60,7 +60,7 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set xtics rotate by -60 font ',8'
-set key top right
+set key outside top center horizontal
 set grid ytics
 plot '{data}' using 2:xtic(1) title 'cnnprim' lc rgb '#1f77b4', '' using 3 title 'PyTorch' lc rgb '#ff7f0e'
 """
