@@ -209,6 +209,41 @@ TEST_P(Limits, HugePadWithATinyOutput) {
   EXPECT_EQ(g.dA_prev.vector().cwiseAbs().sum(), 0.0f);
 }
 
+// A dilation as huge as the pad: each window's one tap inside the image is its centre, and the scratch memory
+// of every path follows the image, not the dilated window (a direct kernel once asked for ~200 GB here).
+TEST_P(Limits, HugeDilationAndPad) {
+  const Index huge = Index{1} << 40;
+  const auto A_prev = oracle::uniform<float, 4>({1, 3, 3, 16}, 12);
+  const auto W = oracle::uniform<float, 4>({3, 3, 16, 16}, 13);
+  ConvParams hp;
+  hp.pad = huge;
+  hp.dilation = {huge, huge};
+  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, hp, GetParam());
+  ASSERT_EQ(Z.shape(), (std::array<Index, 4>{1, 3, 3, 16}));
+  Tensor<float> dZ(Z.shape());
+  dZ.vector().setConstant(1.0f);
+  const auto g = cnnprim::conv_backward(dZ, cache, GetParam());
+  for (Index h = 0; h < 3; ++h)
+    for (Index w = 0; w < 3; ++w)
+      for (Index k = 0; k < 16; ++k) {
+        double z = 0, da = 0;
+        for (Index c = 0; c < 16; ++c) {
+          z += double(A_prev(0, h, w, c)) * double(W(1, 1, c, k));
+          da += double(W(1, 1, k, c));
+        }
+        EXPECT_NEAR(Z(0, h, w, k), z, 1e-4);
+        EXPECT_NEAR(g.dA_prev(0, h, w, k), da, 1e-4);
+      }
+  for (Index k = 0; k < 16; ++k)
+    for (Index c = 0; c < 16; ++c) {
+      double dw = 0;
+      for (Index h = 0; h < 3; ++h)
+        for (Index w = 0; w < 3; ++w) dw += double(A_prev(0, h, w, k));
+      EXPECT_NEAR(g.dW(1, 1, k, c), dw, 1e-4);
+      EXPECT_EQ(g.dW(0, 0, k, c), 0.0f);
+    }
+}
+
 // ---- Errors at the limits ----
 
 TEST(LimitsErrors, HugeShapesNameTheFunctionCalled) {

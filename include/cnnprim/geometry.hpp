@@ -103,10 +103,12 @@ struct ConvGeometry {
   double work() const { return double(pixels()) * double(patch_size()) * double(n_C); }
   // Some input pixel lies under more than one window.
   bool windows_overlap() const { return stride_H < extent_H() || stride_W < extent_W(); }
-  // Padding below the window's extent keeps a padded copy of one image within (n_H_prev + 2 extent_H) x
-  // (n_W_prev + 2 extent_W) pixels, whatever the pad.
+  // Padding below the window's extent, and an extent at most a few pixels past the image's, keep a padded copy
+  // of one image (what the direct kernels read) within (3 n_H_prev + 16) x (3 n_W_prev + 16) pixels, whatever
+  // the pad or the dilation.
   bool pads_within_filter() const {
-    return std::max(pad_top, pad_bottom) < extent_H() && std::max(pad_left, pad_right) < extent_W();
+    return std::max(pad_top, pad_bottom) < extent_H() && std::max(pad_left, pad_right) < extent_W() &&
+           extent_H() <= n_H_prev + 8 && extent_W() <= n_W_prev + 8;
   }
   bool has_padding() const { return pad_top != 0 || pad_bottom != 0 || pad_left != 0 || pad_right != 0; }
   // A_prev is already the patch matrix.
