@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-packages.sh cmake g++ make libeigen3-dev libgtest-dev libbenchmark-dev libdnnl-dev gnuplot-nox python3 \
-  python3-torch
+bash scripts/install-packages.sh cmake g++ make libeigen3-dev libgtest-dev libbenchmark-dev libdnnl-dev gnuplot-nox \
+  python3 python3-torch
 
 cmake --preset native
 cmake --build --preset native --target cnnprim_benchmarks

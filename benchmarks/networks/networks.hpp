@@ -49,7 +49,8 @@ class Network {
     layer.pool.stride = stride;
     layer.pool.padding = cnnprim::Padding{pad, pad, pad, pad};
     const auto& a = buffers_[in].shape();
-    return add_layer(std::move(layer), {a[0], (a[1] + 2 * pad - f) / stride + 1, (a[2] + 2 * pad - f) / stride + 1, a[3]});
+    const Index n_H = (a[1] + 2 * pad - f) / stride + 1, n_W = (a[2] + 2 * pad - f) / stride + 1;
+    return add_layer(std::move(layer), {a[0], n_H, n_W, a[3]});
   }
   // in + other, then ReLU when `relu`.
   int add(int in, int other, bool relu, std::string name) {
@@ -99,7 +100,8 @@ class Network {
         using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
         const Index m = in.shape()[0], n_in = in.shape()[3], n_out = out.shape()[3];
         Eigen::Map<Matrix> y(out.data(), m, n_out);
-        y.noalias() = Eigen::Map<const Matrix>(in.data(), m, n_in) * Eigen::Map<const Matrix>(layer.W.data(), n_in, n_out);
+        const Eigen::Map<const Matrix> x(in.data(), m, n_in), W(layer.W.data(), n_in, n_out);
+        y.noalias() = x * W;
         y.rowwise() += layer.b.vector().transpose();
         break;
       }

@@ -58,7 +58,10 @@ void BM_FashionMnistStep(benchmark::State& state) {
   state.counters["images/s"] =
       benchmark::Counter(static_cast<double>(batch * state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_FashionMnistStep)->ArgNames({"batch", "threads"})->ArgsProduct({{64}, {1, 2}})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FashionMnistStep)
+    ->ArgNames({"batch", "threads"})
+    ->ArgsProduct({{64}, {1, 2}})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

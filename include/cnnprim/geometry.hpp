@@ -108,7 +108,7 @@ struct ConvGeometry {
   // the pad or the dilation.
   bool pads_within_filter() const {
     return std::max(pad_top, pad_bottom) < extent_H() && std::max(pad_left, pad_right) < extent_W() &&
-           extent_H() <= n_H_prev + 8 && extent_W() <= n_W_prev + 8;
+           extent_H() - 8 <= n_H_prev && extent_W() - 8 <= n_W_prev;  // no sum that could overflow
   }
   bool has_padding() const { return pad_top != 0 || pad_bottom != 0 || pad_left != 0 || pad_right != 0; }
   // A_prev is already the patch matrix.

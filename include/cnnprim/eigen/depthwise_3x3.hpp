@@ -2,8 +2,9 @@
 // padding per side. A block of channels (a packet, or one channel) keeps its nine weights, or its nine weight
 // sums, in registers while the kernel walks the output a row at a time, R pixels per tile; each input column
 // of a tile's windows is loaded once and multiplied into every window that reads it. Windows on the border take
-// the same tiles, their columns outside the input removed at compile time, their rows at run time. Backward data is the forward
-// correlation of dZ with the rotated filter at stride 1, and a kernel of its own at stride 2 (at the end).
+// the same tiles, their columns outside the input removed at compile time, their rows at run time. Backward
+// data is the forward correlation of dZ with the rotated filter at stride 1, and a kernel of its own at stride 2
+// (at the end).
 #pragma once
 
 #include <algorithm>
