@@ -299,8 +299,11 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
 }
 
 // dW[kh, kw, k, c] = sum over pixels of A_prev_pad[i, h*stride + kh, w*stride + kw, k] * dZ[i, h, w, c],
-// accumulated one output row at a time into register tiles of input channels x output channels. The tasks
-// share out the tiles of dW; each sums over every pixel in the same order, so the split changes no bit.
+// accumulated one output row at a time into register tiles of dW's rows x output channels. A tile's rows
+// are consecutive elements of a run: the f_W * n_C_prev elements (kw, k) of a filter row when its taps are
+// contiguous in A_prev (dilation_W == 1), so that a layer with few input channels still fills a tile,
+// otherwise the n_C_prev channels of one tap. The tasks share out the tiles of dW; each sums over every
+// pixel in the same order, so the split changes no bit.
 template <class T>
 void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW, Threads threads) {
   const Index n = packet_size<T>, block = tile_packets * n, C = g.n_C_prev, n_C = g.n_C;
@@ -309,9 +312,10 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
   const Index row = images.width() * C;
   const Index column_step = g.n_W > 1 ? g.stride_W * C : 0;  // as in direct_conv
   std::fill_n(dW, g.f_H * g.f_W * C * n_C, T(0));
-  // Tiles in the order (kh, kw, block of output channels, block of input channels).
-  const Index k_blocks = (C + tile_rows - 1) / tile_rows, c_blocks = (n_C + block - 1) / block;
-  const Index tiles = g.f_H * g.f_W * c_blocks * k_blocks;
+  const Index run = g.dilation_W == 1 ? g.f_W * C : C, runs = g.f_W * C / run;
+  // Tiles in the order (kh, run, block of output channels, block of the run's rows).
+  const Index j_blocks = (run + tile_rows - 1) / tile_rows, c_blocks = (n_C + block - 1) / block;
+  const Index tiles = g.f_H * runs * c_blocks * j_blocks;
   const Index tasks = std::min<Index>(tiles, threads.count());
   const double work = double(g.pixels()) * double(g.patch_size()) * double(n_C);
   parallel_for(threads, tasks, work, [&](Index task) {
@@ -321,15 +325,15 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
       for (Index h = 0; h < g.n_H; ++h) {
         const T* dz = dZ + (i * g.n_H + h) * g.n_W * n_C;
         for (Index t = first; t < last; ++t) {
-          const Index k0 = t % k_blocks * tile_rows, c0 = t / k_blocks % c_blocks * block;
-          const Index kw = t / (k_blocks * c_blocks) % g.f_W, kh = t / (k_blocks * c_blocks * g.f_W);
-          const T* a = image + (h * g.stride_H + kh * g.dilation_H) * row + kw * g.dilation_W * C;
-          T* dw = dW + (kh * g.f_W + kw) * C * n_C;
-          with_tile(std::min<Index>(tile_rows, C - k0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
+          const Index j0 = t % j_blocks * tile_rows, c0 = t / j_blocks % c_blocks * block;
+          const Index q = t / (j_blocks * c_blocks) % runs, kh = t / (j_blocks * c_blocks * runs);
+          const T* a = image + (h * g.stride_H + kh * g.dilation_H) * row + q * g.dilation_W * C + j0;
+          T* dw = dW + ((kh * runs + q) * run + j0) * n_C + c0;
+          with_tile(std::min<Index>(tile_rows, run - j0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
             Tile<T, R, CB> tile;
-            tile.load(dw + k0 * n_C + c0, n_C);
-            tile.update(a + k0, 1, column_step, dz + c0, n_C, g.n_W);
-            tile.store(dw + k0 * n_C + c0, n_C);
+            tile.load(dw, n_C);
+            tile.update(a, 1, column_step, dz + c0, n_C, g.n_W);
+            tile.store(dw, n_C);
           });
         }
       }
