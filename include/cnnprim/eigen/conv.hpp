@@ -269,6 +269,9 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
   const Index column_step = g.n_W > 1 ? g.stride_W * C : 0;
   const Index pieces = row_pieces(g.m, g.n_H);
   const Index extent_H = (g.f_H - 1) * g.dilation_H + 1;
+  // A window row's taps, when contiguous (dilation_W == 1), are one run of f_W * C elements, as they are in
+  // the packed filter: one update each instead of f_W.
+  const Index run = g.dilation_W == 1 ? g.f_W * C : C, runs = g.f_W * C / run;
   const double work = double(g.m) * double(g.n_H * g.n_W) * double(g.f_H * g.f_W) * double(C) * double(g.n_out);
   parallel_for(threads, g.m * pieces, work, [&](Index task) {
     const Index i = task / pieces;
@@ -287,9 +290,9 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
             Tile<T, R, CB> tile;
             tile.broadcast_row(bias ? bias + c0 : nullptr);
             for (Index kh = 0; kh < g.f_H; ++kh)
-              for (Index kw = 0; kw < g.f_W; ++kw)
-                tile.update(a + kh * g.dilation_H * row + kw * g.dilation_W * C, column_step, 1,
-                            w + (kh * g.f_W + kw) * C * width, width, C);
+              for (Index q = 0; q < runs; ++q)
+                tile.update(a + kh * g.dilation_H * row + q * g.dilation_W * C, column_step, 1,
+                            w + (kh * runs + q) * run * width, width, run);
             tile.store(z, g.n_out);
           });
         }
