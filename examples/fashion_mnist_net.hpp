@@ -22,7 +22,12 @@ constexpr Index c1 = 16, c2 = 32, features = 7 * 7 * c2;
 constexpr float initial_learning_rate = 0.002f, learning_rate_decay = 0.5f;
 constexpr float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-8f;  // Adam's, as its paper and PyTorch set them
 constexpr float pixel_mean = 0.2860f, pixel_deviation = 0.3530f;  // Fashion-MNIST's training images
-constexpr cnnprim::ConvParams conv_hp{/*stride=*/1, /*pad=*/1};
+// 3x3 convolutions, 'same' size, ReLU fused into conv_forward.
+inline cnnprim::ConvParams conv_hp() {
+  cnnprim::ConvParams hp{/*stride=*/1, /*pad=*/1};
+  hp.activation = cnnprim::Activation::relu();
+  return hp;
+}
 constexpr cnnprim::PoolParams pool_hp{/*f=*/2, /*stride=*/2};
 
 using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -60,14 +65,14 @@ struct Network {
 
 // Every activation and gradient of a batch of m images, allocated once.
 struct Buffers {
-  Tensor<float> X, Z1, A1, P1, Z2, A2, P2, dP2, dA2, dZ2, dP1, dA1, dZ1;
+  Tensor<float> X, A1, P1, A2, P2, dP2, dA2, dZ2, dP1, dA1, dZ1;
   Tensor<float> dW1, db1, dW2, db2, dW3, db3;
   Matrix probs;
   Eigen::VectorXf row_max, row_sum;
   explicit Buffers(Index m)
-      : X({m, side, side, 1}), Z1({m, side, side, c1}), A1(Z1.shape()), P1({m, 14, 14, c1}), Z2({m, 14, 14, c2}),
-        A2(Z2.shape()), P2({m, 7, 7, c2}), dP2(P2.shape()), dA2(A2.shape()), dZ2(Z2.shape()), dP1(P1.shape()),
-        dA1(A1.shape()), dZ1(Z1.shape()), dW1({3, 3, 1, c1}), db1({1, 1, 1, c1}), dW2({3, 3, c1, c2}),
+      : X({m, side, side, 1}), A1({m, side, side, c1}), P1({m, 14, 14, c1}), A2({m, 14, 14, c2}),
+        P2({m, 7, 7, c2}), dP2(P2.shape()), dA2(A2.shape()), dZ2(A2.shape()), dP1(P1.shape()), dA1(A1.shape()),
+        dZ1(A1.shape()), dW1({3, 3, 1, c1}), db1({1, 1, 1, c1}), dW2({3, 3, c1, c2}),
         db2({1, 1, 1, c2}), dW3({1, 1, features, n_classes}), db3({1, 1, 1, n_classes}), probs(m, n_classes),
         row_max(m), row_sum(m) {}
 };
@@ -90,13 +95,11 @@ class Trainer {
       shape[0] = m;
       return cnnprim::TensorView<float>(t.data(), shape);
     };
-    const auto X = view(buf.X), Z1 = view(buf.Z1), A1 = view(buf.A1), P1 = view(buf.P1), Z2 = view(buf.Z2),
-               A2 = view(buf.A2), P2 = view(buf.P2);
-    cnnprim::conv_forward(X, net_.W1.value, net_.b1.value, conv_hp, Z1, backend_, threads_);
-    A1.vector() = Z1.vector().cwiseMax(0.0f);
+    const auto X = view(buf.X), A1 = view(buf.A1), P1 = view(buf.P1), A2 = view(buf.A2), P2 = view(buf.P2);
+    const auto hp = conv_hp();
+    cnnprim::conv_forward(X, net_.W1.value, net_.b1.value, hp, A1, backend_, threads_);
     cnnprim::pool_forward(A1, pool_hp, cnnprim::PoolMode::Max, P1, backend_, threads_);
-    cnnprim::conv_forward(P1, net_.W2.value, net_.b2.value, conv_hp, Z2, backend_, threads_);
-    A2.vector() = Z2.vector().cwiseMax(0.0f);
+    cnnprim::conv_forward(P1, net_.W2.value, net_.b2.value, hp, A2, backend_, threads_);
     cnnprim::pool_forward(A2, pool_hp, cnnprim::PoolMode::Max, P2, backend_, threads_);
 
     const Eigen::Map<const Matrix> flat(P2.data(), m, features), W3(net_.W3.value.data(), features, n_classes);
@@ -127,12 +130,12 @@ class Trainer {
     const auto dP2 = view(buf.dP2), dA2 = view(buf.dA2), dZ2 = view(buf.dZ2), dP1 = view(buf.dP1),
                dA1 = view(buf.dA1), dZ1 = view(buf.dZ1);
     cnnprim::pool_backward(dP2, A2, pool_hp, cnnprim::PoolMode::Max, dA2, backend_, threads_);
-    dZ2.vector() = (Z2.vector().array() > 0).select(dA2.vector(), 0.0f);
-    cnnprim::conv_backward_data(dZ2, net_.W2.value, conv_hp, dP1, backend_, threads_);
-    cnnprim::conv_backward_weights(dZ2, P1, conv_hp, buf.dW2, buf.db2, backend_, threads_);
+    cnnprim::activation_backward(dA2, A2, hp.activation, dZ2);
+    cnnprim::conv_backward_data(dZ2, net_.W2.value, hp, dP1, backend_, threads_);
+    cnnprim::conv_backward_weights(dZ2, P1, hp, buf.dW2, buf.db2, backend_, threads_);
     cnnprim::pool_backward(dP1, A1, pool_hp, cnnprim::PoolMode::Max, dA1, backend_, threads_);
-    dZ1.vector() = (Z1.vector().array() > 0).select(dA1.vector(), 0.0f);
-    cnnprim::conv_backward_weights(dZ1, X, conv_hp, buf.dW1, buf.db1, backend_, threads_);
+    cnnprim::activation_backward(dA1, A1, hp.activation, dZ1);
+    cnnprim::conv_backward_weights(dZ1, X, hp, buf.dW1, buf.db1, backend_, threads_);
 
     net_.W1.update(buf.dW1, learning_rate);
     net_.b1.update(buf.db1, learning_rate);

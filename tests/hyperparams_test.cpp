@@ -4,6 +4,7 @@
 // regimes: reference_test.cpp.)
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -328,6 +329,29 @@ TEST(Hyperparameters, ActivationGradientIsAFunctionOfTheOutput) {
   EXPECT_TRUE(oracle::near(dA, dZ, 0.0));
   EXPECT_EQ(oracle::error_message([&] { cnnprim::activation_backward(dA, Tensor<double>({1, 1, 1, 3}), relu, dZ); }),
             "activation_backward: A must be (1, 1, 1, 4) to match dA, but A is (1, 1, 1, 3)");
+}
+
+// Long enough for the vectorized loops, with the values that decide the rules: zeros of both signs, the clamp's
+// bounds, infinities and NaN.
+TEST(Hyperparameters, ActivationGradientOverLongTensorsFollowsPassesElementByElement) {
+  const float specials[] = {0.0f, -0.0f, 6.0f, 1e-30f, -1e-30f, std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), std::nanf(""), 5.999f, 3.0f, -2.0f};
+  const Index n = 1001;
+  Tensor<float> A({1, 1, n, 1}), dA({1, 1, n, 1});
+  for (Index k = 0; k < n; ++k) {
+    A.data()[k] = specials[k % 11] * (k % 7 == 3 ? -1.0f : 1.0f);
+    dA.data()[k] = static_cast<float>(k + 1);
+  }
+  for (const Activation rule : {Activation::none(), Activation::relu(), Activation::relu6()}) {
+    Tensor<float> dZ({1, 1, n, 1}), in_place = dA;
+    cnnprim::activation_backward(dA, A, rule, dZ);
+    cnnprim::activation_backward(in_place, A, rule, in_place);
+    for (Index k = 0; k < n; ++k) {
+      const float expected = rule.passes(A.data()[k]) ? dA.data()[k] : 0.0f;
+      ASSERT_EQ(dZ.data()[k], expected) << "element " << k << ", A = " << A.data()[k];
+      ASSERT_EQ(in_place.data()[k], expected) << "element " << k;
+    }
+  }
 }
 
 TEST(Hyperparameters, EveryNewFieldIsValidatedByName) {
