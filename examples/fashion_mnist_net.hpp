@@ -130,11 +130,11 @@ class Trainer {
     const auto dP2 = view(buf.dP2), dA2 = view(buf.dA2), dZ2 = view(buf.dZ2), dP1 = view(buf.dP1),
                dA1 = view(buf.dA1), dZ1 = view(buf.dZ1);
     cnnprim::pool_backward(dP2, A2, pool_hp, cnnprim::PoolMode::Max, dA2, backend_, threads_);
-    cnnprim::activation_backward(dA2, A2, hp.activation, dZ2);
+    cnnprim::activation_backward(dA2, A2, hp.activation, dZ2, threads_);
     cnnprim::conv_backward_data(dZ2, net_.W2.value, hp, dP1, backend_, threads_);
     cnnprim::conv_backward_weights(dZ2, P1, hp, buf.dW2, buf.db2, backend_, threads_);
     cnnprim::pool_backward(dP1, A1, pool_hp, cnnprim::PoolMode::Max, dA1, backend_, threads_);
-    cnnprim::activation_backward(dA1, A1, hp.activation, dZ1);
+    cnnprim::activation_backward(dA1, A1, hp.activation, dZ1, threads_);
     cnnprim::conv_backward_weights(dZ1, X, hp, buf.dW1, buf.db1, backend_, threads_);
 
     net_.W1.update(buf.dW1, learning_rate);

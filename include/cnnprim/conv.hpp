@@ -107,21 +107,31 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
   }
 }
 
-// One loop per kind, as in activate (params.hpp), so that the rule's comparisons vectorize.
-template <class T>
-void activation_backward(TensorView<const T> dA, TensorView<const T> A, const Activation& activation,
-                         TensorView<T> dZ) {
+// dZ = dA where the activation passes the gradient at A, else 0, over elements [first, last). The kind is a
+// constant, as in activate (params.hpp), so that the rule's comparisons vectorize.
+template <Activation::Kind kind, class T>
+void pass_gradient(const Activation& activation, TensorView<const T> dA, TensorView<const T> A, TensorView<T> dZ,
+                   Index first, Index last) {
+  const Activation rule{kind, activation.lo, activation.hi};
   const T *da = dA.data(), *a = A.data();
   T* const dz = dZ.data();
-  const Index n = dA.size();
-  const auto apply = [=](const Activation& rule) {
-    for (Index k = 0; k < n; ++k) dz[k] = rule.passes(a[k]) ? da[k] : T(0);
-  };
-  switch (activation.kind) {
-    case Activation::Kind::None: apply(Activation::none()); break;
-    case Activation::Kind::ReLU: apply(Activation::relu()); break;
-    case Activation::Kind::Clamp: apply(Activation::clamp(activation.lo, activation.hi)); break;
-  }
+  for (Index j = first; j < last; ++j) dz[j] = rule.passes(a[j]) ? da[j] : T(0);
+}
+
+// The tasks are contiguous pieces, as the images are in the kernels, so that each thread reads what it last
+// wrote.
+template <class T>
+void activation_backward(TensorView<const T> dA, TensorView<const T> A, const Activation& activation,
+                         TensorView<T> dZ, Threads threads) {
+  const Index n = dA.size(), pieces = 16;
+  eigen::parallel_for(threads, pieces, double(n), [&](Index k) {
+    const auto [first, last] = eigen::piece(n, pieces, k);
+    switch (activation.kind) {
+      case Activation::Kind::None: pass_gradient<Activation::Kind::None>(activation, dA, A, dZ, first, last); break;
+      case Activation::Kind::ReLU: pass_gradient<Activation::Kind::ReLU>(activation, dA, A, dZ, first, last); break;
+      case Activation::Kind::Clamp: pass_gradient<Activation::Kind::Clamp>(activation, dA, A, dZ, first, last); break;
+    }
+  });
 }
 
 // The checks and the computation of both forms of conv_forward; b may be null (no bias).
@@ -238,12 +248,13 @@ ConvForward<T> conv_forward(In&& A_prev, detail::input_t<In> W, const ConvParams
 /// before a fused activation, for the second form's conv_backward_data and conv_backward_weights. dZ may be dA
 /// itself. Throws shape_error when A, dA and dZ differ in shape.
 template <class In>
-void activation_backward(const In& dA, detail::input_t<In> A, const Activation& activation, detail::output_t<In> dZ) {
+void activation_backward(const In& dA, detail::input_t<In> A, const Activation& activation, detail::output_t<In> dZ,
+                         Threads threads = {}) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> da = dA;
   detail::require_same_shape("activation_backward", "A", A.shape(), da.shape(), "dA");
   detail::require_same_shape("activation_backward", "dZ", dZ.shape(), da.shape(), "dA");
-  detail::activation_backward(da, A, activation, dZ);
+  detail::activation_backward(da, A, activation, dZ, threads);
 }
 
 /// dA_prev (the caller's, the shape of A_prev) from dZ and W: the half of conv_backward a first layer does
@@ -313,7 +324,7 @@ ConvGradients<T> conv_backward(const In& dZ, const ConvCache<T>& cache, Backend 
   if (hp.activation.kind != Activation::Kind::None) {
     detail::require_same_shape("conv_backward", "the cache's Z", Z.shape(), dz.shape(), "dZ");
     dZ_linear = Tensor<T>::uninitialized(dz.shape());
-    detail::activation_backward(dz, Z.view(), hp.activation, dZ_linear.view());
+    detail::activation_backward(dz, Z.view(), hp.activation, dZ_linear.view(), threads);
   }
   const TensorView<const T> d = dZ_linear.empty() ? dz : dZ_linear.view();
   detail::conv_backward_data(d, W.view(), g, grads.dA_prev.view(), backend, threads);

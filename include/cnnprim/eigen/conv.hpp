@@ -54,8 +54,8 @@ Index filter_columns(const ConvGeometry& g) {
   return std::max<Index>(1, std::min(g.n_C, product_budget<T> / std::max<Index>(1, g.patch_size())));
 }
 
-// Blocks of chunks whose partial sums of dW the patch-matrix path adds up: enough to share among 16
-// threads, as long as they fit in 16 MiB. Fixed by the shapes, never by the number of threads.
+// Blocks (of chunks of pixels, or of images) whose partial sums of dW are added up in order: enough to share
+// among 16 threads, as long as they fit in 16 MiB. Fixed by the shapes, never by the number of threads.
 template <class T>
 Index partial_sums(const ConvGeometry& g, Index chunks) {
   const Index bytes = g.patch_size() * g.n_C * static_cast<Index>(sizeof(T));
@@ -305,8 +305,11 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
 // accumulated one output row at a time into register tiles of dW's rows x output channels. A tile's rows
 // are consecutive elements of a run: the f_W * n_C_prev elements (kw, k) of a filter row when its taps are
 // contiguous in A_prev (dilation_W == 1), so that a layer with few input channels still fills a tile,
-// otherwise the n_C_prev channels of one tap. The tasks share out the tiles of dW; each sums over every
-// pixel in the same order, so the split changes no bit.
+// otherwise the n_C_prev channels of one tap.
+// With several images, the tasks are blocks of images (as many as partial_sums allows), each summing into
+// its own partial dW, added up in order at the end: a thread reads only its own images, which the layers
+// before it left in its core's cache. With one image, the tasks share out the tiles of dW, each summing over
+// every pixel. Either way the split is fixed by the shapes, so the number of threads changes no bit.
 template <class T>
 void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW, Threads threads) {
   const Index n = packet_size<T>, block = tile_packets * n, C = g.n_C_prev, n_C = g.n_C;
@@ -314,16 +317,13 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
                                g.pad_right);
   const Index row = images.width() * C;
   const Index column_step = g.n_W > 1 ? g.stride_W * C : 0;  // as in direct_conv
-  std::fill_n(dW, g.f_H * g.f_W * C * n_C, T(0));
   const Index run = g.dilation_W == 1 ? g.f_W * C : C, runs = g.f_W * C / run;
   // Tiles in the order (kh, run, block of output channels, block of the run's rows).
   const Index j_blocks = (run + tile_rows - 1) / tile_rows, c_blocks = (n_C + block - 1) / block;
-  const Index tiles = g.f_H * runs * c_blocks * j_blocks;
-  const Index tasks = std::min<Index>(tiles, threads.count());
-  const double work = double(g.pixels()) * double(g.patch_size()) * double(n_C);
-  parallel_for(threads, tasks, work, [&](Index task) {
-    const auto [first, last] = piece(tiles, tasks, task);
-    for (Index i = 0; i < g.m; ++i) {
+  const Index tiles = g.f_H * runs * c_blocks * j_blocks, size = g.f_H * g.f_W * C * n_C;
+  // Adds tiles [first, last) of images [i_begin, i_end) onto sum.
+  const auto accumulate = [&](Index i_begin, Index i_end, Index first, Index last, T* sum) {
+    for (Index i = i_begin; i < i_end; ++i) {
       const T* image = images.rows(i, 0, images.height());
       for (Index h = 0; h < g.n_H; ++h) {
         const T* dz = dZ + (i * g.n_H + h) * g.n_W * n_C;
@@ -331,7 +331,7 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
           const Index j0 = t % j_blocks * tile_rows, c0 = t / j_blocks % c_blocks * block;
           const Index q = t / (j_blocks * c_blocks) % runs, kh = t / (j_blocks * c_blocks * runs);
           const T* a = image + (h * g.stride_H + kh * g.dilation_H) * row + q * g.dilation_W * C + j0;
-          T* dw = dW + ((kh * runs + q) * run + j0) * n_C + c0;
+          T* dw = sum + ((kh * runs + q) * run + j0) * n_C + c0;
           with_tile(std::min<Index>(tile_rows, run - j0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
             Tile<T, R, CB> tile;
             tile.load(dw, n_C);
@@ -341,7 +341,29 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
         }
       }
     }
+  };
+  const double work = double(g.pixels()) * double(g.patch_size()) * double(n_C);
+  const Index blocks = partial_sums<T>(g, g.m);
+  if (blocks == 1) {
+    std::fill_n(dW, size, T(0));
+    const Index tasks = std::min<Index>(tiles, threads.count());
+    parallel_for(threads, tasks, work, [&](Index task) {
+      const auto [first, last] = piece(tiles, tasks, task);
+      accumulate(0, g.m, first, last, dW);
+    });
+    return;
+  }
+  // Block 0 sums into dW itself, the others into scratch memory.
+  T* const partials = scratch<T, Scratch::PartialSums>(static_cast<std::size_t>((blocks - 1) * size));
+  parallel_for(threads, blocks, work, [&](Index b) {
+    T* const sum = b == 0 ? dW : partials + (b - 1) * size;
+    std::fill_n(sum, size, T(0));
+    const auto [i_begin, i_end] = piece(g.m, blocks, b);
+    accumulate(i_begin, i_end, 0, tiles, sum);
   });
+  Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dW_vector(dW, size);
+  for (Index b = 1; b < blocks; ++b)
+    dW_vector += Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(partials + (b - 1) * size, size);
 }
 
 /// Z = activation(P W_mat + b) (b may be null): by the depthwise kernel for depthwise layers, by the direct
