@@ -8,12 +8,13 @@
 // order (fixed seed), He initialisation, pixels standardised with the training set's mean and deviation.
 // The dense layer is plain Eigen. The first convolution computes no dA_prev (nothing below it needs one).
 //
-// Usage: fashion_mnist [--backend loop|eigen] [--epochs N] [--threads N] [--data DIR]
+// Usage: fashion_mnist [--backend loop|eigen] [--epochs N] [--threads N] [--data DIR] [--seed S]
 //                      [--train-images N] [--test-images N] [--skip-if-missing]
 // DIR holds the data set's four gzip'd idx files as Debian's dataset-fashion-mnist installs them
 // (/usr/share/datasets/fashion-mnist, the default); uncompressed files of the same names without ".gz" are
 // read too. --threads N > 1 runs every call on an Eigen::ThreadPool of N threads. --skip-if-missing exits
-// with 77 (a skipped test for ctest) when the files are absent, instead of failing.
+// with 77 (a skipped test for ctest) when the files are absent, instead of failing. --seed S (default 2024)
+// seeds the initial weights and the order of the images.
 #include <zlib.h>
 #include <unistd.h>
 
@@ -97,6 +98,7 @@ DataSet read_idx(const std::string& dir, const std::string& images_name, const s
 struct Options {
   Backend backend = Backend::Eigen;
   int epochs = 5, threads = 1;
+  unsigned seed = 2024;
   std::string data = "/usr/share/datasets/fashion-mnist";
   Index train_images = 60000, test_images = 10000;
   bool skip_if_missing = false;
@@ -127,8 +129,8 @@ void show_progress(int epoch, int epochs, Index done, Index total, float loss, d
 Options parse(int argc, char** argv) {
   Options options;
   const std::string usage =
-      "usage: fashion_mnist [--backend loop|eigen] [--epochs N] [--threads N] [--data DIR] [--train-images N] "
-      "[--test-images N] [--skip-if-missing]";
+      "usage: fashion_mnist [--backend loop|eigen] [--epochs N] [--threads N] [--data DIR] [--seed S] "
+      "[--train-images N] [--test-images N] [--skip-if-missing]";
   for (int k = 1; k < argc; ++k) {
     const std::string arg = argv[k];
     const auto value = [&]() -> std::string {
@@ -151,6 +153,8 @@ Options parse(int argc, char** argv) {
       options.threads = static_cast<int>(positive());
     } else if (arg == "--data") {
       options.data = value();
+    } else if (arg == "--seed") {
+      options.seed = static_cast<unsigned>(positive());
     } else if (arg == "--train-images") {
       options.train_images = positive();
     } else if (arg == "--test-images") {
@@ -175,7 +179,7 @@ int train(const Options& options) {
     pool = std::make_unique<Eigen::ThreadPool>(options.threads);
     threads = *pool;
   }
-  std::mt19937 rng(2024);
+  std::mt19937 rng(options.seed);
   Network net(rng);
   Trainer trainer(options.backend, threads, net);
   Buffers buf(batch);
