@@ -23,7 +23,7 @@ if "$python" -c "import torch" 2>/dev/null; then
   "$python" benchmarks/networks/compare.py "$results/networks.json" "$results/networks_torch.json" "$results"
   if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
     "$python" benchmarks/networks/fashion_mnist_epoch.py ./build-native/examples/fashion_mnist \
-      "$results/fashion_mnist_epoch.md" --seeds "${SEEDS:-3}"
+      "$results/fashion_mnist_epoch.md" --seeds "${SEEDS:-5}"
   else
     echo "Fashion-MNIST not found (apt-get install dataset-fashion-mnist to time a training epoch)"
   fi
