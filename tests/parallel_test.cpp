@@ -40,10 +40,10 @@ bool same_bits(const Tensor<T, Rank>& a, const Tensor<T, Rank>& b) {
   return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0;
 }
 
-// Every output of one layer's forward and backward, convolution then pooling.
+// Every output of one layer's forward and backward, convolution (with a fused ReLU) then pooling.
 template <class T>
 struct Outputs {
-  Tensor<T> Z, dA_prev, dW, db, A_max, A_average, dZ_max, dZ_average;
+  Tensor<T> Z, dZ_linear, dA_prev, dW, db, A_max, A_average, dZ_max, dZ_average;
 };
 
 struct Layer {
@@ -59,13 +59,17 @@ Outputs<T> run(const Layer& s, cnnprim::Threads threads, Backend backend = Backe
   cnnprim::ConvParams hp{s.stride, s.pad};
   hp.groups = s.groups;
   hp.dilation = {s.dilation, s.dilation};
+  hp.activation = cnnprim::Activation::relu();
   cnnprim::PoolParams pool_hp{s.pool_f, s.pool_stride};
   pool_hp.padding = cnnprim::Padding{s.pool_pad, s.pool_pad, s.pool_pad, s.pool_pad};
   Outputs<T> out;
   out.Z = Tensor<T>({s.m, cnnprim::output_size(s.n_H_prev, s.f, s.pad, s.pad, s.stride, s.dilation),
                      cnnprim::output_size(s.n_W_prev, s.f, s.pad, s.pad, s.stride, s.dilation), s.n_C});
   cnnprim::conv_forward(A_prev, W, b, hp, out.Z, backend, threads);
-  const auto dZ = oracle::uniform<T, 4>(out.Z.shape(), 4);
+  out.dZ_linear = Tensor<T>(out.Z.shape());
+  cnnprim::activation_backward(oracle::uniform<T, 4>(out.Z.shape(), 4), out.Z, hp.activation, out.dZ_linear,
+                               threads);
+  const Tensor<T>& dZ = out.dZ_linear;
   out.dA_prev = Tensor<T>(A_prev.shape());
   out.dW = Tensor<T>(W.shape());
   out.db = Tensor<T>(b.shape());
@@ -119,6 +123,7 @@ TYPED_TEST(ThreadCounts, EveryThreadCountGivesTheSameBits) {
       SCOPED_TRACE(::testing::Message() << pool->NumThreads() << " threads");
       const auto many = run<T>(s, *pool);
       EXPECT_TRUE(same_bits(many.Z, one.Z));
+      EXPECT_TRUE(same_bits(many.dZ_linear, one.dZ_linear));
       EXPECT_TRUE(same_bits(many.dA_prev, one.dA_prev));
       EXPECT_TRUE(same_bits(many.dW, one.dW));
       EXPECT_TRUE(same_bits(many.db, one.db));
