@@ -9,7 +9,7 @@
 //   transposed filter.
 // - Patch matrix: otherwise P is built a chunk of rows at a time (im2col) in a buffer of bounded size and
 //   multiplied with Eigen's GEMM; dP is scattered back onto dA_prev (col2im).
-// Temporaries are one padded image, a packed filter and one chunk of P: memory does not grow with the batch.
+// Temporaries are one padded image, a flipped filter and one chunk of P: memory does not grow with the batch.
 #pragma once
 
 #include <algorithm>
@@ -170,24 +170,18 @@ bool fills_packets(std::initializer_list<Index> counts) {
   return true;
 }
 
-// W packed for the direct kernel, one block per tile_packets packets of output channels, each block
-// [kh][kw][input channel][output channel in block]. `flip` packs the filter of the backward data pass:
-// input channel c, output channel k, tap (kh, kw) is W(f_H-1-kh, f_W-1-kw, k, c).
+// The filter of the backward data pass in W's own (HWIO) layout: tap (kh, kw), input channel k (of dZ), output
+// channel c (of dA_prev) is W(f_H-1-kh, f_W-1-kw, c, k).
 template <class T>
-const T* pack_filter(const T* W, Index f_H, Index f_W, Index n_in, Index n_out, bool flip) {
-  const Index block = tile_packets * packet_size<T>;
-  T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(f_H * f_W * n_in * n_out));
-  T* out = packed;
-  for (Index c0 = 0; c0 < n_out; c0 += block) {
-    const Index width = std::min(block, n_out - c0);
-    for (Index kh = 0; kh < f_H; ++kh)
-      for (Index kw = 0; kw < f_W; ++kw)
-        for (Index k = 0; k < n_in; ++k)
-          for (Index c = c0; c < c0 + width; ++c)
-            *out++ = flip ? W[(((f_H - 1 - kh) * f_W + (f_W - 1 - kw)) * n_out + c) * n_in + k]
-                          : W[((kh * f_W + kw) * n_in + k) * n_out + c];
-  }
-  return packed;
+const T* flipped_filter(const T* W, Index f_H, Index f_W, Index n_C_prev, Index n_C) {
+  T* const flipped = scratch<T, Scratch::FlippedFilter>(static_cast<std::size_t>(f_H * f_W * n_C_prev * n_C));
+  T* out = flipped;
+  for (Index kh = 0; kh < f_H; ++kh)
+    for (Index kw = 0; kw < f_W; ++kw)
+      for (Index k = 0; k < n_C; ++k)
+        for (Index c = 0; c < n_C_prev; ++c)
+          *out++ = W[(((f_H - 1 - kh) * f_W + (f_W - 1 - kw)) * n_C_prev + c) * n_C + k];
+  return flipped;
 }
 
 // A batch of images with zeros around each (pad_top rows above, pad_bottom below, pad_left and pad_right
@@ -256,10 +250,12 @@ struct DirectGeometry {
   Index n_H, n_W, n_out;
 };
 
-// output = activation(conv(input, packed filter) (+ bias)), one register tile of output pixels x channels at
-// a time; the tasks are pieces of the images' output rows.
+// output = activation(conv(input, filter) (+ bias)), one register tile of output pixels x channels at a time;
+// the tasks are pieces of the images' output rows. The filter is read in its HWIO layout: a tile's channels
+// are whole cache lines of a filter row, as a packed copy's would be, and a copy of a large filter (9.4 MB in
+// ResNet-18's last layers) cost a third of a batch-1 call, on one thread.
 template <class T>
-void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const T* bias, Activation activation,
+void direct_conv(const T* input, const DirectGeometry& g, const T* filter, const T* bias, Activation activation,
                  T* output, Threads threads) {
   const Index n = packet_size<T>, block = tile_packets * n, C = g.n_in;
   const PaddedImages<T> images(input, g.n_H_in, g.n_W_in, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
@@ -270,7 +266,7 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
   const Index pieces = row_pieces(g.m, g.n_H);
   const Index extent_H = (g.f_H - 1) * g.dilation_H + 1;
   // A window row's taps, when contiguous (dilation_W == 1), are one run of f_W * C elements, as they are in
-  // the packed filter: one update each instead of f_W.
+  // the filter: one update each instead of f_W.
   const Index run = g.dilation_W == 1 ? g.f_W * C : C, runs = g.f_W * C / run;
   const double work = double(g.m) * double(g.n_H * g.n_W) * double(g.f_H * g.f_W) * double(C) * double(g.n_out);
   parallel_for(threads, g.m * pieces, work, [&](Index task) {
@@ -281,7 +277,6 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
     T* out = output + i * g.n_H * g.n_W * g.n_out;
     for (Index c0 = 0; c0 < g.n_out; c0 += block) {
       const Index width = std::min(block, g.n_out - c0);
-      const T* w = packed + g.f_H * g.f_W * C * c0;
       for (Index h = h_begin; h < h_end; ++h)
         for (Index w0 = 0; w0 < g.n_W; w0 += tile_rows) {
           const T* a = a_rows + (h - h_begin) * g.stride_H * row + w0 * column_step;
@@ -292,7 +287,7 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* packed, const
             for (Index kh = 0; kh < g.f_H; ++kh)
               for (Index q = 0; q < runs; ++q)
                 tile.update(a + kh * g.dilation_H * row + q * g.dilation_W * C, column_step, 1,
-                            w + (kh * runs + q) * run * width, width, run);
+                            filter + (kh * runs + q) * run * g.n_out + c0, g.n_out, run);
             tile.store(z, g.n_out);
           });
         }
@@ -388,11 +383,10 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
   }
   if (g.is_depthwise()) return depthwise_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
   if (g.groups == 1 && fills_packets<T>({n_C}) && g.pads_within_filter()) {
-    const T* packed = pack_filter(W.data(), g.f_H, g.f_W, g.n_C_prev, n_C, /*flip=*/false);
     direct_conv(A_prev.data(),
                 {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
                  g.f_W, g.stride_H, g.stride_W, g.dilation_H, g.dilation_W, g.n_H, g.n_W, n_C},
-                packed, b, g.activation, Z.data(), threads);
+                W.data(), b, g.activation, Z.data(), threads);
     return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
@@ -439,12 +433,12 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   // (0 * inf is NaN) takes the patch-matrix path.
   if (g.groups == 1 && fills_packets<T>({g.n_C_prev}) && g.stride_H == 1 && g.stride_W == 1 &&
       g.pads_within_filter() && W.vector().allFinite()) {
-    const T* packed = pack_filter(W.data(), g.f_H, g.f_W, n_C, g.n_C_prev, /*flip=*/true);
+    const T* flipped = flipped_filter(W.data(), g.f_H, g.f_W, g.n_C_prev, n_C);
     const Index e_H = g.extent_H() - 1, e_W = g.extent_W() - 1;
     direct_conv(dZ.data(),
                 {g.m, g.n_H, g.n_W, n_C, e_H - g.pad_top, e_H - g.pad_bottom, e_W - g.pad_left, e_W - g.pad_right,
                  g.f_H, g.f_W, 1, 1, g.dilation_H, g.dilation_W, g.n_H_prev, g.n_W_prev, g.n_C_prev},
-                packed, static_cast<const T*>(nullptr), Activation::none(), dA_prev.data(), threads);
+                flipped, static_cast<const T*>(nullptr), Activation::none(), dA_prev.data(), threads);
     return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
