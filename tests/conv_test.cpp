@@ -147,6 +147,10 @@ const Shape shapes[] = {
     {1, 5, 6, 16, 2, 16, 1, 3, "DirectKernelPadLargerThanFilter"},
     {1, 10, 10, 32, 1, 16, 1, 0, "DirectKernelPointwise"},
     {1, 9, 10, 12, 3, 20, 1, 1, "DirectKernelNarrowPackets"},
+    // Filters too large for one pass over the output (192 input channels); a small image's output shared out
+    // by blocks of output channels.
+    {2, 5, 6, 192, 3, 80, 1, 1, "DirectKernelFilterInPassesSmallImage"},
+    {1, 12, 11, 192, 3, 32, 1, 1, "DirectKernelFilterInPasses"},
 };
 
 template <class T>

@@ -124,6 +124,10 @@ std::vector<ConvLayer> wide_layers() {
       {"ReLU", {2, 10, 10, 32}, 3, 3, 32, params({1, 1}, {1, 1, 1, 1}, {1, 1}, 1, Activation::relu())},
       {"ReLU6 without bias", {2, 10, 10, 16}, 3, 3, 32, params({1, 1}, {1, 1, 1, 1}, {1, 1}, 1, Activation::relu6()),
        false},
+      // In passes over 192 input channels, shared out by blocks of output channels, then activated per block.
+      {"ReLU, small image, large filter", {2, 6, 7, 192}, 3, 3, 96,
+       params({1, 1}, {1, 1, 1, 1}, {1, 1}, 1, Activation::relu())},
+      {"dilated, large filter", {1, 12, 12, 192}, 3, 3, 32, params({1, 1}, {2, 2, 2, 2}, {2, 2})},
       {"two groups", {2, 9, 9, 32}, 3, 3, 64, params({1, 1}, {1, 1, 1, 1}, {1, 1}, 2)},
       {"four groups of 3", {2, 9, 9, 12}, 3, 3, 8, params({1, 1}, {1, 1, 1, 1}, {1, 1}, 4)},
       {"depthwise", {2, 15, 14, 48}, 3, 3, 48, params({1, 1}, {1, 1, 1, 1}, {1, 1}, 48)},
