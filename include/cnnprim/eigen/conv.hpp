@@ -9,7 +9,8 @@
 //   transposed filter.
 // - Patch matrix: otherwise P is built a chunk of rows at a time (im2col) in a buffer of bounded size and
 //   multiplied with Eigen's GEMM; dP is scattered back onto dA_prev (col2im).
-// Temporaries are one padded image, a flipped filter and one chunk of P: memory does not grow with the batch.
+// Temporaries are one padded image, a packed or flipped filter and one chunk of P: memory does not grow with
+// the batch.
 #pragma once
 
 #include <algorithm>
@@ -241,10 +242,6 @@ void zero_pad(TensorView<const T> X, Index pad, TensorView<T> X_pad) {
   for (Index i = 0; i < X.dim(0); ++i) images.copy_rows(i, 0, images.height(), X_pad.data() + i * image_size);
 }
 
-// Bytes of filter rows one pass of the direct convolution reads (held in L2 cache, which is 256 KiB or more
-// on the processors with the SIMD packets the direct kernels use).
-constexpr Index filter_pass_bytes = Index{192} << 10;
-
 // The sizes of a direct convolution pass: input (m, n_H_in, n_W_in, n_in) with padding on each side,
 // f_H x f_W taps dilation_H and dilation_W apart at stride (stride_H, stride_W), output (m, n_H, n_W, n_out).
 struct DirectGeometry {
@@ -254,74 +251,92 @@ struct DirectGeometry {
   Index n_H, n_W, n_out;
 };
 
-// output = activation(conv(input, filter) (+ bias)), one register tile of output pixels x channels at a time;
-// the tasks are pieces of the images' output rows. The filter is read in its HWIO layout: a tile's channels
-// are whole cache lines of a filter row, as a packed copy's would be, and a copy of a large filter (9.4 MB in
-// ResNet-18's last layers) cost a third of a batch-1 call, on one thread.
+// Copies columns [c0, c0 + width) of a filter in HWIO layout (`rows` rows of n_out) to `block`, rows of width:
+// a tile then reads each filter row's packets from one contiguous block, where the filter's own rows, 1 or 2 KB
+// apart in wide layers, would compete for the same sets of the L1 cache.
+template <class T>
+void pack_columns(const T* filter, Index rows, Index n_out, Index c0, Index width, T* block) {
+  for (Index r = 0; r < rows; ++r) std::copy_n(filter + r * n_out + c0, width, block + r * width);
+}
+
+// Bytes of packed filter rows one pass of a small output's task reads, kept in L2 cache (256 KiB or more on
+// the processors whose SIMD packets the direct kernels use) while every tile of the output uses them.
+constexpr Index filter_pass_bytes = Index{192} << 10;
+
+// output = activation(conv(input, filter) (+ bias)), the filter in HWIO layout, one register tile of output
+// pixels x channels at a time. The tasks are pieces of the images' output rows, sharing a copy of the filter
+// packed by blocks of output channels; or, for small outputs (ResNet-18's 7x7 layers), blocks of output
+// channels over every image, each task packing its own block, so that no thread waits for one to pack a
+// large filter (9.4 MB in ResNet-18's last layers), and taking the input channels in passes whose filter
+// rows stay in L2 cache.
 template <class T>
 void direct_conv(const T* input, const DirectGeometry& g, const T* filter, const T* bias, Activation activation,
                  T* output, Threads threads) {
-  const Index n = packet_size<T>, block = tile_packets * n, C = g.n_in;
+  const Index n = packet_size<T>, block = tile_packets * n, C = g.n_in, taps = g.f_H * g.f_W;
   const PaddedImages<T> images(input, g.n_H_in, g.n_W_in, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
   const Index row = images.width() * C;
   // Consecutive output columns' windows lie stride_W * C apart; with one output column there is no step,
   // and a stride past the padded row must not be multiplied out.
   const Index column_step = g.n_W > 1 ? g.stride_W * C : 0;
   const Index extent_H = (g.f_H - 1) * g.dilation_H + 1;
-  // Input channels per pass over a task's output: the filter's rows a pass reads for one block of output
-  // channels stay in L2 cache while every tile of the task uses them. In one pass, a large filter (ResNet-18's
-  // last layers: 1.2 MB per block) came from L3 or memory again for every tile. The passes add into the output
-  // in an order fixed by the shapes.
-  const Index channel_bytes = g.f_H * g.f_W * std::min(block, g.n_out) * static_cast<Index>(sizeof(T));
-  const Index pass_channels = std::max<Index>(1, filter_pass_bytes / channel_bytes);
+  const Index c_blocks = (g.n_out + block - 1) / block;
+  const bool by_channels = g.n_H * g.n_W <= 64 && c_blocks > 1;
+  const Index channel_bytes = taps * std::min(block, g.n_out) * static_cast<Index>(sizeof(T));
+  const Index pass_channels = by_channels ? std::max<Index>(1, filter_pass_bytes / channel_bytes) : C;
   const Index passes = std::max<Index>(1, (C + pass_channels - 1) / pass_channels);
   const Index depth = (C + passes - 1) / passes;
   // In one pass a window row's taps, when contiguous (dilation_W == 1), are one run of f_W * C elements, as
   // they are in the filter: one update each instead of f_W.
   const bool one_run = g.dilation_W == 1 && passes == 1;
   const Index runs = one_run ? 1 : g.f_W;
-  // Each image's output is shared out by pieces of its rows, or, when it is small (ResNet-18's 7x7 layers),
-  // by blocks of output channels: a task then reads its block of the filter once for the whole image, where
-  // pieces of rows would each read all of it.
-  const Index c_blocks = (g.n_out + block - 1) / block;
-  const bool by_channels = g.n_H * g.n_W <= 64 && c_blocks > 1;
-  const Index pieces = by_channels ? c_blocks : row_pieces(g.m, g.n_H);
-  const double work = double(g.m) * double(g.n_H * g.n_W) * double(g.f_H * g.f_W) * double(C) * double(g.n_out);
-  parallel_for(threads, g.m * pieces, work, [&](Index task) {
-    const Index i = task / pieces, p = task % pieces;
-    const auto [h_begin, h_end] = by_channels ? Range{0, g.n_H} : piece(g.n_H, pieces, p);
-    const Index c_begin = by_channels ? p * block : 0;
-    const Index c_end = by_channels ? std::min(g.n_out, c_begin + block) : g.n_out;
-    if (h_begin == h_end) return;
+  // Rows [h_begin, h_end) of image i, output channels [c0, c0 + width), from `packed` (rows of width).
+  const auto compute = [&](Index i, Index h_begin, Index h_end, Index c0, Index width, const T* packed) {
     const T* a_rows = images.rows(i, h_begin * g.stride_H, (h_end - 1 - h_begin) * g.stride_H + extent_H);
     T* out = output + i * g.n_H * g.n_W * g.n_out;
-    for (Index c0 = c_begin; c0 < c_end; c0 += block) {
-      const Index width = std::min(block, c_end - c0);
-      for (Index k0 = 0; k0 < C; k0 += depth) {
-        const Index length = one_run ? g.f_W * C : std::min(depth, C - k0);
-        for (Index h = h_begin; h < h_end; ++h)
-          for (Index w0 = 0; w0 < g.n_W; w0 += tile_rows) {
-            const T* a = a_rows + (h - h_begin) * g.stride_H * row + w0 * column_step + k0;
-            T* z = out + (h * g.n_W + w0) * g.n_out + c0;
-            with_tile(std::min<Index>(tile_rows, g.n_W - w0), width / n, [&](auto R, auto CB) {
-              Tile<T, R, CB> tile;
-              if (k0 == 0) tile.broadcast_row(bias ? bias + c0 : nullptr);
-              else tile.load(z, g.n_out);
-              for (Index kh = 0; kh < g.f_H; ++kh)
-                for (Index q = 0; q < runs; ++q)
-                  tile.update(a + kh * g.dilation_H * row + q * g.dilation_W * C, column_step, 1,
-                              filter + ((kh * g.f_W + q) * C + k0) * g.n_out + c0, g.n_out, length);
-              tile.store(z, g.n_out);
-            });
-          }
+    for (Index k0 = 0; k0 < C; k0 += depth) {
+      const Index length = one_run ? g.f_W * C : std::min(depth, C - k0);
+      for (Index h = h_begin; h < h_end; ++h)
+        for (Index w0 = 0; w0 < g.n_W; w0 += tile_rows) {
+          const T* a = a_rows + (h - h_begin) * g.stride_H * row + w0 * column_step + k0;
+          T* z = out + (h * g.n_W + w0) * g.n_out + c0;
+          with_tile(std::min<Index>(tile_rows, g.n_W - w0), width / n, [&](auto R, auto CB) {
+            Tile<T, R, CB> tile;
+            if (k0 == 0) tile.broadcast_row(bias ? bias + c0 : nullptr);
+            else tile.load(z, g.n_out);
+            for (Index kh = 0; kh < g.f_H; ++kh)
+              for (Index q = 0; q < runs; ++q)
+                tile.update(a + kh * g.dilation_H * row + q * g.dilation_W * C, column_step, 1,
+                            packed + ((kh * g.f_W + q) * C + k0) * width, width, length);
+            tile.store(z, g.n_out);
+          });
+        }
+    }
+  };
+  const double work = double(g.m) * double(g.n_H * g.n_W) * double(taps) * double(C) * double(g.n_out);
+  if (by_channels) {
+    parallel_for(threads, c_blocks, work, [&](Index c_block) {
+      const Index c0 = c_block * block, width = std::min(block, g.n_out - c0);
+      T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(taps * C * width));
+      pack_columns(filter, taps * C, g.n_out, c0, width, packed);
+      for (Index i = 0; i < g.m; ++i) {
+        compute(i, 0, g.n_H, c0, width, packed);
+        for (Index pixel = 0; pixel < g.n_H * g.n_W; ++pixel)
+          activate(activation, output + (i * g.n_H * g.n_W + pixel) * g.n_out + c0, width);
       }
-    }
-    if (c_end - c_begin == g.n_out) {
-      activate(activation, out + h_begin * g.n_W * g.n_out, (h_end - h_begin) * g.n_W * g.n_out);
-      return;
-    }
-    for (Index pixel = h_begin * g.n_W; pixel < h_end * g.n_W; ++pixel)
-      activate(activation, out + pixel * g.n_out + c_begin, c_end - c_begin);
+    });
+    return;
+  }
+  T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(taps * C * g.n_out));
+  for (Index c0 = 0; c0 < g.n_out; c0 += block)
+    pack_columns(filter, taps * C, g.n_out, c0, std::min(block, g.n_out - c0), packed + taps * C * c0);
+  const Index pieces = row_pieces(g.m, g.n_H);
+  parallel_for(threads, g.m * pieces, work, [&](Index task) {
+    const Index i = task / pieces;
+    const auto [h_begin, h_end] = piece(g.n_H, pieces, task % pieces);
+    if (h_begin == h_end) return;
+    for (Index c0 = 0; c0 < g.n_out; c0 += block)
+      compute(i, h_begin, h_end, c0, std::min(block, g.n_out - c0), packed + taps * C * c0);
+    activate(activation, output + (i * g.n_H + h_begin) * g.n_W * g.n_out, (h_end - h_begin) * g.n_W * g.n_out);
   });
 }
 
