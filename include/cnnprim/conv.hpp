@@ -246,7 +246,7 @@ ConvForward<T> conv_forward(In&& A_prev, detail::input_t<In> W, const ConvParams
 
 /// dZ = dA where the activation passes its gradient at A (conv_forward's output), 0 elsewhere: the gradient
 /// before a fused activation, for the second form's conv_backward_data and conv_backward_weights. dZ may be dA
-/// itself. Throws shape_error when A, dA and dZ differ in shape.
+/// itself. Runs on `threads` like the kernels (threads.hpp). Throws shape_error when A, dA and dZ differ in shape.
 template <class In>
 void activation_backward(const In& dA, detail::input_t<In> A, const Activation& activation, detail::output_t<In> dZ,
                          Threads threads = {}) {

@@ -265,10 +265,10 @@ constexpr Index filter_pass_bytes = Index{192} << 10;
 
 // output = activation(conv(input, filter) (+ bias)), the filter in HWIO layout, one register tile of output
 // pixels x channels at a time. The tasks are pieces of the images' output rows, sharing a copy of the filter
-// packed by blocks of output channels; or, for small outputs (ResNet-18's 7x7 layers), blocks of output
-// channels over every image, each task packing its own block, so that no thread waits for one to pack a
-// large filter (9.4 MB in ResNet-18's last layers), and taking the input channels in passes whose filter
-// rows stay in L2 cache.
+// packed by blocks of output channels; or, for small outputs of a few images (ResNet-18's 7x7 layers at batch
+// 1 or 8), blocks of output channels over every image, each task packing its own block, so that no thread
+// waits for one to pack a large filter (9.4 MB in ResNet-18's last layers), and taking the input channels in
+// passes whose filter rows stay in L2 cache.
 template <class T>
 void direct_conv(const T* input, const DirectGeometry& g, const T* filter, const T* bias, Activation activation,
                  T* output, Threads threads) {
@@ -279,8 +279,9 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* filter, const
   // and a stride past the padded row must not be multiplied out.
   const Index column_step = g.n_W > 1 ? g.stride_W * C : 0;
   const Index extent_H = (g.f_H - 1) * g.dilation_H + 1;
-  const Index c_blocks = (g.n_out + block - 1) / block;
-  const bool by_channels = g.n_H * g.n_W <= 64 && c_blocks > 1;
+  // Small outputs of few images would be cut into pieces of a few rows, each reading all of the filter.
+  const Index c_blocks = (g.n_out + block - 1) / block, pieces = row_pieces(g.m, g.n_H);
+  const bool by_channels = g.n_H * g.n_W <= 64 && c_blocks > 1 && pieces > 1;
   const Index channel_bytes = taps * std::min(block, g.n_out) * static_cast<Index>(sizeof(T));
   const Index pass_channels = by_channels ? std::max<Index>(1, filter_pass_bytes / channel_bytes) : C;
   const Index passes = std::max<Index>(1, (C + pass_channels - 1) / pass_channels);
@@ -329,7 +330,6 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* filter, const
   T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(taps * C * g.n_out));
   for (Index c0 = 0; c0 < g.n_out; c0 += block)
     pack_columns(filter, taps * C, g.n_out, c0, std::min(block, g.n_out - c0), packed + taps * C * c0);
-  const Index pieces = row_pieces(g.m, g.n_H);
   parallel_for(threads, g.m * pieces, work, [&](Index task) {
     const Index i = task / pieces;
     const auto [h_begin, h_end] = piece(g.n_H, pieces, task % pieces);
