@@ -264,6 +264,29 @@ TEST(LimitsErrors, HugeShapesNameTheFunctionCalled) {
             "9223372036854775807");
 }
 
+// 'same' pads for the extent: with a dilation near the limit, the last window's end in the padded input
+// (2 + extent - 1 here) would pass the largest Index (found by the fuzz target: the Loop path's index overflowed).
+TEST(LimitsErrors, SamePaddingPastTheLargestIndexIsAnError) {
+  const Index max = std::numeric_limits<Index>::max();
+  for (const Backend backend : {Backend::Loop, Backend::Eigen}) {
+    ConvParams hp;
+    hp.same = true;
+    hp.dilation = {1, max - 1};  // a 2-tap filter row spans max columns
+    EXPECT_EQ(oracle::error_message([&] {
+                cnnprim::conv_forward(Tensor<double>({1, 3, 3, 1}), Tensor<double>({2, 2, 1, 1}),
+                                      Tensor<double>({1, 1, 1, 1}), hp, backend);
+              }),
+              "conv_forward: f = 2 with dilation 9223372036854775806 and 'same' padding reaches past "
+              "9223372036854775807 in the padded input");
+    // One output column: its window ends just inside the largest Index, which is valid. Both of its columns'
+    // taps fall in the padding, so Z is the bias.
+    const auto [Z, cache] = cnnprim::conv_forward(Tensor<double>({1, 1, 1, 1}, {2}),
+                                                  Tensor<double>({2, 2, 1, 1}, {1, 3, 5, 7}),
+                                                  Tensor<double>({1, 1, 1, 1}, {0.5}), hp, backend);
+    EXPECT_TRUE(oracle::near(Z, Tensor<double>({1, 1, 1, 1}, {0.5}), 0.0));
+  }
+}
+
 TEST(LimitsErrors, OutputSizeAcceptsEveryRepresentableSize) {
   const Index max = std::numeric_limits<Index>::max();
   EXPECT_EQ(cnnprim::output_size(max, 1, 0, 1), max);

@@ -40,6 +40,10 @@ Axis resolve_axis(const char* function, const std::array<const char*, 3>& names,
   if (same) {
     a.n = n_prev / stride + (n_prev % stride != 0);
     // The last window starts at (n - 1) * stride - pad_begin and must end at n_prev + pad_end.
+    // It ends at (n - 1) * stride + extent - 1 in the padded input, which must be an Index.
+    if (a.n > 0 && extent > max_index - (a.n - 1) * stride)
+      fail(function, f_name, " = ", f, " with dilation ", dilation, " and 'same' padding reaches past ", max_index,
+           " in the padded input");
     const Index total = std::max<Index>(0, extent - (n_prev - (a.n - 1) * stride));
     a.pad_begin = total / 2;
     a.pad_end = total - total / 2;
