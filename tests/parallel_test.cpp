@@ -2,6 +2,7 @@
 // is worth it, the process-wide default, a call made from inside the pool, an exception from a task.
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -51,6 +52,14 @@ struct Layer {
   Index groups = 1, dilation = 1, pool_pad = 0;
 };
 
+// An output tensor whose every element the call must write: NaN until then.
+template <class T>
+Tensor<T> unwritten(const typename Tensor<T>::Shape& shape) {
+  Tensor<T> t(shape);
+  t.vector().setConstant(std::numeric_limits<T>::quiet_NaN());
+  return t;
+}
+
 template <class T>
 Outputs<T> run(const Layer& s, cnnprim::Threads threads, Backend backend = Backend::Eigen) {
   const auto A_prev = oracle::uniform<T, 4>({s.m, s.n_H_prev, s.n_W_prev, s.n_C_prev}, 1);
@@ -63,27 +72,27 @@ Outputs<T> run(const Layer& s, cnnprim::Threads threads, Backend backend = Backe
   cnnprim::PoolParams pool_hp{s.pool_f, s.pool_stride};
   pool_hp.padding = cnnprim::Padding{s.pool_pad, s.pool_pad, s.pool_pad, s.pool_pad};
   Outputs<T> out;
-  out.Z = Tensor<T>({s.m, cnnprim::output_size(s.n_H_prev, s.f, s.pad, s.pad, s.stride, s.dilation),
+  out.Z = unwritten<T>({s.m, cnnprim::output_size(s.n_H_prev, s.f, s.pad, s.pad, s.stride, s.dilation),
                      cnnprim::output_size(s.n_W_prev, s.f, s.pad, s.pad, s.stride, s.dilation), s.n_C});
   cnnprim::conv_forward(A_prev, W, b, hp, out.Z, backend, threads);
-  out.dZ_linear = Tensor<T>(out.Z.shape());
+  out.dZ_linear = unwritten<T>(out.Z.shape());
   cnnprim::activation_backward(oracle::uniform<T, 4>(out.Z.shape(), 4), out.Z, hp.activation, out.dZ_linear,
                                threads);
   const Tensor<T>& dZ = out.dZ_linear;
-  out.dA_prev = Tensor<T>(A_prev.shape());
-  out.dW = Tensor<T>(W.shape());
-  out.db = Tensor<T>(b.shape());
+  out.dA_prev = unwritten<T>(A_prev.shape());
+  out.dW = unwritten<T>(W.shape());
+  out.db = unwritten<T>(b.shape());
   cnnprim::conv_backward_data(dZ, W, hp, out.dA_prev, backend, threads);
   cnnprim::conv_backward_weights(dZ, A_prev, hp, out.dW, out.db, backend, threads);
   const std::array<Index, 4> pooled{s.m, cnnprim::output_size(out.Z.dim(1), s.pool_f, s.pool_pad, s.pool_stride),
                                     cnnprim::output_size(out.Z.dim(2), s.pool_f, s.pool_pad, s.pool_stride), s.n_C};
-  out.A_max = Tensor<T>(pooled);
-  out.A_average = Tensor<T>(pooled);
+  out.A_max = unwritten<T>(pooled);
+  out.A_average = unwritten<T>(pooled);
   cnnprim::pool_forward(out.Z, pool_hp, PoolMode::Max, out.A_max, backend, threads);
   cnnprim::pool_forward(out.Z, pool_hp, PoolMode::Average, out.A_average, backend, threads);
   const auto dA = oracle::uniform<T, 4>(pooled, 5);
-  out.dZ_max = Tensor<T>(out.Z.shape());
-  out.dZ_average = Tensor<T>(out.Z.shape());
+  out.dZ_max = unwritten<T>(out.Z.shape());
+  out.dZ_average = unwritten<T>(out.Z.shape());
   cnnprim::pool_backward(dA, out.Z, pool_hp, PoolMode::Max, out.dZ_max, backend, threads);
   cnnprim::pool_backward(dA, out.Z, pool_hp, PoolMode::Average, out.dZ_average, backend, threads);
   return out;
@@ -97,6 +106,7 @@ const Layer layers[] = {
     {8, 32, 32, 3, 10, 2, 2, 0, 2, 2},      // patch matrix, windows apart: one chunk per task
     {4, 24, 24, 16, 20, 1, 1, 0, 2, 2},     // pointwise
     {1, 64, 64, 32, 32, 3, 2, 1, 2, 2},     // one image, strided: rows of one image shared out
+    {1, 45, 45, 3, 8, 7, 2, 3, 2, 2},       // one image, a stem's 7x7 stride 2: data gradient in 7 row pieces
     {6, 30, 30, 5, 9, 5, 3, 2, 4, 3},       // stride between f and 1, odd sizes everywhere
     {16, 12, 12, 4, 8, 3, 1, 1, 2, 2},      // many small images
     {8, 34, 34, 3, 32, 3, 1, 0, 3, 2},      // pooling large enough to share: overlapping windows

@@ -55,7 +55,8 @@ Axis resolve_axis(const char* function, const std::array<const char*, 3>& names,
   const Index padded = n_prev + pad_begin + pad_end;
   if (extent > padded) {
     if (dilation == 1 && pad_begin == pad_end) {
-      if (pad_begin == 0) fail(function, f_name, " = ", f, " must not exceed ", axis, ", but ", input..., axis, " = ", n_prev);
+      if (pad_begin == 0)
+        fail(function, f_name, " = ", f, " must not exceed ", axis, ", but ", input..., axis, " = ", n_prev);
       fail(function, f_name, " = ", f, " must not exceed ", axis, " + 2 * ", pad_name, ", but ", input..., axis,
            " = ", n_prev, " and ", pad_name, " = ", pad_begin);
     }

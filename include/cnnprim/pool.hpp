@@ -3,9 +3,10 @@
 // A_prev (m, n_H_prev, n_W_prev, n_C) -> A (m, n_H, n_W, n_C), n_H = floor((n_H_prev - f) / stride) + 1
 // (n_W likewise) with the notebook's PoolParams{f, stride}; average divides by f * f. PoolParams' other
 // fields add per-axis windows and strides, padding, ceil mode and global pooling (params.hpp, geometry.hpp);
-// a pad cell never wins a max, and an average counts pad cells only with count_include_pad. Each operation has the notebook's form, which returns
-// new tensors (and a cache), and a form that writes into the caller's views and keeps nothing; both take,
-// last, the Threads they may use (threads.hpp; the Loop path runs on the calling thread).
+// a pad cell never wins a max, and an average counts pad cells only with count_include_pad. Each operation
+// has the notebook's form, which returns new tensors (and a cache), and a form that writes into the caller's
+// views and keeps nothing; both take, last, the Threads they may use (threads.hpp; the Loop path runs on the
+// calling thread).
 // Max ties: only the first maximum in row-major window order gets the gradient, as in PyTorch and oneDNN,
 // so a window of equal values (common after a ReLU) passes its gradient on once, not f * f times; the
 // notebook's `x == np.max(x)` would multiply it. A NaN is a window's maximum; with several, the first one.

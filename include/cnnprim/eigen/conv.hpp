@@ -140,26 +140,21 @@ const T* patch_rows(const T* A_prev, const ConvGeometry& g, Index group, Index f
   return patches;
 }
 
-
-// The chunks of output pixels the patch-matrix path works on: groups of pixels (the whole batch, or each
-// image) cut into chunks of chunk_pixels (the last of a group fewer). Fixed by the shapes alone, so that
-// every product sums in the same blocks whatever the number of threads.
+// The chunks of output pixels the patch-matrix path works on: the batch's pixels cut into chunks of
+// chunk_pixels (the last fewer). Fixed by the shapes alone, so that every product sums in the same blocks
+// whatever the number of threads.
 struct Chunks {
   struct Chunk {
     Index first, count;
   };
-  Index chunk, group_pixels, per_group, groups;
+  Index chunk, pixels;
 
   template <class T>
-  static Chunks of(const ConvGeometry& g, bool per_image) {
-    const Index chunk = chunk_pixels<T>(g), group_pixels = per_image ? g.n_H * g.n_W : g.pixels();
-    return {chunk, group_pixels, (group_pixels + chunk - 1) / chunk, per_image ? g.m : 1};
+  static Chunks of(const ConvGeometry& g) {
+    return {chunk_pixels<T>(g), g.pixels()};
   }
-  Index size() const { return groups * per_group; }
-  Chunk operator[](Index k) const {
-    const Index start = k % per_group * chunk;
-    return {k / per_group * group_pixels + start, std::min(chunk, group_pixels - start)};
-  }
+  Index size() const { return (pixels + chunk - 1) / chunk; }
+  Chunk operator[](Index k) const { return {k * chunk, std::min(chunk, pixels - k * chunk)}; }
 };
 
 // True when every channel count in `counts` fills whole SIMD packets: the direct kernels apply.
@@ -169,20 +164,6 @@ bool fills_packets(std::initializer_list<Index> counts) {
   for (Index count : counts)
     if (count % packet_size<T> != 0) return false;
   return true;
-}
-
-// The filter of the backward data pass in W's own (HWIO) layout: tap (kh, kw), input channel k (of dZ), output
-// channel c (of dA_prev) is W(f_H-1-kh, f_W-1-kw, c, k).
-template <class T>
-const T* flipped_filter(const T* W, Index f_H, Index f_W, Index n_C_prev, Index n_C) {
-  T* const flipped = scratch<T, Scratch::FlippedFilter>(static_cast<std::size_t>(f_H * f_W * n_C_prev * n_C));
-  T* out = flipped;
-  for (Index kh = 0; kh < f_H; ++kh)
-    for (Index kw = 0; kw < f_W; ++kw)
-      for (Index k = 0; k < n_C; ++k)
-        for (Index c = 0; c < n_C_prev; ++c)
-          *out++ = W[(((f_H - 1 - kh) * f_W + (f_W - 1 - kw)) * n_C_prev + c) * n_C + k];
-  return flipped;
 }
 
 // A batch of images with zeros around each (pad_top rows above, pad_bottom below, pad_left and pad_right
@@ -251,13 +232,29 @@ struct DirectGeometry {
   Index n_H, n_W, n_out;
 };
 
-// Copies columns [c0, c0 + width) of a filter in HWIO layout (`rows` rows of n_out) to `block`, rows of width:
-// a tile then reads each filter row's packets from one contiguous block, where the filter's own rows, 1 or 2 KB
-// apart in wide layers, would compete for the same sets of the L1 cache.
+// The filter of a direct convolution pass, in HWIO layout: W itself, or for the backward data pass W flipped
+// in space with its channel axes swapped (tap (kh, kw), input channel k of dZ, output channel c of dA_prev is
+// W(f_H-1-kh, f_W-1-kw, c, k)).
 template <class T>
-void pack_columns(const T* filter, Index rows, Index n_out, Index c0, Index width, T* block) {
-  for (Index r = 0; r < rows; ++r) std::copy_n(filter + r * n_out + c0, width, block + r * width);
-}
+struct DirectFilter {
+  const T* W;
+  bool flipped;
+
+  // Copies output channels [c0, c0 + width) to `block`, f_H * f_W * n_in rows of width: a tile then reads each
+  // filter row's packets from one contiguous block, where the filter's own rows, 1 or 2 KB apart in wide
+  // layers, would compete for the same sets of the L1 cache.
+  void pack(const DirectGeometry& g, Index c0, Index width, T* block) const {
+    const Index taps = g.f_H * g.f_W;
+    if (!flipped) {
+      for (Index r = 0; r < taps * g.n_in; ++r) std::copy_n(W + r * g.n_out + c0, width, block + r * width);
+      return;
+    }
+    using Rows = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    for (Index tap = 0; tap < taps; ++tap)
+      Eigen::Map<Rows>(block + tap * g.n_in * width, g.n_in, width) =
+          Eigen::Map<const Rows>(W + ((taps - 1 - tap) * g.n_out + c0) * g.n_in, width, g.n_in).transpose();
+  }
+};
 
 // Bytes of packed filter rows one pass of a small output's task reads, kept in L2 cache (256 KiB or more on
 // the processors whose SIMD packets the direct kernels use) while every tile of the output uses them.
@@ -270,7 +267,7 @@ constexpr Index filter_pass_bytes = Index{192} << 10;
 // waits for one to pack a large filter (9.4 MB in ResNet-18's last layers), and taking the input channels in
 // passes whose filter rows stay in L2 cache.
 template <class T>
-void direct_conv(const T* input, const DirectGeometry& g, const T* filter, const T* bias, Activation activation,
+void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter, const T* bias, Activation activation,
                  T* output, Threads threads) {
   const Index n = packet_size<T>, block = tile_packets * n, C = g.n_in, taps = g.f_H * g.f_W;
   const PaddedImages<T> images(input, g.n_H_in, g.n_W_in, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
@@ -318,7 +315,7 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* filter, const
     parallel_for(threads, c_blocks, work, [&](Index c_block) {
       const Index c0 = c_block * block, width = std::min(block, g.n_out - c0);
       T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(taps * C * width));
-      pack_columns(filter, taps * C, g.n_out, c0, width, packed);
+      filter.pack(g, c0, width, packed);
       for (Index i = 0; i < g.m; ++i) {
         compute(i, 0, g.n_H, c0, width, packed);
         for (Index pixel = 0; pixel < g.n_H * g.n_W; ++pixel)
@@ -328,8 +325,10 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* filter, const
     return;
   }
   T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(taps * C * g.n_out));
-  for (Index c0 = 0; c0 < g.n_out; c0 += block)
-    pack_columns(filter, taps * C, g.n_out, c0, std::min(block, g.n_out - c0), packed + taps * C * c0);
+  parallel_for(threads, c_blocks, double(taps * C * g.n_out), [&](Index c_block) {
+    const Index c0 = c_block * block;
+    filter.pack(g, c0, std::min(block, g.n_out - c0), packed + taps * C * c0);
+  });
   parallel_for(threads, g.m * pieces, work, [&](Index task) {
     const Index i = task / pieces;
     const auto [h_begin, h_end] = piece(g.n_H, pieces, task % pieces);
@@ -339,6 +338,10 @@ void direct_conv(const T* input, const DirectGeometry& g, const T* filter, const
     activate(activation, output + (i * g.n_H + h_begin) * g.n_W * g.n_out, (h_end - h_begin) * g.n_W * g.n_out);
   });
 }
+
+// Bytes of dZ and input rows one pass of the filter gradient reads again for every tile of dW, meant to stay
+// in L2 cache (1 MiB or more on AVX-512 processors; 384 to 768 KiB timed alike on one).
+constexpr Index gradient_pass_bytes = Index{512} << 10;
 
 // dW[kh, kw, k, c] = sum over pixels of A_prev_pad[i, h*stride + kh, w*stride + kw, k] * dZ[i, h, w, c],
 // accumulated one output row at a time into register tiles of dW's rows x output channels. A tile's rows
@@ -360,21 +363,28 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
   // Tiles in the order (kh, run, block of output channels, block of the run's rows).
   const Index j_blocks = (run + tile_rows - 1) / tile_rows, c_blocks = (n_C + block - 1) / block;
   const Index tiles = g.f_H * runs * c_blocks * j_blocks, size = g.f_H * g.f_W * C * n_C;
+  // Output rows per pass: every tile sums over a pass's rows in registers, while their dZ rows and the input
+  // rows under them stay in L2 cache. (One row per pass moved each tile between dW and the registers for
+  // every n_W pixels: a dW larger than L2, 2.4 MB in a 256-channel 3x3 layer, then streamed from L3.)
+  const Index row_bytes = (g.n_W * n_C + g.stride_H * row) * static_cast<Index>(sizeof(T));
+  const Index pass_rows = std::clamp<Index>(gradient_pass_bytes / row_bytes, 1, std::max<Index>(1, g.n_H));
   // Adds tiles [first, last) of images [i_begin, i_end) onto sum.
   const auto accumulate = [&](Index i_begin, Index i_end, Index first, Index last, T* sum) {
     for (Index i = i_begin; i < i_end; ++i) {
       const T* image = images.rows(i, 0, images.height());
-      for (Index h = 0; h < g.n_H; ++h) {
-        const T* dz = dZ + (i * g.n_H + h) * g.n_W * n_C;
+      for (Index h_begin = 0; h_begin < g.n_H; h_begin += pass_rows) {
+        const Index h_end = std::min(g.n_H, h_begin + pass_rows);
         for (Index t = first; t < last; ++t) {
           const Index j0 = t % j_blocks * tile_rows, c0 = t / j_blocks % c_blocks * block;
           const Index q = t / (j_blocks * c_blocks) % runs, kh = t / (j_blocks * c_blocks * runs);
-          const T* a = image + (h * g.stride_H + kh * g.dilation_H) * row + q * g.dilation_W * C + j0;
+          const T* a = image + kh * g.dilation_H * row + q * g.dilation_W * C + j0;
+          const T* dz = dZ + i * g.n_H * g.n_W * n_C + c0;
           T* dw = sum + ((kh * runs + q) * run + j0) * n_C + c0;
           with_tile(std::min<Index>(tile_rows, run - j0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
             Tile<T, R, CB> tile;
             tile.load(dw, n_C);
-            tile.update(a, 1, column_step, dz + c0, n_C, g.n_W);
+            for (Index h = h_begin; h < h_end; ++h)
+              tile.update(a + h * g.stride_H * row, 1, column_step, dz + h * g.n_W * n_C, n_C, g.n_W);
             tile.store(dw, n_C);
           });
         }
@@ -430,12 +440,12 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
     direct_conv(A_prev.data(),
                 {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
                  g.f_W, g.stride_H, g.stride_W, g.dilation_H, g.dilation_W, g.n_H, g.n_W, n_C},
-                W.data(), b, g.activation, Z.data(), threads);
+                {W.data(), /*flipped=*/false}, b, g.activation, Z.data(), threads);
     return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const Index columns = std::min(filters, filter_columns<T>(g));
-  const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
+  const Chunks chunks = Chunks::of<T>(g);
   parallel_for(threads, chunks.size(), g.work(), [&](Index k) {
     const auto [first, count] = chunks[k];
     auto Z_chunk = Z_mat.middleRows(first, count);
@@ -477,12 +487,12 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   // (0 * inf is NaN) takes the patch-matrix path.
   if (g.groups == 1 && fills_packets<T>({g.n_C_prev}) && g.stride_H == 1 && g.stride_W == 1 &&
       g.pads_within_filter() && W.vector().allFinite()) {
-    const T* flipped = flipped_filter(W.data(), g.f_H, g.f_W, g.n_C_prev, n_C);
     const Index e_H = g.extent_H() - 1, e_W = g.extent_W() - 1;
     direct_conv(dZ.data(),
                 {g.m, g.n_H, g.n_W, n_C, e_H - g.pad_top, e_H - g.pad_bottom, e_W - g.pad_left, e_W - g.pad_right,
                  g.f_H, g.f_W, 1, 1, g.dilation_H, g.dilation_W, g.n_H_prev, g.n_W_prev, g.n_C_prev},
-                flipped, static_cast<const T*>(nullptr), Activation::none(), dA_prev.data(), threads);
+                {W.data(), /*flipped=*/true}, static_cast<const T*>(nullptr), Activation::none(), dA_prev.data(),
+                threads);
     return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
@@ -490,7 +500,7 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   const Index columns = std::min(filters, filter_columns<T>(g));
   // dP = dZ W_mat^T for chunk k and each group, summed over blocks of output channels; at 1x1 it is dA_prev
   // itself.
-  const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
+  const Chunks chunks = Chunks::of<T>(g);
   const auto chunk_gradient = [&](Chunks::Chunk c) {
     T* const dpatches = g.is_pointwise() ? dA_prev.data() + c.first * K
                                          : scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(c.count * K));
@@ -512,13 +522,32 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   if (g.is_pointwise()) {
     parallel_for(threads, chunks.size(), g.work(), [&](Index k) { chunk_gradient(chunks[k]); });
   } else if (g.windows_overlap()) {
-    const Chunks image_chunks = Chunks::of<T>(g, /*per_image=*/true);
-    const Index image_size = g.n_H_prev * g.n_W_prev * g.n_C_prev;
-    parallel_for(threads, g.m, g.work(), [&](Index i) {
-      std::fill_n(dA_prev.data() + i * image_size, image_size, T(0));
-      for (Index k = i * image_chunks.per_group; k < (i + 1) * image_chunks.per_group; ++k)
-        chunk_gradient(image_chunks[k]);
-    });
+    // Overlapping windows add onto the same elements. Each image's output rows are cut into pieces (so that one
+    // image is shared too) of at least `reach` rows, so that a piece's windows meet only its neighbours': the
+    // even pieces run side by side, then the odd ones. Even piece k first zeroes the input rows from its own
+    // first window's to piece k + 2's, which only it touches.
+    const Index extent = g.extent_H(), reach = extent / g.stride_H + (extent % g.stride_H != 0) - 1;
+    const Index pieces = std::max<Index>(1, std::min(row_pieces(g.m, g.n_H), reach > 0 ? g.n_H / reach : g.n_H));
+    const Index row_size = g.n_W_prev * g.n_C_prev;
+    const auto first_row = [&](Index k) {  // of the input rows that piece k zeroes, for k even
+      if (k == 0) return Index{0};
+      if (k >= pieces) return g.n_H_prev;
+      return std::clamp<Index>(piece(g.n_H, pieces, k).begin * g.stride_H - g.pad_top, 0, g.n_H_prev);
+    };
+    for (Index parity = 0; parity < 2; ++parity) {
+      const Index per_image = (pieces + 1 - parity) / 2;
+      parallel_for(threads, g.m * per_image, g.work() / 2, [&](Index task) {
+        const Index i = task / per_image, k = task % per_image * 2 + parity;
+        if (parity == 0) {
+          T* const image = dA_prev.data() + i * g.n_H_prev * row_size;
+          std::fill(image + first_row(k) * row_size, image + first_row(k + 2) * row_size, T(0));
+        }
+        const auto [h_begin, h_end] = piece(g.n_H, pieces, k);
+        const Index last = (i * g.n_H + h_end) * g.n_W;
+        for (Index p = (i * g.n_H + h_begin) * g.n_W; p < last; p += chunks.chunk)
+          chunk_gradient({p, std::min(chunks.chunk, last - p)});
+      });
+    }
   } else {
     dA_prev.vector().setZero();
     parallel_for(threads, chunks.size(), g.work(), [&](Index k) { chunk_gradient(chunks[k]); });
@@ -547,7 +576,7 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
     direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data(), threads);
     return;
   }
-  const Chunks chunks = Chunks::of<T>(g, /*per_image=*/false);
+  const Chunks chunks = Chunks::of<T>(g);
   const Index blocks = partial_sums<T>(g, chunks.size());
   // Block 0 sums into dW itself, the others into scratch memory.
   T* const partials =

@@ -14,7 +14,16 @@
 
 namespace cnnprim::detail::eigen {
 
-enum class Scratch { PaddedImage, FlippedFilter, PackedFilter, Patches, PatchGradients, PartialSums, WindowTaps, BorderTaps, Count };
+enum class Scratch {
+  PaddedImage,
+  PackedFilter,
+  Patches,
+  PatchGradients,
+  PartialSums,
+  WindowTaps,
+  BorderTaps,
+  Count
+};
 
 // What a thread keeps between calls, per buffer.
 inline constexpr std::size_t scratch_kept_bytes = std::size_t{64} << 20;
