@@ -63,6 +63,20 @@ Index partial_sums(const ConvGeometry& g, Index chunks) {
   return std::clamp<Index>(std::min(chunks, (Index{16} << 20) / std::max<Index>(1, bytes)), 1, 16);
 }
 
+// dW += partials[0] + ... + partials[blocks - 2] (`size` elements each), added in that order: the same bits for
+// any number of threads, each adding the partial sums over one piece of dW.
+template <class T>
+void add_partial_sums(T* dW, const T* partials, Index blocks, Index size, Threads threads) {
+  constexpr Index pieces = 16;
+  parallel_for(threads, pieces, double(blocks - 1) * double(size), [&](Index k) {
+    const auto [begin, end] = piece(size, pieces, k);
+    using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+    Eigen::Map<Vector> dW_piece(dW + begin, end - begin);
+    for (Index b = 1; b < blocks; ++b)
+      dW_piece += Eigen::Map<const Vector>(partials + (b - 1) * size + begin, end - begin);
+  });
+}
+
 // Walks output pixels [first, first + count) in row-major (i, h, w) order and calls
 // visit(row, kh, a_pixel, kw_begin, kw_end) for every filter row kh whose input row lies inside A_prev:
 // a_pixel indexes the input pixel under filter column 0 (outside the row when that column is padding), filter
@@ -410,9 +424,7 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
     const auto [i_begin, i_end] = piece(g.m, blocks, b);
     accumulate(i_begin, i_end, 0, tiles, sum);
   });
-  Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dW_vector(dW, size);
-  for (Index b = 1; b < blocks; ++b)
-    dW_vector += Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(partials + (b - 1) * size, size);
+  add_partial_sums(dW, partials, blocks, size, threads);
 }
 
 /// Z = activation(P W_mat + b) (b may be null): by the depthwise kernel for depthwise layers, by the direct
@@ -594,9 +606,7 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
       }
     }
   });
-  auto dW_vector = dW.vector();
-  for (Index block = 1; block < blocks; ++block)
-    dW_vector += Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(partials + (block - 1) * K * n_C, K * n_C);
+  add_partial_sums(dW.data(), partials, blocks, K * n_C, threads);
 }
 
 }  // namespace cnnprim::detail::eigen
