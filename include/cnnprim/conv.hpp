@@ -107,30 +107,19 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
   }
 }
 
-// dZ = dA where the activation passes the gradient at A, else 0, over elements [first, last). The kind is a
-// constant, as in activate (params.hpp), so that the rule's comparisons vectorize.
-template <Activation::Kind kind, class T>
-void pass_gradient(const Activation& activation, TensorView<const T> dA, TensorView<const T> A, TensorView<T> dZ,
-                   Index first, Index last) {
-  const Activation rule{kind, activation.lo, activation.hi};
-  const T *da = dA.data(), *a = A.data();
-  T* const dz = dZ.data();
-  for (Index j = first; j < last; ++j) dz[j] = rule.passes(a[j]) ? da[j] : T(0);
-}
-
-// The tasks are contiguous pieces, as the images are in the kernels, so that each thread reads what it last
-// wrote.
+// dZ = dA where the activation passes the gradient at A, else 0. The tasks are contiguous pieces, as the
+// images are in the kernels, so that each thread reads what it last wrote.
 template <class T>
 void activation_backward(TensorView<const T> dA, TensorView<const T> A, const Activation& activation,
                          TensorView<T> dZ, Threads threads) {
   const Index n = dA.size(), pieces = 16;
+  const T *da = dA.data(), *a = A.data();
+  T* const dz = dZ.data();
   eigen::parallel_for(threads, pieces, double(n), [&](Index k) {
-    const auto [first, last] = eigen::piece(n, pieces, k);
-    switch (activation.kind) {
-      case Activation::Kind::None: pass_gradient<Activation::Kind::None>(activation, dA, A, dZ, first, last); break;
-      case Activation::Kind::ReLU: pass_gradient<Activation::Kind::ReLU>(activation, dA, A, dZ, first, last); break;
-      case Activation::Kind::Clamp: pass_gradient<Activation::Kind::Clamp>(activation, dA, A, dZ, first, last); break;
-    }
+    const eigen::Range range = eigen::piece(n, pieces, k);
+    with_constant_kind(activation, [&](const Activation& rule) {
+      for (Index j = range.begin; j < range.end; ++j) dz[j] = rule.passes(a[j]) ? da[j] : T(0);
+    });
   });
 }
 

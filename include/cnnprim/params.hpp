@@ -169,19 +169,25 @@ inline std::ostream& operator<<(std::ostream& out, PoolMode mode) { return out <
 
 namespace detail {
 
-// Applies `activation` to z[0, n). One loop per kind: with the kind a constant, the compiler turns the rule's
-// comparisons into vector selects (with the kind read per element, a scalar branch each, mispredicted on
-// signed data, took longer than the depthwise convolutions it followed).
+// Calls body(rule), rule being `activation` made again from its kind as a constant: one loop per kind, whose
+// comparisons the compiler turns into vector selects (with the kind read per element, a scalar branch each,
+// mispredicted on signed data, took longer than the depthwise convolutions it followed).
+template <class Body>
+void with_constant_kind(const Activation& activation, Body body) {
+  switch (activation.kind) {
+    case Activation::Kind::None: body(Activation::none()); break;
+    case Activation::Kind::ReLU: body(Activation::relu()); break;
+    case Activation::Kind::Clamp: body(Activation::clamp(activation.lo, activation.hi)); break;
+  }
+}
+
+// Applies `activation` to z[0, n).
 template <class T>
 void activate(const Activation& activation, T* z, Index n) {
-  const auto apply = [z, n](const Activation& a) {
-    for (Index j = 0; j < n; ++j) z[j] = a(z[j]);
-  };
-  switch (activation.kind) {
-    case Activation::Kind::None: break;
-    case Activation::Kind::ReLU: apply(Activation::relu()); break;
-    case Activation::Kind::Clamp: apply(Activation::clamp(activation.lo, activation.hi)); break;
-  }
+  if (activation.kind == Activation::Kind::None) return;
+  with_constant_kind(activation, [z, n](const Activation& rule) {
+    for (Index j = 0; j < n; ++j) z[j] = rule(z[j]);
+  });
 }
 
 // The max-pooling rule, written once: scanning a window in row-major order, x replaces the running maximum

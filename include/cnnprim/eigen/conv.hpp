@@ -358,7 +358,7 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
 constexpr Index gradient_pass_bytes = Index{512} << 10;
 
 // dW[kh, kw, k, c] = sum over pixels of A_prev_pad[i, h*stride + kh, w*stride + kw, k] * dZ[i, h, w, c],
-// accumulated one output row at a time into register tiles of dW's rows x output channels. A tile's rows
+// accumulated a pass of output rows at a time into register tiles of dW's rows x output channels. A tile's rows
 // are consecutive elements of a run: the f_W * n_C_prev elements (kw, k) of a filter row when its taps are
 // contiguous in A_prev (dilation_W == 1), so that a layer with few input channels still fills a tile,
 // otherwise the n_C_prev channels of one tap.
@@ -380,7 +380,8 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
   // Output rows per pass: every tile sums over a pass's rows in registers, while their dZ rows and the input
   // rows under them stay in L2 cache. (One row per pass moved each tile between dW and the registers for
   // every n_W pixels: a dW larger than L2, 2.4 MB in a 256-channel 3x3 layer, then streamed from L3.)
-  const Index row_bytes = (g.n_W * n_C + g.stride_H * row) * static_cast<Index>(sizeof(T));
+  // (A stride past the padded image, possible with one output row, reads no more than the image.)
+  const Index row_bytes = (g.n_W * n_C + std::min(g.stride_H, images.height()) * row) * static_cast<Index>(sizeof(T));
   const Index pass_rows = std::clamp<Index>(gradient_pass_bytes / row_bytes, 1, std::max<Index>(1, g.n_H));
   // Adds tiles [first, last) of images [i_begin, i_end) onto sum.
   const auto accumulate = [&](Index i_begin, Index i_end, Index first, Index last, T* sum) {
