@@ -117,7 +117,8 @@ void activation_backward(TensorView<const T> dA, TensorView<const T> A, const Ac
   T* const dz = dZ.data();
   eigen::parallel_for(threads, pieces, double(n), [&](Index k) {
     const eigen::Range range = eigen::piece(n, pieces, k);
-    with_constant_kind(activation, [&](const Activation& rule) {
+    with_constant_kind(activation.kind, [=](auto kind) {  // by value, as in activate
+      const Activation rule{kind, activation.lo, activation.hi};
       for (Index j = range.begin; j < range.end; ++j) dz[j] = rule.passes(a[j]) ? da[j] : T(0);
     });
   });
