@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <optional>
-#include <type_traits>
 #include <ostream>
+#include <type_traits>
 
 #include "errors.hpp"
 #include "tensor.hpp"
