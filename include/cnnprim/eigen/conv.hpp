@@ -543,7 +543,6 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
     const Index pieces = std::max<Index>(1, std::min(row_pieces(g.m, g.n_H), reach > 0 ? g.n_H / reach : g.n_H));
     const Index row_size = g.n_W_prev * g.n_C_prev;
     const auto first_row = [&](Index k) {  // the first input row under piece k's windows, 0 to n_H_prev
-      if (k == 0) return Index{0};
       if (k >= pieces) return g.n_H_prev;
       return std::clamp<Index>(piece(g.n_H, pieces, k).begin * g.stride_H - g.pad_top, 0, g.n_H_prev);
     };
