@@ -210,37 +210,51 @@ TEST_P(Limits, HugePadWithATinyOutput) {
 }
 
 // A dilation as huge as the pad: each window's one tap inside the image is its centre, and the scratch memory
-// of every path follows the image, not the dilated window (a direct kernel once asked for ~200 GB here).
+// of every path follows the image, not the dilated window (a direct kernel once asked for ~200 GB here). At
+// 2^61 a window's top-left pixel lies so far outside that its offset from the image's start is not an Index
+// (the depthwise kernel once formed it). Dense (groups 1) and depthwise (groups 16).
 TEST_P(Limits, HugeDilationAndPad) {
-  const Index huge = Index{1} << 40;
-  const auto A_prev = oracle::uniform<float, 4>({1, 3, 3, 16}, 12);
-  const auto W = oracle::uniform<float, 4>({3, 3, 16, 16}, 13);
-  ConvParams hp;
-  hp.pad = huge;
-  hp.dilation = {huge, huge};
-  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, hp, GetParam());
-  ASSERT_EQ(Z.shape(), (std::array<Index, 4>{1, 3, 3, 16}));
-  Tensor<float> dZ(Z.shape());
-  dZ.vector().setConstant(1.0f);
-  const auto g = cnnprim::conv_backward(dZ, cache, GetParam());
-  for (Index h = 0; h < 3; ++h)
-    for (Index w = 0; w < 3; ++w)
-      for (Index k = 0; k < 16; ++k) {
-        double z = 0, da = 0;
-        for (Index c = 0; c < 16; ++c) {
-          z += double(A_prev(0, h, w, c)) * double(W(1, 1, c, k));
-          da += double(W(1, 1, k, c));
-        }
-        EXPECT_NEAR(Z(0, h, w, k), z, 1e-4);
-        EXPECT_NEAR(g.dA_prev(0, h, w, k), da, 1e-4);
-      }
-  for (Index k = 0; k < 16; ++k)
-    for (Index c = 0; c < 16; ++c) {
-      double dw = 0;
+  for (const Index huge : {Index{1} << 40, Index{1} << 61})
+    for (const Index groups : {1, 16}) {
+      SCOPED_TRACE(::testing::Message() << "huge " << huge << ", groups " << groups);
+      const Index per_group = 16 / groups;
+      const auto A_prev = oracle::uniform<float, 4>({1, 3, 3, 16}, 12);
+      const auto W = oracle::uniform<float, 4>({3, 3, per_group, 16}, 13);
+      ConvParams hp;
+      hp.pad = huge;
+      hp.dilation = {huge, huge};
+      hp.groups = groups;
+      const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, hp, GetParam());
+      ASSERT_EQ(Z.shape(), (std::array<Index, 4>{1, 3, 3, 16}));
+      Tensor<float> dZ(Z.shape());
+      dZ.vector().setConstant(1.0f);
+      const auto g = cnnprim::conv_backward(dZ, cache, GetParam());
+      // Channel c of filter k's group: input channel (k / per_group) * per_group + c.
+      const auto input_channel = [&](Index k, Index c) { return k / per_group * per_group + c; };
       for (Index h = 0; h < 3; ++h)
-        for (Index w = 0; w < 3; ++w) dw += double(A_prev(0, h, w, k));
-      EXPECT_NEAR(g.dW(1, 1, k, c), dw, 1e-4);
-      EXPECT_EQ(g.dW(0, 0, k, c), 0.0f);
+        for (Index w = 0; w < 3; ++w)
+          for (Index k = 0; k < 16; ++k) {
+            double z = 0;
+            for (Index c = 0; c < per_group; ++c)
+              z += double(A_prev(0, h, w, input_channel(k, c))) * double(W(1, 1, c, k));
+            EXPECT_NEAR(Z(0, h, w, k), z, 1e-4);
+          }
+      for (Index h = 0; h < 3; ++h)
+        for (Index w = 0; w < 3; ++w)
+          for (Index c = 0; c < 16; ++c) {
+            double da = 0;
+            for (Index k = c / per_group * per_group; k < (c / per_group + 1) * per_group; ++k)
+              da += double(W(1, 1, c % per_group, k));
+            EXPECT_NEAR(g.dA_prev(0, h, w, c), da, 1e-4);
+          }
+      for (Index k = 0; k < 16; ++k)
+        for (Index c = 0; c < per_group; ++c) {
+          double dw = 0;
+          for (Index h = 0; h < 3; ++h)
+            for (Index w = 0; w < 3; ++w) dw += double(A_prev(0, h, w, input_channel(k, c)));
+          EXPECT_NEAR(g.dW(1, 1, c, k), dw, 1e-4);
+          EXPECT_EQ(g.dW(0, 0, c, k), 0.0f);
+        }
     }
 }
 

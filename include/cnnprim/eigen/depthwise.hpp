@@ -126,16 +126,26 @@ void depthwise_forward(const T* A_prev, const T* W, const T* b, const ConvGeomet
     for (Index h = h_begin; h < h_end; ++h) {
       const Index top = h * g.stride_H - g.pad_top;
       const TapRange rows = taps_inside(top, g.f_H, g.dilation_H, g.n_H_prev);
-      // Offsets from the pixel at (top, left) of window w.
+      const auto columns_of = [&](Index w) {
+        return taps_inside(w * g.stride_W - g.pad_left, g.f_W, g.dilation_W, g.n_W_prev);
+      };
+      // Offsets count from window w's first tap inside the image: a pad near the largest Index puts its
+      // top-left pixel too far outside for an offset from the image's start. (A window with no tap inside
+      // reads nothing, and its origin is any pixel's.)
       const auto origin = [&](Index w) {
-        return ((i * g.n_H_prev + top) * g.n_W_prev + w * g.stride_W - g.pad_left) * C;
+        const TapRange columns = columns_of(w);
+        if (rows.begin == rows.end || columns.begin == columns.end) return Index{0};
+        const Index row = top + rows.begin * g.dilation_H;
+        const Index column = w * g.stride_W - g.pad_left + columns.begin * g.dilation_W;
+        return ((i * g.n_H_prev + row) * g.n_W_prev + column) * C;
       };
       const auto taps_of = [&](Index w, Index* offset, Index* tap) {
-        const TapRange columns = taps_inside(w * g.stride_W - g.pad_left, g.f_W, g.dilation_W, g.n_W_prev);
+        const TapRange columns = columns_of(w);
         Index n_taps = 0;
         for (Index kh = rows.begin; kh < rows.end; ++kh)
           for (Index kw = columns.begin; kw < columns.end; ++kw, ++n_taps) {
-            offset[n_taps] = (kh * g.dilation_H * g.n_W_prev + kw * g.dilation_W) * C;
+            const Index dh = (kh - rows.begin) * g.dilation_H, dw = (kw - columns.begin) * g.dilation_W;
+            offset[n_taps] = (dh * g.n_W_prev + dw) * C;
             tap[n_taps] = (kh * g.f_W + kw) * C;
           }
         return n_taps;
