@@ -81,6 +81,25 @@ TEST_P(Limits, EmptyInputRowsWithPaddingGiveTheBias) {
   }
 }
 
+// No rows but a width near the largest Index: padding gives one output pixel, the bias, and no row of the
+// padded image (too wide to form) is made.
+TEST_P(Limits, EmptyRowsOfAHugeWidthUnderPadding) {
+  const Index max = std::numeric_limits<Index>::max();
+  const Tensor<float> A_prev({1, 0, max - 3, 16});
+  const auto W = oracle::uniform<float, 4>({2, 2, 16, 16}, 3);
+  const auto b = oracle::uniform<float, 4>({1, 1, 1, 16}, 4);
+  ConvParams hp;
+  hp.strides = cnnprim::Axes{1, max};
+  hp.padding = cnnprim::Padding{1, 1, 1, 1};
+  const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, hp, GetParam());
+  ASSERT_EQ(Z.shape(), (std::array<Index, 4>{1, 1, 1, 16}));
+  EXPECT_TRUE(oracle::near(Z, b, 0.0));
+  const auto g = cnnprim::conv_backward(Z, cache, GetParam());
+  EXPECT_EQ(g.dA_prev.size(), 0);
+  EXPECT_EQ(g.dW.vector().cwiseAbs().maxCoeff(), 0.0f);
+  EXPECT_TRUE(oracle::near(g.db, b, 0.0));
+}
+
 TEST_P(Limits, NoFiltersBackward) {
   const auto A_prev = oracle::uniform<float, 4>({2, 5, 5, 16}, 3);
   const auto [Z, cache] = cnnprim::conv_forward(A_prev, Tensor<float>({3, 3, 16, 0}), Tensor<float>({1, 1, 1, 0}),
@@ -256,6 +275,118 @@ TEST_P(Limits, HugeDilationAndPad) {
           EXPECT_EQ(g.dW(0, 0, c, k), 0.0f);
         }
     }
+}
+
+// Every kernel path (channel counts pick them: a few channels, a register-tiled direct kernel, groups,
+// depthwise) under pads, dilations and strides from 0 to the integer limits, on each side alone and on all
+// together: the two backends agree, or both report the shape as impossible. Outputs larger than a few
+// thousand pixels are skipped (they are valid, only large). Under the sanitize preset this is the regression
+// test for every offset a kernel forms from a window that lies far outside the image.
+TEST(LimitsSweep, ConvolutionPathsAgreeAtTheLimits) {
+  const Index max = std::numeric_limits<Index>::max(), huge = Index{1} << 61;
+  struct Channels {
+    Index n_C_prev, n_C, groups;
+  };
+  const Channels channel_cases[] = {{1, 1, 1}, {3, 8, 1}, {16, 16, 1}, {16, 48, 1}, {8, 8, 2}, {16, 16, 16}};
+  const cnnprim::Padding pad_cases[] = {{0, 0, 0, 0},       {1, 1, 1, 1},       {huge, 0, 0, 0},
+                                        {0, 0, 0, huge},    {huge, huge, huge, huge}, {max - 9, 0, 0, 0},
+                                        {0, 0, max - 9, 0}};
+  // (n + pad_before + pad_after - extent) / stride + 1 pixels on an axis, or -1 if the library must refuse it.
+  const auto axis = [](Index n, Index f, Index dilation, Index before, Index after, Index stride) -> Index {
+    Index extent = 0, padded = 0;
+    if (__builtin_mul_overflow(f - 1, dilation, &extent) || __builtin_add_overflow(extent, 1, &extent) ||
+        __builtin_add_overflow(n, before, &padded) || __builtin_add_overflow(padded, after, &padded) ||
+        extent > padded)
+      return -1;
+    return (padded - extent) / stride + 1;
+  };
+  int compared = 0, refused = 0;
+  for (const Channels& ch : channel_cases)
+    for (const Index f : {1, 2, 3, 5})
+      for (const cnnprim::Padding& pad : pad_cases)
+        for (const Index dilation : {Index{1}, Index{1} << 40, huge})
+          for (const Index stride : {Index{1}, Index{2}, huge, max}) {
+            SCOPED_TRACE(::testing::Message() << "channels " << ch.n_C_prev << "->" << ch.n_C << " groups "
+                                              << ch.groups << ", f " << f << ", pads " << pad.top << " "
+                                              << pad.bottom << " " << pad.left << " " << pad.right << ", dilation "
+                                              << dilation << ", stride " << stride);
+            const Index n_H = axis(4, f, dilation, pad.top, pad.bottom, stride);
+            const Index n_W = axis(5, f, dilation, pad.left, pad.right, stride);
+            if (n_H > 4096 || n_W > 4096 || (n_H > 0 && n_W > 0 && n_H * n_W > 4096)) continue;
+            const auto A_prev = oracle::uniform<float, 4>({2, 4, 5, ch.n_C_prev}, 20);
+            const auto W = oracle::uniform<float, 4>({f, f, ch.n_C_prev / ch.groups, ch.n_C}, 21);
+            const auto b = oracle::uniform<float, 4>({1, 1, 1, ch.n_C}, 22);
+            ConvParams hp;
+            hp.strides = cnnprim::Axes{stride, stride};
+            hp.padding = pad;
+            hp.dilation = {dilation, dilation};
+            hp.groups = ch.groups;
+            if (n_H < 0 || n_W < 0) {
+              EXPECT_THROW(cnnprim::conv_forward(A_prev, W, b, hp, Backend::Loop), cnnprim::shape_error);
+              EXPECT_THROW(cnnprim::conv_forward(A_prev, W, b, hp, Backend::Eigen), cnnprim::shape_error);
+              ++refused;
+              continue;
+            }
+            const auto loop = cnnprim::conv_forward(A_prev, W, b, hp, Backend::Loop);
+            const auto eigen = cnnprim::conv_forward(A_prev, W, b, hp, Backend::Eigen);
+            ASSERT_EQ(loop.Z.shape(), (std::array<Index, 4>{2, n_H, n_W, ch.n_C}));
+            EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, 1e-5));
+            const auto dZ = oracle::uniform<float, 4>(loop.Z.shape(), 23);
+            const auto g_loop = cnnprim::conv_backward(dZ, loop.cache, Backend::Loop);
+            const auto g_eigen = cnnprim::conv_backward(dZ, eigen.cache, Backend::Eigen);
+            EXPECT_TRUE(oracle::near(g_eigen.dA_prev, g_loop.dA_prev, 1e-5));
+            EXPECT_TRUE(oracle::near(g_eigen.dW, g_loop.dW, 1e-5));
+            EXPECT_TRUE(oracle::near(g_eigen.db, g_loop.db, 1e-5));
+            ++compared;
+          }
+  // Both regimes are reached, so the sweep cannot pass by skipping everything.
+  EXPECT_GT(compared, 500);
+  EXPECT_GT(refused, 100);
+}
+
+// The same for pooling: windows, strides and pads (each less than its window) up to the integer limits, with
+// and without ceil_mode and count_include_pad, both modes.
+TEST(LimitsSweep, PoolingPathsAgreeAtTheLimits) {
+  const Index max = std::numeric_limits<Index>::max(), huge = Index{1} << 61;
+  int compared = 0, refused = 0;
+  for (const Index n_C : {1, 16})
+    for (const Index f : {Index{1}, Index{2}, Index{3}, huge, max})
+      for (const Index stride : {Index{1}, Index{2}, huge, max})
+        for (const Index pad : {Index{0}, Index{1}, f - 1})
+          for (const bool ceil_mode : {false, true})
+            for (const bool count_include_pad : {false, true})
+              for (const PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+                if (pad >= f) continue;
+                SCOPED_TRACE(::testing::Message() << "n_C " << n_C << ", f " << f << ", stride " << stride << ", pad "
+                                                  << pad << ", ceil_mode " << ceil_mode << ", count_include_pad "
+                                                  << count_include_pad << ", " << cnnprim::to_string(mode));
+                // Pads on the top and the right only, so the two axes differ.
+                Index padded_H = 0, padded_W = 0;
+                const bool fits = !__builtin_add_overflow(Index{4}, pad, &padded_H) &&
+                                  !__builtin_add_overflow(Index{5}, pad, &padded_W);
+                const bool valid = fits && f <= padded_H && f <= padded_W;
+                if (valid && ((padded_H - f) / stride + 2) * ((padded_W - f) / stride + 2) > 4096) continue;
+                const auto A_prev = oracle::uniform<float, 4>({2, 4, 5, n_C}, 30);
+                cnnprim::PoolParams hp{f, stride};
+                hp.padding = cnnprim::Padding{pad, 0, 0, pad};
+                hp.ceil_mode = ceil_mode;
+                hp.count_include_pad = count_include_pad;
+                if (!valid) {
+                  EXPECT_THROW(cnnprim::pool_forward(A_prev, hp, mode, Backend::Loop), cnnprim::shape_error);
+                  EXPECT_THROW(cnnprim::pool_forward(A_prev, hp, mode, Backend::Eigen), cnnprim::shape_error);
+                  ++refused;
+                  continue;
+                }
+                const auto loop = cnnprim::pool_forward(A_prev, hp, mode, Backend::Loop);
+                const auto eigen = cnnprim::pool_forward(A_prev, hp, mode, Backend::Eigen);
+                EXPECT_TRUE(oracle::near(eigen.A, loop.A, 1e-6));
+                const auto dA = oracle::uniform<float, 4>(loop.A.shape(), 31);
+                EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, eigen.cache, Backend::Eigen),
+                                         cnnprim::pool_backward(dA, loop.cache, Backend::Loop), 1e-6));
+                ++compared;
+              }
+  EXPECT_GT(compared, 200);
+  EXPECT_GT(refused, 50);
 }
 
 // ---- Errors at the limits ----

@@ -189,11 +189,13 @@ struct PoolGeometry {
   Index row_end(Index h) const { return std::min(h * stride_H - pad_top + f_H, n_H_prev); }
   Index column_begin(Index w) const { return std::max<Index>(0, w * stride_W - pad_left); }
   Index column_end(Index w) const { return std::min(w * stride_W - pad_left + f_W, n_W_prev); }
-  // What an average over window (h, w) divides by.
-  Index divisor(Index h, Index w) const {
-    if (!count_include_pad) return (row_end(h) - row_begin(h)) * (column_end(w) - column_begin(w));
+  // What an average over window (h, w) divides by; a double, as with the pad cells counted a window's area may
+  // exceed the largest Index.
+  double divisor(Index h, Index w) const {
+    if (!count_include_pad) return double(row_end(h) - row_begin(h)) * double(column_end(w) - column_begin(w));
     const Index top = h * stride_H - pad_top, left = w * stride_W - pad_left;
-    return (std::min(top + f_H, n_H_prev + pad_bottom) - top) * (std::min(left + f_W, n_W_prev + pad_right) - left);
+    return double(std::min(top + f_H, n_H_prev + pad_bottom) - top) *
+           double(std::min(left + f_W, n_W_prev + pad_right) - left);
   }
 };
 

@@ -442,8 +442,9 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
     if (b) Z_rows.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b, n_C);
     else Z_rows.setZero();
   };
-  // No input channels: Z is the bias, and A_prev and W, which may be empty with huge extents, are never indexed.
-  if (K == 0) {
+  // No input channels, or no input pixels (an empty A_prev under padding): Z is the bias, and A_prev and W,
+  // which may be empty with huge extents, are never indexed.
+  if (K == 0 || A_prev.empty()) {
     add_bias(Z_mat);
     activate(g.activation, Z.data(), Z.size());
     return;
@@ -582,7 +583,12 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
   const Index K = g.patch_size(), n_C = g.n_C, filters = g.group_filters();
   const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
   if (!db.empty()) db.vector() = dZ_mat.colwise().sum().transpose();
-  if (K == 0) return;  // dW is empty; A_prev, empty too, is never indexed
+  // No input channels (dW is empty) or no input pixels: A_prev, which may be empty with huge extents, is never
+  // indexed.
+  if (K == 0 || A_prev.empty()) {
+    dW.vector().setZero();
+    return;
+  }
   if (g.is_depthwise()) return depthwise_backward_weights(A_prev.data(), dZ.data(), g, dW.data(), threads);
   if (g.groups == 1 && fills_packets<T>({n_C}) && g.pads_within_filter()) {
     direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data(), threads);

@@ -151,8 +151,8 @@ void depthwise_forward(const T* A_prev, const T* W, const T* b, const ConvGeomet
         return n_taps;
       };
       T* z = Z + (i * g.n_H + h) * g.n_W * C;
-      // With one output column there is no step, and a huge stride must not be multiplied out.
-      const Index pixel_step = g.n_W > 1 ? g.stride_W * C : 0;
+      // Only tiles of windows inside the image take the step; unless two fit, a huge stride is not multiplied out.
+      const Index pixel_step = full_end - full_begin > 1 ? g.stride_W * C : 0;
       depthwise_row(A_prev, W, b, C, g.n_W, 1, full_begin, full_end, pixel_step, origin, taps_of, offsets, taps, z);
     }
     activate(g.activation, Z + (i * g.n_H + h_begin) * g.n_W * C, (h_end - h_begin) * g.n_W * C);
@@ -167,7 +167,10 @@ void depthwise_backward_data(const T* dZ, const T* W, const ConvGeometry& g, T* 
   // Columns s and s + stride_W take the same taps, from dZ's columns w and w + 1. In [full_begin, full_end)
   // every tap kw whose w = (s + pad_left - kw * dilation_W) / stride_W is whole lies inside dZ.
   const Index full_begin = std::max<Index>(0, g.extent_W() - 1 - g.pad_left);
-  const Index full_end = std::max<Index>(0, std::min(g.n_W_prev, g.n_W * g.stride_W - g.pad_left));
+  // (n_W * stride_W is formed only below n_W_prev + pad_left: a huge stride would overflow it.)
+  const Index full_end = g.n_W >= ceil_div(g.n_W_prev + g.pad_left, g.stride_W)
+                             ? g.n_W_prev
+                             : std::max<Index>(0, g.n_W * g.stride_W - g.pad_left);
   // At stride 1 this is the forward correlation of dZ with the filter rotated by 180 degrees, padded by
   // extent - 1 - pad on each side.
   const bool with_3x3 = g.stride_H == 1 && g.stride_W == 1 &&

@@ -35,14 +35,16 @@ struct Window {
   Index n_taps;
 };
 
-// The windows of one pooling. A window inside the image uses the f_H * f_W offsets made once; a window that
-// padding clips gets its own, in `border_taps` (room for f_H * f_W, the calling task's).
+// The windows of one pooling. A window inside the image uses the f_H * f_W offsets made once (none if the
+// window is larger than the image); a window that padding clips gets its own, in `border_taps` (room for the
+// image's part of a window, the calling task's).
 struct PoolWindows : PoolGeometry {
   const Index* taps;
 
   explicit PoolWindows(const PoolGeometry& g) : PoolGeometry(g) {
-    Index* offsets = scratch<Index, Scratch::WindowTaps>(static_cast<std::size_t>(f_H * f_W));
-    for (Index kh = 0; kh < f_H; ++kh)
+    const bool fits = f_H <= n_H_prev && f_W <= n_W_prev;
+    Index* offsets = scratch<Index, Scratch::WindowTaps>(fits ? static_cast<std::size_t>(f_H * f_W) : 0);
+    for (Index kh = 0; fits && kh < f_H; ++kh)
       for (Index kw = 0; kw < f_W; ++kw) offsets[kh * f_W + kw] = (kh * n_W_prev + kw) * n_C;
     taps = offsets;
   }
@@ -56,11 +58,13 @@ struct PoolWindows : PoolGeometry {
       for (Index s = 0; s < columns; ++s) border_taps[r * columns + s] = (r * n_W_prev + s) * n_C;
     return {origin, border_taps, rows * columns};
   }
-  Index* border_taps() const { return scratch<Index, Scratch::BorderTaps>(static_cast<std::size_t>(f_H * f_W)); }
+  // The most pixels of the image one window holds.
+  Index max_taps() const { return std::min(f_H, n_H_prev) * std::min(f_W, n_W_prev); }
+  Index* border_taps() const { return scratch<Index, Scratch::BorderTaps>(static_cast<std::size_t>(max_taps())); }
   Index pixel(Index i, Index h, Index w) const { return ((i * n_H + h) * n_W + w) * n_C; }
   Index size() const { return m * n_H_prev * n_W_prev * n_C; }
   // Elements read and written by one pass.
-  double work() const { return double(m * n_H * n_W) * double(n_C) * double(f_H * f_W + 1); }
+  double work() const { return double(m * n_H * n_W) * double(n_C) * double(max_taps() + 1); }
 };
 
 // detail::replaces_max, on one channel or on every lane of a packet.
@@ -78,8 +82,8 @@ EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolWindows& g, I
   constexpr Index line = 64 / static_cast<Index>(sizeof(T));
   if (w + 4 >= g.n_W) return;
   const T* ahead = A_prev + ((i * g.n_H_prev + g.row_begin(h)) * g.n_W_prev + g.column_begin(w + 4)) * g.n_C;
-  const Index first_new = std::max<Index>(0, g.f_W - g.stride_W) * g.n_C;
-  const Index end = (g.column_end(w + 4) - g.column_begin(w + 4)) * g.n_C;
+  const Index columns = g.column_end(w + 4) - g.column_begin(w + 4);
+  const Index first_new = std::clamp<Index>(g.f_W - g.stride_W, 0, columns) * g.n_C, end = columns * g.n_C;
   for (Index r = 0, rows = g.row_end(h) - g.row_begin(h); r < rows; ++r)
     for (Index c = first_new; c < end; c += line) prefetch(ahead + r * g.n_W_prev * g.n_C + c);
 }
@@ -261,7 +265,7 @@ void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, const Poo
     return;
   }
   const PoolWindows g(geometry);
-  if (mode == PoolMode::Max && g.f_H * g.f_W > (Index{1} << std::numeric_limits<T>::digits))
+  if (mode == PoolMode::Max && g.max_taps() > (Index{1} << std::numeric_limits<T>::digits))
     return max_backward_by_index(dA.data(), A_prev.data(), g, dA_prev.data());
   // Windows that tile the image without padding or a partial last window: each covered element is stored once.
   const bool tiled = g.stride_H == g.f_H && g.stride_W == g.f_W && !g.has_padding() && g.n_H * g.f_H <= g.n_H_prev &&
