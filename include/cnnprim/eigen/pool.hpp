@@ -82,8 +82,9 @@ EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolWindows& g, I
   constexpr Index line = 64 / static_cast<Index>(sizeof(T));
   if (w + 4 >= g.n_W) return;
   const T* ahead = A_prev + ((i * g.n_H_prev + g.row_begin(h)) * g.n_W_prev + g.column_begin(w + 4)) * g.n_C;
-  const Index columns = g.column_end(w + 4) - g.column_begin(w + 4);
-  const Index first_new = std::clamp<Index>(g.f_W - g.stride_W, 0, columns) * g.n_C, end = columns * g.n_C;
+  // (Columns past the image's width, which a huge window may have, are never new: no overflow.)
+  const Index first_new = std::clamp<Index>(g.f_W - g.stride_W, 0, g.n_W_prev) * g.n_C;
+  const Index end = (g.column_end(w + 4) - g.column_begin(w + 4)) * g.n_C;
   for (Index r = 0, rows = g.row_end(h) - g.row_begin(h); r < rows; ++r)
     for (Index c = first_new; c < end; c += line) prefetch(ahead + r * g.n_W_prev * g.n_C + c);
 }
