@@ -241,6 +241,24 @@ Tensor<T, Rank> uniform(const std::array<Index, Rank>& shape, unsigned seed) {
   return x;
 }
 
+// Loop and Eigen give the same convolution, forward and backward (dZ drawn from `seed`), each backend's cache
+// serving the other's backward pass. Returns the Loop path's Z.
+template <class T>
+Tensor<T> expect_backends_agree(const Tensor<T>& A_prev, const Tensor<T>& W, const Tensor<T>& b,
+                                const cnnprim::ConvParams& hp, double relative, unsigned seed) {
+  using cnnprim::Backend;
+  const auto loop = cnnprim::conv_forward(A_prev, W, b, hp, Backend::Loop);
+  const auto eigen = cnnprim::conv_forward(A_prev, W, b, hp, Backend::Eigen);
+  EXPECT_TRUE(near(eigen.Z, loop.Z, relative)) << "Z";
+  const auto dZ = uniform<T, 4>(loop.Z.shape(), seed);
+  const auto g_loop = cnnprim::conv_backward(dZ, eigen.cache, Backend::Loop);
+  const auto g_eigen = cnnprim::conv_backward(dZ, loop.cache, Backend::Eigen);
+  EXPECT_TRUE(near(g_eigen.dA_prev, g_loop.dA_prev, relative)) << "dA_prev";
+  EXPECT_TRUE(near(g_eigen.dW, g_loop.dW, relative)) << "dW";
+  EXPECT_TRUE(near(g_eigen.db, g_loop.db, relative)) << "db";
+  return loop.Z;
+}
+
 // Draws integers in [lo, hi] from a fixed seed, for tests that sweep random shapes.
 class ShapeDraw {
  public:
