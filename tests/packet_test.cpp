@@ -140,4 +140,35 @@ TYPED_TEST(Packets, LoadStoreConstantKeepEveryLane) {
   for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], T(2.5));
 }
 
+// for_each_part covers [0, length) once, in order, with parts no larger than a packet and single values only
+// for the last few (fewer than the smallest packet); the copy through each part's load and store is exact and
+// touches nothing past the run.
+TYPED_TEST(Packets, PartsCoverARunOnce) {
+  using T = TypeParam;
+  constexpr Index n = packet_size<T>;
+  for (Index length = 0; length <= 4 * n + 3; ++length) {
+    std::vector<T> in(static_cast<std::size_t>(length) + 1), out(static_cast<std::size_t>(length) + 1, T(-7));
+    for (Index k = 0; k <= length; ++k) in[static_cast<std::size_t>(k)] = T(k) + T(0.5);
+    std::vector<int> covered(static_cast<std::size_t>(length), 0);
+    Index next = 0, singles = 0;
+    for_each_part<T>(length, [&](Index j, auto v) {
+      using V = decltype(v);
+      const Index size = is_scalar_v<V> ? 1 : lanes(v);
+      EXPECT_EQ(j, next) << "length " << length;
+      EXPECT_LE(size, n);
+      singles += is_scalar_v<V>;
+      for (Index k = j; k < j + size; ++k) ++covered[static_cast<std::size_t>(k)];
+      store(out.data() + j, load<V>(in.data() + j));
+      next = j + size;
+    });
+    EXPECT_EQ(next, length);
+    for (Index k = 0; k < length; ++k) {
+      EXPECT_EQ(covered[static_cast<std::size_t>(k)], 1) << "length " << length << ", element " << k;
+      EXPECT_EQ(out[static_cast<std::size_t>(k)], in[static_cast<std::size_t>(k)]);
+    }
+    EXPECT_EQ(out[static_cast<std::size_t>(length)], T(-7)) << "a part wrote past the run of " << length;
+    EXPECT_LT(singles, n == 1 ? 1 << 30 : 4) << "length " << length;
+  }
+}
+
 }  // namespace

@@ -71,8 +71,9 @@ Axis resolve_axis(const char* function, const std::array<const char*, 3>& names,
   return a;
 }
 
-// ceil(a / b) for a >= 0, b > 0.
-inline Index ceil_div(Index a, Index b) { return a / b + (a % b != 0); }
+// ceil(a / b) for a >= 0, b > 0. (b is most often 1, a dilation or stride: no division then, which would cost
+// more than the copy of a short window row it sizes.)
+inline Index ceil_div(Index a, Index b) { return b == 1 ? a : a / b + (a % b != 0); }
 
 // The taps [begin, end) of a filter axis (f taps `dilation` apart) that fall inside [0, n) when the window
 // starts at `start`.

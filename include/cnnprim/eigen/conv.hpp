@@ -108,12 +108,16 @@ inline bool contiguous_taps(const ConvGeometry& g) { return g.dilation_W == 1 &&
 template <class T>
 void im2col(const T* A_prev, const ConvGeometry& g, Index group, Index first, Index count, T* patches) {
   const Index C = g.group_channels(), K = g.patch_size(), stride = g.n_C_prev, d = g.dilation_W;
-  std::fill_n(patches, count * K, T(0));
+  // Without padding every window lies inside A_prev and covers its whole row of patches.
+  if (g.has_padding()) std::fill_n(patches, count * K, T(0));
   // (A_prev may have no pixels at all, and be null, when every window lies in the padding.)
   if (contiguous_taps(g)) {
     for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
-      std::copy_n(A_prev + (a_pixel + kw_begin) * C, (kw_end - kw_begin) * C,
-                  patches + row * K + (kh * g.f_W + kw_begin) * C);
+      const T* source = A_prev + (a_pixel + kw_begin) * C;
+      T* target = patches + row * K + (kh * g.f_W + kw_begin) * C;
+      for_each_part<T>((kw_end - kw_begin) * C, [&](Index j, auto v) {
+        store(target + j, load<decltype(v)>(source + j));
+      });
     });
     return;
   }
@@ -129,7 +133,10 @@ template <class T>
 void col2im(const T* patches, const ConvGeometry& g, Index group, Index first, Index count, T* dA_prev) {
   const Index C = g.group_channels(), K = g.patch_size(), stride = g.n_C_prev, d = g.dilation_W;
   const auto add = [](const T* source, T* target, Index n) {
-    for (Index j = 0; j < n; ++j) target[j] += source[j];
+    for_each_part<T>(n, [&](Index j, auto v) {
+      using V = decltype(v);
+      store(target + j, eigen::add(load<V>(target + j), load<V>(source + j)));
+    });
   };
   if (contiguous_taps(g)) {
     for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
