@@ -1,5 +1,6 @@
 #include <cmath>
 #include <fstream>
+#include <limits>
 
 #include <gtest/gtest.h>
 
@@ -197,6 +198,43 @@ TEST(ConvBackends, LoopAndEigenAgree) {
     const auto b = oracle::uniform<float, 4>({1, 1, 1, s.n_C}, 9);
     oracle::expect_backends_agree(A_prev, W, b, {s.stride, s.pad}, 1e-5, 10);
   }
+}
+
+// One output channel without padding takes the window-row kernels: every run length f_W * n_C_prev from 1 to 25
+// (whole, half and quarter packets and single values), strides, a vertical dilation and several images.
+TEST(ConvBackends, OneOutputChannelAgreesWithTheLoopPath) {
+  int compared = 0;
+  for (Index n_C_prev = 1; n_C_prev <= 5; ++n_C_prev)
+    for (Index f = 1; f <= 5; ++f)
+      for (Index stride = 1; stride <= 3; ++stride)
+        for (Index dilation_H : {1, 2}) {
+          const Index m = 1 + (f + stride) % 3, n_H_prev = 13, n_W_prev = 11;
+          SCOPED_TRACE(testing::Message() << "n_C_prev " << n_C_prev << ", f " << f << ", stride " << stride
+                                          << ", dilation_H " << dilation_H);
+          const auto A_prev = oracle::uniform<float, 4>({m, n_H_prev, n_W_prev, n_C_prev}, 31);
+          const auto W = oracle::uniform<float, 4>({f, f, n_C_prev, 1}, 32);
+          const auto b = oracle::uniform<float, 4>({1, 1, 1, 1}, 33);
+          cnnprim::ConvParams hp{stride, 0};
+          hp.dilation = {dilation_H, 1};
+          oracle::expect_backends_agree(A_prev, W, b, hp, 1e-5, 34);
+          ++compared;
+        }
+  EXPECT_EQ(compared, 150);
+}
+
+// NaN and infinities in A_prev, W and dZ reach the same outputs on both paths (no padding: nothing multiplies
+// them by a padding zero on one path only).
+TEST(ConvBackends, OneOutputChannelKeepsNanAndInfinityAsTheLoopPath) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  auto A_prev = oracle::uniform<float, 4>({2, 9, 10, 3}, 41);
+  auto W = oracle::uniform<float, 4>({3, 3, 3, 1}, 42);
+  const auto b = oracle::uniform<float, 4>({1, 1, 1, 1}, 43);
+  A_prev(0, 2, 3, 1) = nan;
+  A_prev(1, 7, 8, 2) = inf;
+  A_prev(1, 0, 0, 0) = -inf;
+  W(2, 1, 0, 0) = inf;
+  const auto Z = oracle::expect_backends_agree(A_prev, W, b, {2, 0}, 1e-5, 44);
+  EXPECT_TRUE(std::isnan(Z(0, 1, 1, 0)));  // the window at (2, 2) holds the NaN
 }
 
 // Large enough that the Eigen path works in several chunks of output pixels.

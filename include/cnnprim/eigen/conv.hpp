@@ -9,6 +9,8 @@
 //   transposed filter.
 // - Patch matrix: otherwise P is built a chunk of rows at a time (im2col) in a buffer of bounded size and
 //   multiplied with Eigen's GEMM; dP is scattered back onto dA_prev (col2im).
+// - Window rows: with one output channel and no padding, W is a single window, and each pass works on the
+//   window rows of A_prev and W directly (one_output_channel).
 // Temporaries are one padded image, a packed or flipped filter and one chunk of P: memory does not grow with
 // the batch.
 #pragma once
@@ -435,9 +437,104 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
   add_partial_sums(dW, partials, blocks, size, threads);
 }
 
-/// Z = activation(P W_mat + b) (b may be null): by the depthwise kernel for depthwise layers, by the direct
-/// kernel when n_C fills whole packets, otherwise a chunk of output pixels at a time (each group's product in
-/// turn), one chunk per task.
+// One output channel (a regression or score map) over unpadded images, dense rows of taps: W is one column,
+// stored as the K taps of a window in the order a window's rows lie in A_prev, so each of the three passes is
+// a short vector operation per window row (f_W * n_C_prev contiguous elements of A_prev and of W). The
+// patch-matrix path spent more on copying those rows to and from patches than on its products.
+inline bool one_output_channel(const ConvGeometry& g) {
+  return g.n_C == 1 && g.groups == 1 && g.dilation_W == 1 && !g.has_padding();
+}
+
+// Calls row(a, k, length) for each row of the window of output pixel (i, h, w): its `length` taps start at
+// A_prev + a and at W + k (or dW + k).
+template <class Row>
+EIGEN_ALWAYS_INLINE void for_each_run(const ConvGeometry& g, Index i, Index h, Index w, Row row) {
+  const Index length = g.f_W * g.n_C_prev, line = g.n_W_prev * g.n_C_prev;
+  const Index origin = ((i * g.n_H_prev + h * g.stride_H) * g.n_W_prev + w * g.stride_W) * g.n_C_prev;
+  for (Index kh = 0; kh < g.f_H; ++kh) row(origin + kh * g.dilation_H * line, kh * length, length);
+}
+
+// Z[p] = b + the dot products of p's window rows with W's, summed in packets of each size, reduced once.
+template <class T>
+void one_channel_forward(const T* A_prev, const T* W, const T* b, const ConvGeometry& g, T* Z, Threads threads) {
+  using P = Packet<T>;
+  using H = decltype(half_packet(P()));
+  using Q = decltype(half_packet(H()));
+  parallel_for(threads, g.m * g.n_H, g.work(), [&](Index task) {
+    const Index i = task / g.n_H, h = task % g.n_H;
+    for (Index w = 0; w < g.n_W; ++w) {
+      P whole = constant<P>(T(0));
+      H half = constant<H>(T(0));
+      Q quarter = constant<Q>(T(0));
+      T single = b ? *b : T(0);
+      for_each_run(g, i, h, w, [&](Index a, Index k, Index length) {
+        for_each_part<T>(length, [&](Index j, auto v) {
+          using V = decltype(v);
+          const V x = load<V>(A_prev + a + j), y = load<V>(W + k + j);
+          if constexpr (is_scalar_v<V>) single = multiply_add(x, y, single);
+          else if constexpr (lanes(V()) == lanes(P())) whole = multiply_add(x, y, whole);
+          else if constexpr (lanes(V()) == lanes(H())) half = multiply_add(x, y, half);
+          else quarter = multiply_add(x, y, quarter);
+        });
+      });
+      Z[(i * g.n_H + h) * g.n_W + w] = single + sum_lanes(whole) + sum_lanes(half) + sum_lanes(quarter);
+    }
+    activate(g.activation, Z + (i * g.n_H + h) * g.n_W, g.n_W);
+  });
+}
+
+// dA_prev = the sum over pixels of dZ[p] * W on p's window. Windows of one image may overlap: one task per image.
+template <class T>
+void one_channel_backward_data(const T* dZ, const T* W, const ConvGeometry& g, T* dA_prev, Threads threads) {
+  const Index image = g.n_H_prev * g.n_W_prev * g.n_C_prev;
+  parallel_for(threads, g.m, g.work(), [&](Index i) {
+    std::fill_n(dA_prev + i * image, image, T(0));
+    for (Index h = 0; h < g.n_H; ++h)
+      for (Index w = 0; w < g.n_W; ++w) {
+        const T dz = dZ[(i * g.n_H + h) * g.n_W + w];
+        for_each_run(g, i, h, w, [&](Index a, Index k, Index length) {
+          for_each_part<T>(length, [&](Index j, auto v) {
+            using V = decltype(v);
+            store(dA_prev + a + j, multiply_add(constant<V>(dz), load<V>(W + k + j), load<V>(dA_prev + a + j)));
+          });
+        });
+      }
+  });
+}
+
+// dW = the sum over pixels of dZ[p] * p's window, in blocks of images added up in order (as partial_sums).
+template <class T>
+void one_channel_backward_weights(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW, Threads threads) {
+  const Index K = g.patch_size(), blocks = partial_sums<T>(g, g.m);
+  // Block 0 sums into dW itself, the others into scratch memory.
+  T* const partials =
+      blocks > 1 ? scratch<T, Scratch::PartialSums>(static_cast<std::size_t>((blocks - 1) * K)) : nullptr;
+  parallel_for(threads, blocks, g.work(), [&](Index block) {
+    T* const sum = block == 0 ? dW : partials + (block - 1) * K;
+    const auto [i_begin, i_end] = piece(g.m, blocks, block);
+    // Each part of dW's row kh stays in a register while every pixel of the block adds onto it.
+    const Index length = g.f_W * g.n_C_prev, line = g.n_W_prev * g.n_C_prev;
+    for (Index kh = 0; kh < g.f_H; ++kh)
+      for_each_part<T>(length, [&](Index j, auto v) {
+        using V = decltype(v);
+        V part = constant<V>(T(0));
+        for (Index i = i_begin; i < i_end; ++i)
+          for (Index h = 0; h < g.n_H; ++h) {
+            const T* a = A_prev + ((i * g.n_H_prev + h * g.stride_H) * g.n_W_prev * g.n_C_prev) +
+                         kh * g.dilation_H * line + j;
+            const T* dz = dZ + (i * g.n_H + h) * g.n_W;
+            for (Index w = 0; w < g.n_W; ++w)
+              part = multiply_add(constant<V>(dz[w]), load<V>(a + w * g.stride_W * g.n_C_prev), part);
+          }
+        store(sum + kh * length + j, part);
+      });
+  });
+  add_partial_sums(dW, partials, blocks, K, threads);
+}
+
+/// Z = activation(P W_mat + b) (b may be null): by the depthwise kernel for depthwise layers, by the window-row
+/// kernel for one output channel, by the direct kernel when n_C fills whole packets, otherwise a chunk of
+/// output pixels at a time (each group's product in turn), one chunk per task.
 template <class T>
 void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b, const ConvGeometry& g,
                   TensorView<T> Z, Threads threads) {
@@ -457,6 +554,7 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
     return;
   }
   if (g.is_depthwise()) return depthwise_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
+  if (one_output_channel(g)) return one_channel_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
   if (g.groups == 1 && fills_packets<T>({n_C}) && g.pads_within_filter()) {
     direct_conv(A_prev.data(),
                 {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
@@ -487,10 +585,10 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
   });
 }
 
-/// dA_prev = col2im(dZ W_mat^T): by the depthwise kernel for depthwise layers, by the direct kernel when
-/// n_C_prev fills whole packets at stride 1 and pad < the filter's extent, otherwise a chunk of output pixels
-/// at a time. Where windows overlap, each task takes one image (its chunks add onto the same dA_prev rows in
-/// order); otherwise each task takes one chunk.
+/// dA_prev = col2im(dZ W_mat^T): by the depthwise kernel for depthwise layers, by the window-row kernel for one
+/// output channel, by the direct kernel when n_C_prev fills whole packets at stride 1 and pad < the filter's
+/// extent, otherwise a chunk of output pixels at a time. Where windows overlap, each task takes one image (its
+/// chunks add onto the same dA_prev rows in order); otherwise each task takes one chunk.
 template <class T>
 void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const ConvGeometry& g, TensorView<T> dA_prev,
                         Threads threads) {
@@ -502,6 +600,7 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   }
   const Index K = g.patch_size(), n_C = g.n_C, filters = g.group_filters();
   if (g.is_depthwise()) return depthwise_backward_data(dZ.data(), W.data(), g, dA_prev.data(), threads);
+  if (one_output_channel(g)) return one_channel_backward_data(dZ.data(), W.data(), g, dA_prev.data(), threads);
   // At stride 1, dA_prev is dZ padded by extent - 1 - pad, convolved with W flipped in space (same dilation),
   // its channel axes swapped; a side padded by p becomes a side padded by extent - 1 - p. That padding must
   // add nothing, as in the notebook's sum over dZ's own elements, so a weight that is infinite or NaN
@@ -575,7 +674,8 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
 }
 
 /// db = column sums of dZ (db may be empty: no bias); dW = P^T dZ: by the depthwise kernel for depthwise
-/// layers, by the direct kernel when n_C fills whole packets, otherwise a chunk of output pixels at a time.
+/// layers, by the window-row kernel for one output channel, by the direct kernel when n_C fills whole packets,
+/// otherwise a chunk of output pixels at a time.
 /// There dW is the sum, in order, of partial sums over a number of blocks of chunks fixed by the shapes; the
 /// blocks are the tasks.
 template <class T>
@@ -597,6 +697,7 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
     return;
   }
   if (g.is_depthwise()) return depthwise_backward_weights(A_prev.data(), dZ.data(), g, dW.data(), threads);
+  if (one_output_channel(g)) return one_channel_backward_weights(A_prev.data(), dZ.data(), g, dW.data(), threads);
   if (g.groups == 1 && fills_packets<T>({n_C}) && g.pads_within_filter()) {
     direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data(), threads);
     return;

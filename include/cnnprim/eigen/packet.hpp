@@ -95,6 +95,13 @@ EIGEN_ALWAYS_INLINE V add(const V& a, const V& b) {
   else return Eigen::internal::padd(a, b);
 }
 
+// The sum of a packet's lanes (the value itself for one value).
+template <class V>
+EIGEN_ALWAYS_INLINE auto sum_lanes(const V& a) {
+  if constexpr (is_scalar_v<V>) return a;
+  else return Eigen::internal::predux(a);
+}
+
 template <class V>
 EIGEN_ALWAYS_INLINE V divide(const V& a, const V& b) {
   if constexpr (is_scalar_v<V>) return a / b;
