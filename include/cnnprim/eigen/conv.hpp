@@ -512,21 +512,26 @@ void one_channel_backward_weights(const T* A_prev, const T* dZ, const ConvGeomet
   parallel_for(threads, blocks, g.work(), [&](Index block) {
     T* const sum = block == 0 ? dW : partials + (block - 1) * K;
     const auto [i_begin, i_end] = piece(g.m, blocks, block);
-    // Each part of dW's row kh stays in a register while every pixel of the block adds onto it.
-    const Index length = g.f_W * g.n_C_prev, line = g.n_W_prev * g.n_C_prev;
+    // Each part of dW's row kh stays in registers while every pixel of the block adds onto it: four sums, of
+    // the pixels w = 0, 1, 2, 3 mod 4 of each row, so that four chains of additions run side by side.
+    const Index length = g.f_W * g.n_C_prev, line = g.n_W_prev * g.n_C_prev, step = g.stride_W * g.n_C_prev;
     for (Index kh = 0; kh < g.f_H; ++kh)
       for_each_part<T>(length, [&](Index j, auto v) {
         using V = decltype(v);
-        V part = constant<V>(T(0));
+        V part[4] = {constant<V>(T(0)), constant<V>(T(0)), constant<V>(T(0)), constant<V>(T(0))};
         for (Index i = i_begin; i < i_end; ++i)
           for (Index h = 0; h < g.n_H; ++h) {
-            const T* a = A_prev + ((i * g.n_H_prev + h * g.stride_H) * g.n_W_prev * g.n_C_prev) +
-                         kh * g.dilation_H * line + j;
+            const T* a = A_prev + (i * g.n_H_prev + h * g.stride_H) * line + kh * g.dilation_H * line + j;
             const T* dz = dZ + (i * g.n_H + h) * g.n_W;
-            for (Index w = 0; w < g.n_W; ++w)
-              part = multiply_add(constant<V>(dz[w]), load<V>(a + w * g.stride_W * g.n_C_prev), part);
+            Index w = 0;
+            for (; w + 4 <= g.n_W; w += 4)
+              unroll<4>([&](int u) {
+                part[u] = multiply_add(constant<V>(dz[w + u]), load<V>(a + (w + u) * step), part[u]);
+              });
+            for (int u = 0; w < g.n_W; ++w, ++u)
+              part[u] = multiply_add(constant<V>(dz[w]), load<V>(a + w * step), part[u]);
           }
-        store(sum + kh * length + j, part);
+        store(sum + kh * length + j, add(add(part[0], part[1]), add(part[2], part[3])));
       });
   });
   add_partial_sums(dW, partials, blocks, K, threads);
