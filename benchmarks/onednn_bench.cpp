@@ -127,15 +127,17 @@ struct Pool {
   }
 };
 
-template <dnnl::algorithm algorithm>
+// Inference by default; training writes max pooling's workspace (the argmax its backward reads).
+template <dnnl::algorithm algorithm, dnnl::prop_kind kind = dnnl::prop_kind::forward_inference>
 void BM_OneDnnPoolForward(benchmark::State& state) {
   const bench::PoolShape s(state);
   const Pool<algorithm> pool(s);
   dnnl::stream stream(cpu());
-  const auto pd = pool.forward(dnnl::prop_kind::forward_inference);
+  const auto pd = pool.forward(kind);
   memory src = filled(pool.src, 1), dst(pool.dst, cpu());
   dnnl::pooling_forward primitive(pd);
-  const std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+  if (pd.workspace_desc().get_size() > 0) args.insert({DNNL_ARG_WORKSPACE, memory(pd.workspace_desc(), cpu())});
   for (auto _ : state) {
     primitive.execute(stream, args);
     stream.wait();
@@ -204,6 +206,8 @@ BENCHMARK_TEMPLATE(BM_OneDnnThreads, BM_OneDnnPoolBackward<dnnl::algorithm::pool
 BENCHMARK(BM_OneDnnConvForward)->Apply(bench::conv_args);
 BENCHMARK(BM_OneDnnConvBackward)->Apply(backward_args);
 BENCHMARK_TEMPLATE(BM_OneDnnPoolForward, dnnl::algorithm::pooling_max)->Apply(bench::pool_args);
+BENCHMARK_TEMPLATE(BM_OneDnnPoolForward, dnnl::algorithm::pooling_max, dnnl::prop_kind::forward_training)
+    ->Apply(bench::pool_args);
 BENCHMARK_TEMPLATE(BM_OneDnnPoolForward, dnnl::algorithm::pooling_avg_exclude_padding)->Apply(bench::pool_args);
 BENCHMARK_TEMPLATE(BM_OneDnnPoolBackward, dnnl::algorithm::pooling_max)->Apply(bench::pool_args);
 BENCHMARK_TEMPLATE(BM_OneDnnPoolBackward, dnnl::algorithm::pooling_avg_exclude_padding)->Apply(bench::pool_args);

@@ -141,15 +141,22 @@ def main():
                   + (" oneDNN | cnnprim/oneDNN |" if dtype == "float" else ""),
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if dtype == "float" else "")]
         for args in pool_args:
-            for func, mode, onednn in (("BM_PoolForward", "Max", "BM_OneDnnPoolForward<pooling_max>"),
-                                       ("BM_PoolForward", "Average", "BM_OneDnnPoolForward<pooling_avg_exclude_padding>"),
-                                       ("BM_PoolBackward", "Max", "BM_OneDnnPoolBackward<pooling_max>"),
-                                       ("BM_PoolBackward", "Average", "BM_OneDnnPoolBackward<pooling_avg_exclude_padding>")):
-                loop = get(func, [dtype, mode, "Loop", "Second"], args)
+            # The argmax rows: max_pool_forward writes the argmax (beside oneDNN's training forward, which writes
+            # its workspace), max_pool_backward reads it; their first form is the notebook's call.
+            for func, mode, onednn, label in (
+                    ("BM_PoolForward", "Max", "BM_OneDnnPoolForward<pooling_max>", "forward max"),
+                    ("BM_MaxPoolArgmaxForward", None, "BM_OneDnnPoolForward<pooling_max, forward_training>",
+                     "forward max, argmax"),
+                    ("BM_PoolForward", "Average", "BM_OneDnnPoolForward<pooling_avg_exclude_padding>",
+                     "forward average"),
+                    ("BM_PoolBackward", "Max", "BM_OneDnnPoolBackward<pooling_max>", "backward max"),
+                    ("BM_MaxPoolArgmaxBackward", None, "BM_OneDnnPoolBackward<pooling_max>", "backward max, argmax"),
+                    ("BM_PoolBackward", "Average", "BM_OneDnnPoolBackward<pooling_avg_exclude_padding>",
+                     "backward average")):
+                loop = get(func, [dtype] + ([mode] if mode else []) + ["Loop", "Second"], args)
                 first, second, kernel = (eigen(func, dtype, c, args, mode) for c in ("First", "Second", "Kernel"))
                 if second is None:
                     continue
-                label = "%s %s" % ("forward" if func == "BM_PoolForward" else "backward", mode.lower())
                 row = "| %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %s |" % (
                     shape_label(args), label, fmt_time(loop), fmt_time(first), fmt_time(second), fmt_time(kernel),
                     overhead(second, kernel), ratio(first and first["real_time"], second["real_time"]),

@@ -4,7 +4,9 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <random>
+#include <type_traits>
 #include <utility>
 
 #include <Eigen/Core>
@@ -67,13 +69,15 @@ struct Network {
 struct Buffers {
   Tensor<float> X, A1, P1, A2, P2, dP2, dA2, dZ2, dP1, dA1, dZ1;
   Tensor<float> dW1, db1, dW2, db2, dW3, db3;
+  Tensor<std::uint8_t> argmax1, argmax2;  // where each max pooling window's maximum was, for its backward
   Matrix probs;
   Eigen::VectorXf row_max, row_sum;
   explicit Buffers(Index m)
       : X({m, side, side, 1}), A1({m, side, side, c1}), P1({m, 14, 14, c1}), A2({m, 14, 14, c2}),
         P2({m, 7, 7, c2}), dP2(P2.shape()), dA2(A2.shape()), dZ2(A2.shape()), dP1(P1.shape()), dA1(A1.shape()),
         dZ1(A1.shape()), dW1({3, 3, 1, c1}), db1({1, 1, 1, c1}), dW2({3, 3, c1, c2}),
-        db2({1, 1, 1, c2}), dW3({1, 1, features, n_classes}), db3({1, 1, 1, n_classes}), probs(m, n_classes),
+        db2({1, 1, 1, c2}), dW3({1, 1, features, n_classes}), db3({1, 1, 1, n_classes}), argmax1(P1.shape()),
+        argmax2(P2.shape()), probs(m, n_classes),
         row_max(m), row_sum(m) {}
 };
 
@@ -90,17 +94,24 @@ class Trainer {
   float learning_rate = initial_learning_rate;
 
   Step run(Buffers& buf, Index m, const int* labels, bool learn) {
-    const auto view = [m](Tensor<float>& t) {
+    const auto view = [m](auto& t) {  // the first m images of a buffer
       auto shape = t.shape();
       shape[0] = m;
-      return cnnprim::TensorView<float>(t.data(), shape);
+      return cnnprim::TensorView<std::remove_pointer_t<decltype(t.data())>>(t.data(), shape);
     };
     const auto X = view(buf.X), A1 = view(buf.A1), P1 = view(buf.P1), A2 = view(buf.A2), P2 = view(buf.P2);
+    const auto argmax1 = view(buf.argmax1), argmax2 = view(buf.argmax2);
     const auto hp = conv_hp();
+    // Training keeps each pooling's argmax, so that its backward reads a byte per output, not A's windows.
+    const auto max_pool = [&](cnnprim::TensorView<float> in, cnnprim::TensorView<float> out,
+                              cnnprim::TensorView<std::uint8_t> argmax) {
+      if (learn) cnnprim::max_pool_forward(in, pool_hp, out, argmax, backend_, threads_);
+      else cnnprim::pool_forward(in, pool_hp, cnnprim::PoolMode::Max, out, backend_, threads_);
+    };
     cnnprim::conv_forward(X, net_.W1.value, net_.b1.value, hp, A1, backend_, threads_);
-    cnnprim::pool_forward(A1, pool_hp, cnnprim::PoolMode::Max, P1, backend_, threads_);
+    max_pool(A1, P1, argmax1);
     cnnprim::conv_forward(P1, net_.W2.value, net_.b2.value, hp, A2, backend_, threads_);
-    cnnprim::pool_forward(A2, pool_hp, cnnprim::PoolMode::Max, P2, backend_, threads_);
+    max_pool(A2, P2, argmax2);
 
     const Eigen::Map<const Matrix> flat(P2.data(), m, features), W3(net_.W3.value.data(), features, n_classes);
     auto probs = buf.probs.topRows(m);
@@ -129,11 +140,11 @@ class Trainer {
 
     const auto dP2 = view(buf.dP2), dA2 = view(buf.dA2), dZ2 = view(buf.dZ2), dP1 = view(buf.dP1),
                dA1 = view(buf.dA1), dZ1 = view(buf.dZ1);
-    cnnprim::pool_backward(dP2, A2, pool_hp, cnnprim::PoolMode::Max, dA2, backend_, threads_);
+    cnnprim::max_pool_backward(dP2, argmax2, pool_hp, dA2, backend_, threads_);
     cnnprim::activation_backward(dA2, A2, hp.activation, dZ2, threads_);
     cnnprim::conv_backward_data(dZ2, net_.W2.value, hp, dP1, backend_, threads_);
     cnnprim::conv_backward_weights(dZ2, P1, hp, buf.dW2, buf.db2, backend_, threads_);
-    cnnprim::pool_backward(dP1, A1, pool_hp, cnnprim::PoolMode::Max, dA1, backend_, threads_);
+    cnnprim::max_pool_backward(dP1, argmax1, pool_hp, dA1, backend_, threads_);
     cnnprim::activation_backward(dA1, A1, hp.activation, dZ1, threads_);
     cnnprim::conv_backward_weights(dZ1, X, hp, buf.dW1, buf.db1, backend_, threads_);
 

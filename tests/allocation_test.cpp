@@ -61,6 +61,7 @@ struct Layer {
   cnnprim::ConvParams conv_hp;
   cnnprim::PoolParams pool_hp;
   Tensor<T> A_prev, W, b, Z, A, dA, dZ, dA_prev, dW, db, X_pad;
+  Tensor<std::uint8_t> argmax;
 
   Layer(std::array<Index, 4> input, Index f, Index n_C, cnnprim::ConvParams conv, cnnprim::PoolParams pool)
       : conv_hp(conv), pool_hp(pool) {
@@ -69,6 +70,7 @@ struct Layer {
     b = oracle::uniform<T, 4>({1, 1, 1, n_C}, 3);
     Z = cnnprim::conv_forward(A_prev, W, b, conv_hp).Z;
     A = cnnprim::pool_forward(Z, pool_hp).A;
+    argmax = Tensor<std::uint8_t>(A.shape());
     dA = oracle::uniform<T, 4>(A.shape(), 4);
     dZ = Tensor<T>(Z.shape());
     dA_prev = Tensor<T>(A_prev.shape());
@@ -84,6 +86,8 @@ struct Layer {
       cnnprim::pool_forward(Z, pool_hp, mode, A, backend);
       cnnprim::pool_backward(dA, Z, pool_hp, mode, dZ, backend);
     }
+    cnnprim::max_pool_forward(Z, pool_hp, A, argmax, backend);
+    cnnprim::max_pool_backward(dA, argmax, pool_hp, dZ, backend);
     cnnprim::conv_backward_data(dZ, W, conv_hp, dA_prev, backend);
     cnnprim::conv_backward_weights(dZ, A_prev, conv_hp, dW, db, backend);
   }

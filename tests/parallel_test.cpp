@@ -44,7 +44,8 @@ bool same_bits(const Tensor<T, Rank>& a, const Tensor<T, Rank>& b) {
 // Every output of one layer's forward and backward, convolution (with a fused ReLU) then pooling.
 template <class T>
 struct Outputs {
-  Tensor<T> Z, dZ_linear, dA_prev, dW, db, A_max, A_average, dZ_max, dZ_average;
+  Tensor<T> Z, dZ_linear, dA_prev, dW, db, A_max, A_average, dZ_max, dZ_average, dZ_from_argmax;
+  Tensor<std::uint8_t> argmax;
 };
 
 struct Layer {
@@ -95,6 +96,13 @@ Outputs<T> run(const Layer& s, cnnprim::Threads threads, Backend backend = Backe
   out.dZ_average = unwritten<T>(out.Z.shape());
   cnnprim::pool_backward(dA, out.Z, pool_hp, PoolMode::Max, out.dZ_max, backend, threads);
   cnnprim::pool_backward(dA, out.Z, pool_hp, PoolMode::Average, out.dZ_average, backend, threads);
+  Tensor<T> A_argmax_form(pooled);
+  out.argmax = Tensor<std::uint8_t>(pooled);
+  cnnprim::max_pool_forward(out.Z, pool_hp, A_argmax_form, out.argmax, backend, threads);
+  EXPECT_TRUE(same_bits(A_argmax_form, out.A_max));
+  out.dZ_from_argmax = unwritten<T>(out.Z.shape());
+  cnnprim::max_pool_backward(dA, out.argmax, pool_hp, out.dZ_from_argmax, backend, threads);
+  EXPECT_TRUE(same_bits(out.dZ_from_argmax, out.dZ_max));
   return out;
 }
 
@@ -142,6 +150,7 @@ TYPED_TEST(ThreadCounts, EveryThreadCountGivesTheSameBits) {
       EXPECT_TRUE(same_bits(many.A_average, one.A_average));
       EXPECT_TRUE(same_bits(many.dZ_max, one.dZ_max));
       EXPECT_TRUE(same_bits(many.dZ_average, one.dZ_average));
+      EXPECT_TRUE(same_bits(many.argmax, one.argmax));
     }
   }
 }

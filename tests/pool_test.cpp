@@ -1,5 +1,8 @@
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -326,6 +329,106 @@ TEST_P(Pool, SecondFormMatchesFirstForm) {
       cnnprim::pool_backward(dA, A_prev, hp, mode, dA_prev_out, GetParam());
       EXPECT_TRUE(oracle::near(dA_prev_out, dA_prev, 0.0));
     }
+}
+
+// max_pool_forward's A is pool_forward's, its argmax names the first maximum the Loop path finds, and
+// max_pool_backward from it gives pool_backward's dA_prev; the first form's cache keeps the same argmax. Shapes
+// with ties, NaN and infinities, padding, ceil mode and windows larger than the image.
+TEST_P(Pool, ArgmaxFormMatchesTheFirstMaximum) {
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  struct Case {
+    std::array<Index, 4> shape;
+    cnnprim::PoolParams hp;
+  };
+  std::vector<Case> cases = {{{2, 5, 7, 3}, {2, 2}}, {{1, 9, 9, 37}, {3, 2}}, {{3, 6, 5, 20}, {3, 1}},
+                             {{2, 8, 8, 33}, {2, 3}}, {{1, 4, 4, 17}, {4, 4}}};
+  cnnprim::PoolParams padded{3, 2};
+  padded.padding = cnnprim::Padding{1, 2, 2, 1};
+  padded.ceil_mode = true;
+  cases.push_back({{2, 7, 6, 19}, padded});
+  cnnprim::PoolParams wide{2, 2};
+  wide.window = cnnprim::Axes{16, 16};
+  cases.push_back({{1, 16, 16, 5}, wide});  // 256 positions, the most an argmax holds
+  unsigned seed = 900;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(cnnprim::format_shape(c.shape));
+    auto A_prev = oracle::uniform<double, 4>(c.shape, ++seed);
+    for (Index k = 0; k < A_prev.size(); k += 7) A_prev.data()[k] = std::round(A_prev.data()[k]);  // ties
+    A_prev.data()[3] = nan;
+    A_prev.data()[A_prev.size() / 2] = inf;
+    A_prev.data()[A_prev.size() - 2] = -inf;
+    const auto expected = cnnprim::pool_forward(A_prev, c.hp, PoolMode::Max, Backend::Loop).A;
+    Tensor<double> A(expected.shape());
+    Tensor<std::uint8_t> argmax(expected.shape());
+    cnnprim::max_pool_forward(A_prev, c.hp, A, argmax, GetParam());
+    EXPECT_TRUE(oracle::near(A, expected, 0.0));
+    const auto [A_first, cache] = cnnprim::pool_forward(A_prev, c.hp, PoolMode::Max, GetParam());
+    ASSERT_EQ(cache.argmax.shape(), argmax.shape());
+    EXPECT_TRUE(std::equal(argmax.data(), argmax.data() + argmax.size(), cache.argmax.data()));
+
+    const auto dA = oracle::uniform<double, 4>(A.shape(), ++seed);
+    Tensor<double> dA_prev_expected(A_prev.shape()), dA_prev(A_prev.shape());
+    cnnprim::pool_backward(dA, A_prev, c.hp, PoolMode::Max, dA_prev_expected, Backend::Loop);
+    cnnprim::max_pool_backward(dA, argmax, c.hp, dA_prev, GetParam());
+    EXPECT_TRUE(oracle::near(dA_prev, dA_prev_expected, 0.0));
+    EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, GetParam()), dA_prev_expected, 0.0));
+  }
+}
+
+// Windows of more than 256 elements: the argmax form refuses them, the first form keeps no argmax and reads
+// A_prev in backward.
+TEST_P(Pool, WindowsPastTheArgmaxUseA_prev) {
+  cnnprim::PoolParams global;
+  global.global = true;
+  const auto A_prev = oracle::uniform<float, 4>({2, 17, 16, 3}, 950);
+  Tensor<float> A({2, 1, 1, 3});
+  Tensor<std::uint8_t> argmax({2, 1, 1, 3});
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::max_pool_forward(A_prev, global, A, argmax, GetParam()); }),
+            "max_pool_forward: argmax holds window positions below 256, but a window holds 272 elements of A_prev");
+  const auto [A_first, cache] = cnnprim::pool_forward(A_prev, global, PoolMode::Max, GetParam());
+  EXPECT_TRUE(cache.argmax.empty());
+  const Tensor<float> dA({2, 1, 1, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor<float> expected(A_prev.shape());
+  cnnprim::pool_backward(dA, A_prev, global, PoolMode::Max, expected, Backend::Loop);
+  EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, GetParam()), expected, 0.0));
+  EXPECT_EQ(cnnprim::pool_backward(dA, cache, GetParam()).vector().sum(), 21.0f);
+}
+
+// An argmax the caller filled with positions past the windows writes nothing out of bounds and passes nothing.
+TEST_P(Pool, ArgmaxPastTheWindowPassesNothing) {
+  cnnprim::PoolParams padded{3, 2};
+  padded.padding = cnnprim::Padding{2, 2, 2, 2};
+  const Tensor<float> dA_prev_shape({1, 5, 5, 18});
+  Tensor<float> dA_prev(dA_prev_shape.shape()), dA({1, 4, 4, 18});
+  dA.vector().setConstant(1.0f);
+  Tensor<std::uint8_t> argmax(dA.shape());
+  argmax.vector().setConstant(std::uint8_t{9});  // a 3x3 window's positions are 0 to 8, a clipped one's fewer
+  cnnprim::max_pool_backward(dA, argmax, padded, dA_prev, GetParam());
+  EXPECT_EQ(dA_prev.vector().cwiseAbs().sum(), 0.0f);
+  argmax.vector().setConstant(std::uint8_t{255});
+  cnnprim::max_pool_backward(dA, argmax, padded, dA_prev, GetParam());
+  EXPECT_EQ(dA_prev.vector().cwiseAbs().sum(), 0.0f);
+  argmax.vector().setConstant(std::uint8_t{0});  // every window's first element inside the image
+  cnnprim::max_pool_backward(dA, argmax, padded, dA_prev, GetParam());
+  EXPECT_EQ(dA_prev.vector().sum(), static_cast<float>(dA.size()));
+}
+
+TEST_P(Pool, ArgmaxFormRejectsWrongShapes) {
+  const Backend be = GetParam();
+  const Tensor<double> A_prev({2, 5, 7, 3});
+  Tensor<double> A({2, 2, 3, 3}), dA_prev({2, 5, 7, 3}), wrong({2, 2, 3, 4});
+  Tensor<std::uint8_t> argmax({2, 2, 3, 3}), wrong_argmax({2, 2, 2, 3});
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::max_pool_forward(A_prev, {2, 2}, wrong, argmax, be); }),
+            "max_pool_forward: A must be (2, 2, 3, 3) to match A_prev (2, 5, 7, 3), but A is (2, 2, 3, 4)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::max_pool_forward(A_prev, {2, 2}, A, wrong_argmax, be); }),
+            "max_pool_forward: argmax must be (2, 2, 3, 3) to match A, but argmax is (2, 2, 2, 3)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::max_pool_backward(wrong, argmax, {2, 2}, dA_prev, be); }),
+            "max_pool_backward: dA must be (2, 2, 3, 3) to match the A for dA_prev (2, 5, 7, 3), but dA is "
+            "(2, 2, 3, 4)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::max_pool_backward(A, wrong_argmax, {2, 2}, dA_prev, be); }),
+            "max_pool_backward: argmax must be (2, 2, 3, 3) to match dA, but argmax is (2, 2, 2, 3)");
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::max_pool_backward(A, argmax, {2, 0}, dA_prev, be); }),
+            "max_pool_backward: stride must be at least 1, but got stride = 0");
 }
 
 TEST_P(Pool, SecondFormRejectsWrongOutputShapes) {

@@ -19,6 +19,10 @@ int main() {
     auto dP = pool_backward(P, pc, be);
     auto [Pd, pcd] = pool_forward(Zd, PoolParams{hparam::f = 2, hparam::stride = 1}, PoolMode::Average, be);
     auto dPd = pool_backward(Pd, pcd, be);
+    Tensor<std::uint8_t> argmax(Pd.shape());
+    Tensor<double> Pmax(Pd.shape()), dZd(Zd.shape());
+    max_pool_forward(Zd, PoolParams{2, 1}, Pmax, argmax, be);
+    max_pool_backward(Pmax, argmax, PoolParams{2, 1}, dZd, be);
     auto X = zero_pad(A, 2, be);
     ConvParams depthwise;
     depthwise.groups = 16;

@@ -185,6 +185,8 @@ struct PoolGeometry {
   bool count_include_pad;
 
   bool has_padding() const { return pad_top != 0 || pad_bottom != 0 || pad_left != 0 || pad_right != 0; }
+  // The most elements of the image one window holds.
+  Index max_taps() const { return std::min(f_H, n_H_prev) * std::min(f_W, n_W_prev); }
   // The window's first row and one past its last, in A_prev, clipped to the image.
   Index row_begin(Index h) const { return std::max<Index>(0, h * stride_H - pad_top); }
   Index row_end(Index h) const { return std::min(h * stride_H - pad_top + f_H, n_H_prev); }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <type_traits>
 
 #include "eigen/pool.hpp"
@@ -27,13 +28,19 @@ namespace cnnprim {
 
 /// What pool_backward needs, as the notebook's cache (A_prev, hparameters), and the mode forward computed:
 /// a copy of A_prev (moved in when pool_forward was given an rvalue Tensor), so that backward sees the values
-/// forward saw whatever the caller does later.
+/// forward saw whatever the caller does later. After max pooling with windows of at most max_pool_positions
+/// elements, argmax holds each window's first maximum (as the second form's max_pool_forward writes it), so
+/// that a max backward reads one byte per element of A in place of A_prev's windows; it is empty otherwise.
 template <class T>
 struct PoolCache {
   Tensor<T> A_prev;
   PoolParams hp;
   PoolMode mode = PoolMode::Max;
+  Tensor<std::uint8_t> argmax{};
 };
+
+/// The most elements of A_prev one window may hold for max_pool_forward's argmax: positions 0 to 255.
+inline constexpr Index max_pool_positions = 256;
 
 template <class T>
 struct PoolForward {
@@ -63,8 +70,35 @@ void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, const Poo
                    TensorView<T> dA_prev, Backend backend, Threads threads) {
   switch (backend) {
     case Backend::Loop: loop::pool_backward(dA, A_prev, g, mode, dA_prev); break;
-    case Backend::Eigen: eigen::pool_backward(dA, A_prev, g, mode, dA_prev, threads); break;
+    case Backend::Eigen: eigen::pool_backward(dA, A_prev, nullptr, g, mode, dA_prev, threads); break;
   }
+}
+
+template <class T>
+void max_pool_forward(TensorView<const T> A_prev, const PoolGeometry& g, TensorView<T> A,
+                      TensorView<std::uint8_t> argmax, Backend backend, Threads threads) {
+  switch (backend) {
+    case Backend::Loop: loop::max_pool_forward(A_prev, g, A, argmax); break;
+    case Backend::Eigen: eigen::max_pool_forward(A_prev, g, A, argmax, threads); break;
+  }
+}
+
+template <class T>
+void max_pool_backward(TensorView<const T> dA, TensorView<const std::uint8_t> argmax, const PoolGeometry& g,
+                       TensorView<T> dA_prev, Backend backend, Threads threads) {
+  switch (backend) {
+    case Backend::Loop: loop::max_pool_backward(dA, argmax, g, dA_prev); break;
+    case Backend::Eigen: eigen::pool_backward(dA, {}, argmax.data(), g, PoolMode::Max, dA_prev, threads); break;
+  }
+}
+
+// The argmax of max_pool_forward has A's shape, and the windows at most max_pool_positions elements.
+inline void require_argmax(const char* function, const std::array<Index, 4>& argmax, const char* a_name,
+                           const PoolGeometry& g) {
+  require_same_shape(function, "argmax", argmax, output_shape(g), a_name);
+  if (g.max_taps() > max_pool_positions)
+    fail(function, "argmax holds window positions below ", max_pool_positions, ", but a window holds ",
+         g.max_taps(), " elements of A_prev");
 }
 
 // distribute_value(2, {2, 2}) computes in double, as numpy does with an integer dz.
@@ -96,8 +130,47 @@ PoolForward<T> pool_forward(In&& A_prev, PoolParams hp, PoolMode mode = PoolMode
   const detail::input_t<In> a = A_prev;
   const auto g = detail::pool_geometry("pool_forward", "A_prev", a.shape(), hp);
   auto A = Tensor<T>::uninitialized(detail::output_shape(g), "pool_forward", "A's shape");
-  detail::pool_forward(a, g, mode, A.view(), backend, threads);
-  return {std::move(A), {detail::keep(std::forward<In>(A_prev)), hp, mode}};
+  Tensor<std::uint8_t> argmax;
+  if (mode == PoolMode::Max && g.max_taps() <= max_pool_positions) {
+    argmax = Tensor<std::uint8_t>::uninitialized(A.shape());
+    detail::max_pool_forward(a, g, A.view(), argmax.view(), backend, threads);
+  } else {
+    detail::pool_forward(a, g, mode, A.view(), backend, threads);
+  }
+  return {std::move(A), {detail::keep(std::forward<In>(A_prev)), hp, mode, std::move(argmax)}};
+}
+
+/// Max pooling that also writes, for max_pool_backward, the position of each window's first maximum (by the
+/// rule above) in the caller's argmax (the shape of A, a byte each): r * width + s for the window's element
+/// (r, s), counting only the window's elements inside the image, as oneDNN's workspace does. Keeps nothing.
+/// Throws shape_error as pool_forward does, when argmax is not the shape of A, or when a window holds more
+/// than max_pool_positions elements of A_prev.
+template <class In>
+void max_pool_forward(const In& A_prev, PoolParams hp, detail::output_t<In> A, TensorView<std::uint8_t> argmax,
+                      Backend backend = Backend::Eigen, Threads threads = {}) {
+  static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
+  const detail::input_t<In> a = A_prev;
+  const auto g = detail::pool_geometry("max_pool_forward", "A_prev", a.shape(), hp);
+  detail::require_same_shape("max_pool_forward", "A", A.shape(), detail::output_shape(g), "A_prev ",
+                             detail::shape_text(a.shape()));
+  detail::require_argmax("max_pool_forward", argmax.shape(), "A", g);
+  detail::max_pool_forward(a, g, A, argmax, backend, threads);
+}
+
+/// Max pooling's dA_prev (the caller's) from dA and max_pool_forward's argmax, without A_prev: each dA goes to
+/// the position argmax names in its window (a position past the window, which max_pool_forward never writes,
+/// passes nothing). Keeps nothing. Throws shape_error when dA or argmax is not the shape of the A that hp gives
+/// for dA_prev's shape, or a window holds more than max_pool_positions elements.
+template <class In>
+void max_pool_backward(const In& dA, TensorView<const std::uint8_t> argmax, PoolParams hp,
+                       detail::output_t<In> dA_prev, Backend backend = Backend::Eigen, Threads threads = {}) {
+  static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
+  const detail::input_t<In> da = dA;
+  const auto g = detail::pool_geometry("max_pool_backward", "dA_prev", dA_prev.shape(), hp);
+  detail::require_same_shape("max_pool_backward", "dA", da.shape(), detail::output_shape(g), "the A for dA_prev ",
+                             detail::shape_text(dA_prev.shape()));
+  detail::require_argmax("max_pool_backward", argmax.shape(), "dA", g);
+  detail::max_pool_backward(da, argmax, g, dA_prev, backend, threads);
 }
 
 /// dA_prev (the caller's, the shape of A_prev) from dA (the shape of A) and the A_prev, hp and mode of the
@@ -123,7 +196,10 @@ Tensor<T> pool_backward(const In& dA, const PoolCache<T>& cache, PoolMode mode, 
   const auto g = detail::pool_geometry("pool_backward", "A_prev", cache.A_prev.shape(), cache.hp);
   detail::require_dA_shape("pool_backward", da.shape(), "the cache's A", cache.A_prev.shape(), g);
   auto dA_prev = Tensor<T>::uninitialized(cache.A_prev.shape());
-  detail::pool_backward(da, cache.A_prev.view(), g, mode, dA_prev.view(), backend, threads);
+  if (mode == PoolMode::Max && cache.argmax.shape() == da.shape())
+    detail::max_pool_backward(da, cache.argmax.view(), g, dA_prev.view(), backend, threads);
+  else
+    detail::pool_backward(da, cache.A_prev.view(), g, mode, dA_prev.view(), backend, threads);
   return dA_prev;
 }
 

@@ -201,6 +201,12 @@ void run(Input& in) {
       const auto dA_prev = cnnprim::pool_backward(dA, forward.cache, backend);
       Tensor<T> out(A_prev.shape());
       cnnprim::pool_backward(dA, A_prev, hp, mode, out, backend);
+      // The argmax form, from max_pool_forward's argmax or from the input's bytes (any position at all).
+      Tensor<std::uint8_t> argmax(forward.A.shape());
+      for (Index k = 0; k < argmax.size(); ++k) argmax.data()[k] = in.byte();
+      Tensor<T> A(forward.A.shape());
+      if (in.byte() % 2) cnnprim::max_pool_forward(A_prev, hp, A, argmax, backend);
+      cnnprim::max_pool_backward(dA, argmax, hp, out, backend);
       if (finite) {
         const Backend other = backend == Backend::Loop ? Backend::Eigen : Backend::Loop;
         agree(forward.A, cnnprim::pool_forward(A_prev, hp, mode, other).A);

@@ -20,9 +20,12 @@
                                                                const cnnprim::detail::PoolGeometry&,                \
                                                                cnnprim::PoolMode, cnnprim::TensorView<T>,           \
                                                                cnnprim::Threads);                                   \
+  EXTERN template void cnnprim::detail::eigen::max_pool_forward<T>(                                                 \
+      cnnprim::TensorView<const T>, const cnnprim::detail::PoolGeometry&, cnnprim::TensorView<T>,                   \
+      cnnprim::TensorView<std::uint8_t>, cnnprim::Threads);                                                         \
   EXTERN template void cnnprim::detail::eigen::pool_backward<T>(                                                    \
-      cnnprim::TensorView<const T>, cnnprim::TensorView<const T>, const cnnprim::detail::PoolGeometry&,             \
-      cnnprim::PoolMode, cnnprim::TensorView<T>, cnnprim::Threads);
+      cnnprim::TensorView<const T>, cnnprim::TensorView<const T>, const std::uint8_t*,                              \
+      const cnnprim::detail::PoolGeometry&, cnnprim::PoolMode, cnnprim::TensorView<T>, cnnprim::Threads);
 
 // Test programs linked with the shared kernels (CMake defines CNNPRIM_TEST_SHARED_KERNELS for them).
 #ifdef CNNPRIM_TEST_SHARED_KERNELS

@@ -12,6 +12,7 @@
 #include <array>
 #include <cassert>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 
@@ -58,8 +59,6 @@ struct PoolWindows : PoolGeometry {
       for (Index s = 0; s < columns; ++s) border_taps[r * columns + s] = (r * n_W_prev + s) * n_C;
     return {origin, border_taps, rows * columns};
   }
-  // The most pixels of the image one window holds.
-  Index max_taps() const { return std::min(f_H, n_H_prev) * std::min(f_W, n_W_prev); }
   Index* border_taps() const { return scratch<Index, Scratch::BorderTaps>(static_cast<std::size_t>(max_taps())); }
   Index pixel(Index i, Index h, Index w) const { return ((i * n_H + h) * n_W + w) * n_C; }
   Index size() const { return m * n_H_prev * n_W_prev * n_C; }
@@ -72,6 +71,64 @@ template <class V>
 EIGEN_ALWAYS_INLINE auto wins(const V& x, const V& best) {
   if constexpr (is_scalar_v<V>) return replaces_max(x, best);
   else return either(less(best, x), both(is_nan(x), equal(best, best)));
+}
+
+// The first maximum of every lane of U packets (or single values) of channels [c, c + U * step) over a window,
+// by detail::replaces_max: best[u] its value, argmax[u] its window position (a T, exact below 2^digits).
+// A running argmax without NaN checks and a sum that turns NaN if any value is NaN (or if infinities of both
+// signs meet); only then is the packet scanned again with the NaN rule.
+template <int U, class V, class T>
+EIGEN_ALWAYS_INLINE void window_argmax(const T* window, const Index* taps, Index n_taps, Index c, V* best, V* argmax) {
+  constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+  V sum[std::size_t{U}];
+  unroll<U>([&](int u) {
+    best[u] = sum[u] = load<V>(window + c + u * step);
+    argmax[u] = constant<V>(T(0));
+  });
+  for (Index k = 1; k < n_taps; ++k) {
+    const V position = constant<V>(static_cast<T>(k));
+    unroll<U>([&](int u) {
+      const V x = load<V>(window + taps[k] + c + u * step);
+      argmax[u] = select(less(best[u], x), position, argmax[u]);
+      best[u] = maximum(best[u], x);
+      sum[u] = add(sum[u], x);
+    });
+  }
+  unroll<U>([&](int u) {
+    if (!has_nan(sum[u])) return;
+    best[u] = load<V>(window + c + u * step);
+    argmax[u] = constant<V>(T(0));
+    for (Index k = 1; k < n_taps; ++k) {
+      const V x = load<V>(window + taps[k] + c + u * step);
+      const auto won = wins(x, best[u]);
+      best[u] = select(won, x, best[u]);
+      argmax[u] = select(won, constant<V>(static_cast<T>(k)), argmax[u]);
+    }
+  });
+}
+
+// Window positions kept one byte per element (the argmax of max pooling's second form): read into, and
+// written from, a packet of T.
+template <class V, class T>
+EIGEN_ALWAYS_INLINE V load_positions(const std::uint8_t* positions) {
+  if constexpr (is_scalar_v<V>) {
+    return static_cast<T>(*positions);
+  } else {
+    T lanes[packet_size<T>];
+    for (Index l = 0; l < packet_size<T>; ++l) lanes[l] = static_cast<T>(static_cast<int>(positions[l]));
+    return load<V>(lanes);
+  }
+}
+
+template <class T, class V>
+EIGEN_ALWAYS_INLINE void store_positions(std::uint8_t* positions, const V& argmax) {
+  if constexpr (is_scalar_v<V>) {
+    *positions = static_cast<std::uint8_t>(argmax);
+  } else {
+    T lanes[packet_size<T>];
+    store(lanes, argmax);
+    for (Index l = 0; l < packet_size<T>; ++l) positions[l] = static_cast<std::uint8_t>(static_cast<int>(lanes[l]));
+  }
 }
 
 // Asks for the input columns that the window four places to the right adds to its left neighbour's, so
@@ -135,10 +192,38 @@ void pool_forward_pass(const T* A_prev, const PoolWindows& g, T* A, Threads thre
   });
 }
 
+// A = the max of each window, and `positions` its first maximum's window position (one byte each).
+template <class T>
+void max_forward_with_positions(const T* A_prev, const PoolWindows& g, T* A, std::uint8_t* positions,
+                                Threads threads) {
+  parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
+    const Index i = row / g.n_H, h = row % g.n_H;
+    Index* const border_taps = g.border_taps();
+    for (Index w = 0; w < g.n_W; ++w) {
+      const Window pixels = g.window(i, h, w, border_taps);
+      prefetch_ahead(A_prev, g, i, h, w);
+      const Index pixel = g.pixel(i, h, w);
+      for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
+        using V = decltype(lanes);
+        constexpr int U = packets;
+        constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+        V best[std::size_t{U}], argmax[std::size_t{U}];
+        window_argmax<U>(A_prev + pixels.origin, pixels.taps, pixels.n_taps, c, best, argmax);
+        unroll<U>([&](int u) {
+          store(A + pixel + c + u * step, best[u]);
+          store_positions<T>(positions + pixel + c + u * step, argmax[u]);
+        });
+      });
+    }
+  });
+}
+
 // dA_prev from dA: to each window's first maximum (Max) or spread evenly. Tiled (stride == f) windows do not
 // overlap, so each covered element is stored once; otherwise windows add into zeros.
+// Max takes each window's argmax from `positions` when given (A_prev is then not read), else finds it.
 template <bool Max, bool Tiled, class T>
-void pool_backward_pass(const T* dA, const T* A_prev, const PoolWindows& g, T* dA_prev, Threads threads) {
+void pool_backward_pass(const T* dA, const T* A_prev, const std::uint8_t* positions, const PoolWindows& g,
+                        T* dA_prev, Threads threads) {
   const Index row_size = g.n_W_prev * g.n_C;
   const auto zero_rows = [&](Index i, Index first, Index last) {
     std::fill(dA_prev + (i * g.n_H_prev + first) * row_size, dA_prev + (i * g.n_H_prev + last) * row_size, T(0));
@@ -161,9 +246,10 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolWindows& g, T* d
         const Window pixels = g.window(i, h, w, border_taps);
         const Index* const taps = pixels.taps;
         const Index n_taps = pixels.n_taps;
-        const T* window = A_prev + pixels.origin;
+        // (Without A_prev when the argmax is given.)
+        const T* window = positions ? nullptr : A_prev + pixels.origin;
         const T window_size = static_cast<T>(g.divisor(h, w));
-        prefetch_ahead(A_prev, g, i, h, w);
+        if (!positions) prefetch_ahead(A_prev, g, i, h, w);
         T* target = dA_prev + pixels.origin;
         const T* dA_pixel = dA + g.pixel(i, h, w);
         for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
@@ -181,33 +267,16 @@ void pool_backward_pass(const T* dA, const T* A_prev, const PoolWindows& g, T* d
             });
           };
           if constexpr (Max) {
-            // A running argmax without NaN checks, and a sum that turns NaN if any value is NaN (or if
-            // infinities of both signs meet); only then is the packet scanned again with the NaN rule.
-            V best[std::size_t{U}], argmax[std::size_t{U}], sum[std::size_t{U}];
-            unroll<U>([&](int u) {
-              best[u] = sum[u] = load<V>(window + c + u * step);
-              argmax[u] = constant<V>(T(0));
-            });
-            for (Index k = 1; k < n_taps; ++k) {
-              const V position = constant<V>(static_cast<T>(k));
-              unroll<U>([&](int u) {
-                const V x = load<V>(window + taps[k] + c + u * step);
-                argmax[u] = select(less(best[u], x), position, argmax[u]);
-                best[u] = maximum(best[u], x);
-                sum[u] = add(sum[u], x);
-              });
+            // (A position past the window, only in a caller's corrupted argmax, matches no k: its gradient is
+            // dropped, nothing is written out of bounds.)
+            V argmax[std::size_t{U}];
+            if (positions) {
+              const std::uint8_t* pixel_positions = positions + g.pixel(i, h, w) + c;
+              unroll<U>([&](int u) { argmax[u] = load_positions<V, T>(pixel_positions + u * step); });
+            } else {
+              V best[std::size_t{U}];
+              window_argmax<U>(window, taps, n_taps, c, best, argmax);
             }
-            unroll<U>([&](int u) {
-              if (!has_nan(sum[u])) return;
-              best[u] = load<V>(window + c + u * step);
-              argmax[u] = constant<V>(T(0));
-              for (Index k = 1; k < n_taps; ++k) {
-                const V x = load<V>(window + taps[k] + c + u * step);
-                const auto won = wins(x, best[u]);
-                best[u] = select(won, x, best[u]);
-                argmax[u] = select(won, constant<V>(static_cast<T>(k)), argmax[u]);
-              }
-            });
             for (Index k = 0; k < n_taps; ++k) {
               const V position = constant<V>(static_cast<T>(k));
               give(k, [&](int u) { return masked(equal(argmax[u], position), gradient[u]); });
@@ -255,25 +324,34 @@ void pool_forward(TensorView<const T> A_prev, const PoolGeometry& geometry, Pool
   }
 }
 
-/// Max: each dA goes to its window's first maximum, found per lane by a running argmax.
-/// Average: dA / divisor goes to every window position.
+/// Max pooling's A and the window position of each first maximum (max_positions windows at most).
 template <class T>
-void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, const PoolGeometry& geometry, PoolMode mode,
-                   TensorView<T> dA_prev, Threads threads) {
+void max_pool_forward(TensorView<const T> A_prev, const PoolGeometry& geometry, TensorView<T> A,
+                      TensorView<std::uint8_t> argmax, Threads threads) {
+  const ScratchScope scope;
+  if (A.empty()) return;
+  max_forward_with_positions(A_prev.data(), PoolWindows(geometry), A.data(), argmax.data(), threads);
+}
+
+/// Max: each dA goes to its window's first maximum, found per lane by a running argmax, or read from
+/// `argmax` (max_pool_forward's) when it is not null. Average: dA / divisor goes to every window position.
+template <class T>
+void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, const std::uint8_t* argmax,
+                   const PoolGeometry& geometry, PoolMode mode, TensorView<T> dA_prev, Threads threads) {
   const ScratchScope scope;
   if (dA.empty()) {
     dA_prev.vector().setZero();
     return;
   }
   const PoolWindows g(geometry);
-  if (mode == PoolMode::Max && g.max_taps() > (Index{1} << std::numeric_limits<T>::digits))
+  if (mode == PoolMode::Max && !argmax && g.max_taps() > (Index{1} << std::numeric_limits<T>::digits))
     return max_backward_by_index(dA.data(), A_prev.data(), g, dA_prev.data());
   // Windows that tile the image without padding or a partial last window: each covered element is stored once.
   const bool tiled = g.stride_H == g.f_H && g.stride_W == g.f_W && !g.has_padding() && g.n_H * g.f_H <= g.n_H_prev &&
                      g.n_W * g.f_W <= g.n_W_prev;
   const auto pass = [&](auto max, auto tiled_windows) {
-    pool_backward_pass<decltype(max)::value, decltype(tiled_windows)::value>(dA.data(), A_prev.data(), g,
-                                                                                      dA_prev.data(), threads);
+    pool_backward_pass<decltype(max)::value, decltype(tiled_windows)::value>(dA.data(), A_prev.data(), argmax, g,
+                                                                              dA_prev.data(), threads);
   };
   switch (mode) {
     case PoolMode::Max:

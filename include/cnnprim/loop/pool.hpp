@@ -5,6 +5,8 @@
 // Max follows the rule of detail::replaces_max (params.hpp): the first maximum in row-major window order.
 #pragma once
 
+#include <cstdint>
+
 #include "../geometry.hpp"
 #include "../params.hpp"
 #include "../tensor.hpp"
@@ -68,6 +70,43 @@ void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, const Poo
               break;
             }
           }
+        }
+}
+
+/// A[i, h, w, c] = max of window (h, w) of A_prev[i, :, :, c], and argmax[i, h, w, c] = the position of its
+/// first maximum, r * width + s for the window's element (r, s) inside the image.
+template <class T>
+void max_pool_forward(TensorView<const T> A_prev, const PoolGeometry& g, TensorView<T> A,
+                      TensorView<std::uint8_t> argmax) {
+  if (A.empty()) return;
+  for (Index i = 0; i < g.m; ++i)
+    for (Index h = 0; h < g.n_H; ++h)
+      for (Index w = 0; w < g.n_W; ++w)
+        for (Index c = 0; c < g.n_C; ++c) {
+          const Index vert_start = g.row_begin(h), horiz_start = g.column_begin(w);
+          const Index width = g.column_end(w) - horiz_start;
+          const Index k = first_max_index(&A_prev(i, vert_start, horiz_start, c), g.row_end(h) - vert_start, width,
+                                          g.n_W_prev * g.n_C, g.n_C);
+          A(i, h, w, c) = A_prev(i, vert_start + k / width, horiz_start + k % width, c);
+          argmax(i, h, w, c) = static_cast<std::uint8_t>(k);
+        }
+}
+
+/// dA[i, h, w, c] goes to position argmax[i, h, w, c] of window (h, w); a position past the window passes
+/// nothing.
+template <class T>
+void max_pool_backward(TensorView<const T> dA, TensorView<const std::uint8_t> argmax, const PoolGeometry& g,
+                       TensorView<T> dA_prev) {
+  dA_prev.vector().setZero();
+  if (dA.empty()) return;
+  for (Index i = 0; i < g.m; ++i)
+    for (Index h = 0; h < g.n_H; ++h)
+      for (Index w = 0; w < g.n_W; ++w)
+        for (Index c = 0; c < g.n_C; ++c) {
+          const Index vert_start = g.row_begin(h), horiz_start = g.column_begin(w);
+          const Index width = g.column_end(w) - horiz_start, k = argmax(i, h, w, c);
+          if (k < (g.row_end(h) - vert_start) * width)
+            dA_prev(i, vert_start + k / width, horiz_start + k % width, c) += dA(i, h, w, c);
         }
 }
 
