@@ -12,101 +12,100 @@ using bench::Call;
 using cnnprim::Backend;
 using cnnprim::PoolMode;
 
+// The tensors of one pooling shape: A_prev, an output A and its gradient dA, dA_prev; the kernel's geometry.
+template <class T>
+struct Pooling {
+  bench::PoolShape s;
+  const cnnprim::Tensor<T> A_prev;
+  cnnprim::PoolParams hp;
+  cnnprim::detail::PoolGeometry g;
+  cnnprim::Tensor<T> A;
+  const cnnprim::Tensor<T> dA;
+  cnnprim::Tensor<T> dA_prev;
+
+  explicit Pooling(benchmark::State& state)
+      : s(state), A_prev(bench::random_tensor<T>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, 1)), hp{s.f, s.stride},
+        g(cnnprim::detail::pool_geometry("kernel", "A_prev", A_prev.shape(), hp)),
+        A({s.m, s.n_H(), s.n_W(), s.n_C}), dA(bench::random_tensor<T, 4>(A.shape(), 2)), dA_prev(A_prev.shape()) {}
+
+  // Runs `run` for each iteration and reports the bytes of input and output.
+  template <class Run>
+  void time(benchmark::State& state, Run run) {
+    for (auto _ : state) {
+      run();
+      benchmark::DoNotOptimize(A.data());
+      benchmark::DoNotOptimize(dA_prev.data());
+      benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * s.elements() * sizeof(T)));
+  }
+};
+
 template <class T, PoolMode mode, Backend backend, Call call>
 static void BM_PoolForward(benchmark::State& state) {
-  const bench::PoolShape s(state);
-  const auto A_prev = bench::random_tensor<T>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, 1);
-  const cnnprim::PoolParams hp{s.f, s.stride};
-  const auto g = cnnprim::detail::pool_geometry("kernel", "A_prev", A_prev.shape(), hp);
-  cnnprim::Tensor<T> A({s.m, s.n_H(), s.n_W(), s.n_C});
-  for (auto _ : state) {
+  Pooling<T> p(state);
+  p.time(state, [&] {
     if constexpr (call == Call::First) {
-      auto forward = cnnprim::pool_forward(A_prev, hp, mode, backend);
+      auto forward = cnnprim::pool_forward(p.A_prev, p.hp, mode, backend);
       benchmark::DoNotOptimize(forward.A.data());
     } else if constexpr (call == Call::Second) {
-      cnnprim::pool_forward(A_prev, hp, mode, A, backend);
+      cnnprim::pool_forward(p.A_prev, p.hp, mode, p.A, backend);
     } else {
-      cnnprim::detail::eigen::pool_forward(A_prev.view(), g, mode, A.view(), {});
+      cnnprim::detail::eigen::pool_forward(p.A_prev.view(), p.g, mode, p.A.view(), {});
     }
-    benchmark::DoNotOptimize(A.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * s.elements() * sizeof(T)));
+  });
 }
 
 template <class T, PoolMode mode, Backend backend, Call call>
 static void BM_PoolBackward(benchmark::State& state) {
-  const bench::PoolShape s(state);
-  const auto A_prev = bench::random_tensor<T>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, 1);
-  const cnnprim::PoolParams hp{s.f, s.stride};
-  const auto g = cnnprim::detail::pool_geometry("kernel", "A_prev", A_prev.shape(), hp);
-  const auto dA = bench::random_tensor<T>({s.m, s.n_H(), s.n_W(), s.n_C}, 2);
-  const auto cache = cnnprim::pool_forward(A_prev, hp, mode, backend).cache;
-  cnnprim::Tensor<T> dA_prev(A_prev.shape());
-  for (auto _ : state) {
+  Pooling<T> p(state);
+  const auto cache = cnnprim::pool_forward(p.A_prev, p.hp, mode, backend).cache;
+  p.time(state, [&] {
     if constexpr (call == Call::First) {
-      auto gradient = cnnprim::pool_backward(dA, cache, backend);
+      auto gradient = cnnprim::pool_backward(p.dA, cache, backend);
       benchmark::DoNotOptimize(gradient.data());
     } else if constexpr (call == Call::Second) {
-      cnnprim::pool_backward(dA, A_prev, hp, mode, dA_prev, backend);
+      cnnprim::pool_backward(p.dA, p.A_prev, p.hp, mode, p.dA_prev, backend);
     } else {
-      cnnprim::detail::eigen::pool_backward(dA.view(), A_prev.view(), nullptr, g, mode, dA_prev.view(), {});
+      cnnprim::detail::eigen::pool_backward(p.dA.view(), p.A_prev.view(), nullptr, p.g, mode, p.dA_prev.view(), {});
     }
-    benchmark::DoNotOptimize(dA_prev.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * s.elements() * sizeof(T)));
+  });
 }
 
 // Max pooling's argmax form: forward writes the argmax, backward reads it in place of A_prev. The first form
 // is the notebook's call, whose cache keeps the argmax.
 template <class T, Backend backend, Call call>
 static void BM_MaxPoolArgmaxForward(benchmark::State& state) {
-  const bench::PoolShape s(state);
-  const auto A_prev = bench::random_tensor<T>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, 1);
-  const cnnprim::PoolParams hp{s.f, s.stride};
-  const auto g = cnnprim::detail::pool_geometry("kernel", "A_prev", A_prev.shape(), hp);
-  cnnprim::Tensor<T> A({s.m, s.n_H(), s.n_W(), s.n_C});
-  cnnprim::Tensor<std::uint8_t> argmax(A.shape());
-  for (auto _ : state) {
+  Pooling<T> p(state);
+  cnnprim::Tensor<std::uint8_t> argmax(p.A.shape());
+  p.time(state, [&] {
     if constexpr (call == Call::First) {
-      auto forward = cnnprim::pool_forward(A_prev, hp, PoolMode::Max, backend);
+      auto forward = cnnprim::pool_forward(p.A_prev, p.hp, PoolMode::Max, backend);
       benchmark::DoNotOptimize(forward.A.data());
     } else if constexpr (call == Call::Second) {
-      cnnprim::max_pool_forward(A_prev, hp, A, argmax, backend);
+      cnnprim::max_pool_forward(p.A_prev, p.hp, p.A, argmax, backend);
     } else {
-      cnnprim::detail::eigen::max_pool_forward(A_prev.view(), g, A.view(), argmax.view(), {});
+      cnnprim::detail::eigen::max_pool_forward(p.A_prev.view(), p.g, p.A.view(), argmax.view(), {});
     }
-    benchmark::DoNotOptimize(A.data());
     benchmark::DoNotOptimize(argmax.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * s.elements() * sizeof(T)));
+  });
 }
 
 template <class T, Backend backend, Call call>
 static void BM_MaxPoolArgmaxBackward(benchmark::State& state) {
-  const bench::PoolShape s(state);
-  const auto A_prev = bench::random_tensor<T>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, 1);
-  const cnnprim::PoolParams hp{s.f, s.stride};
-  const auto g = cnnprim::detail::pool_geometry("kernel", "A_prev", A_prev.shape(), hp);
-  const auto dA = bench::random_tensor<T>({s.m, s.n_H(), s.n_W(), s.n_C}, 2);
-  const auto cache = cnnprim::pool_forward(A_prev, hp, PoolMode::Max, backend).cache;
-  const cnnprim::Tensor<std::uint8_t>& argmax = cache.argmax;
-  cnnprim::Tensor<T> dA_prev(A_prev.shape());
-  for (auto _ : state) {
+  Pooling<T> p(state);
+  const auto cache = cnnprim::pool_forward(p.A_prev, p.hp, PoolMode::Max, backend).cache;
+  p.time(state, [&] {
     if constexpr (call == Call::First) {
-      auto gradient = cnnprim::pool_backward(dA, cache, backend);
+      auto gradient = cnnprim::pool_backward(p.dA, cache, backend);
       benchmark::DoNotOptimize(gradient.data());
     } else if constexpr (call == Call::Second) {
-      cnnprim::max_pool_backward(dA, argmax, hp, dA_prev, backend);
+      cnnprim::max_pool_backward(p.dA, cache.argmax, p.hp, p.dA_prev, backend);
     } else {
-      cnnprim::detail::eigen::pool_backward(dA.view(), {}, argmax.data(), g, PoolMode::Max, dA_prev.view(), {});
+      cnnprim::detail::eigen::pool_backward(p.dA.view(), {}, cache.argmax.data(), p.g, PoolMode::Max,
+                                            p.dA_prev.view(), {});
     }
-    benchmark::DoNotOptimize(dA_prev.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * s.elements() * sizeof(T)));
+  });
 }
 
 #define CNNPRIM_ARGMAX_CALLS(BM, T)                                                      \

@@ -13,6 +13,23 @@
 
 namespace cnnprim::detail::loop {
 
+// Where the element at position k (r * width + s) of window (h, w) of image i lies in A_prev: (row, column).
+struct WindowElement {
+  Index row, column;
+};
+inline WindowElement window_element(const PoolGeometry& g, Index h, Index w, Index k) {
+  const Index width = g.column_end(w) - g.column_begin(w);
+  return {g.row_begin(h) + k / width, g.column_begin(w) + k % width};
+}
+
+// The position of the first maximum of window (h, w) of A_prev[i, :, :, c] (create_mask_from_window's).
+template <class T>
+Index window_argmax(TensorView<const T> A_prev, const PoolGeometry& g, Index i, Index h, Index w, Index c) {
+  const Index vert_start = g.row_begin(h), horiz_start = g.column_begin(w);
+  return first_max_index(&A_prev(i, vert_start, horiz_start, c), g.row_end(h) - vert_start,
+                         g.column_end(w) - horiz_start, g.n_W_prev * g.n_C, g.n_C);
+}
+
 /// A[i, h, w, c] = max or mean of window (h, w) of A_prev[i, :, :, c].
 template <class T>
 void pool_forward(TensorView<const T> A_prev, const PoolGeometry& g, PoolMode mode, TensorView<T> A) {
@@ -21,20 +38,16 @@ void pool_forward(TensorView<const T> A_prev, const PoolGeometry& g, PoolMode mo
     for (Index h = 0; h < g.n_H; ++h)
       for (Index w = 0; w < g.n_W; ++w)
         for (Index c = 0; c < g.n_C; ++c) {
-          const Index vert_start = g.row_begin(h), vert_end = g.row_end(h);
-          const Index horiz_start = g.column_begin(w), horiz_end = g.column_end(w);
           switch (mode) {
             case PoolMode::Max: {
-              const Index width = horiz_end - horiz_start;
-              const Index k = first_max_index(&A_prev(i, vert_start, horiz_start, c), vert_end - vert_start, width,
-                                              g.n_W_prev * g.n_C, g.n_C);
-              A(i, h, w, c) = A_prev(i, vert_start + k / width, horiz_start + k % width, c);
+              const auto at = window_element(g, h, w, window_argmax(A_prev, g, i, h, w, c));
+              A(i, h, w, c) = A_prev(i, at.row, at.column, c);
               break;
             }
             case PoolMode::Average: {
               T sum = 0;
-              for (Index r = vert_start; r < vert_end; ++r)
-                for (Index s = horiz_start; s < horiz_end; ++s) sum += A_prev(i, r, s, c);
+              for (Index r = g.row_begin(h); r < g.row_end(h); ++r)
+                for (Index s = g.column_begin(w); s < g.column_end(w); ++s) sum += A_prev(i, r, s, c);
               A(i, h, w, c) = sum / static_cast<T>(g.divisor(h, w));
               break;
             }
@@ -53,27 +66,23 @@ void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, const Poo
     for (Index h = 0; h < g.n_H; ++h)
       for (Index w = 0; w < g.n_W; ++w)
         for (Index c = 0; c < g.n_C; ++c) {
-          const Index vert_start = g.row_begin(h), vert_end = g.row_end(h);
-          const Index horiz_start = g.column_begin(w), horiz_end = g.column_end(w);
           switch (mode) {
             case PoolMode::Max: {
-              const Index width = horiz_end - horiz_start;
-              const Index k = first_max_index(&A_prev(i, vert_start, horiz_start, c), vert_end - vert_start, width,
-                                              g.n_W_prev * g.n_C, g.n_C);
-              dA_prev(i, vert_start + k / width, horiz_start + k % width, c) += dA(i, h, w, c);
+              const auto at = window_element(g, h, w, window_argmax(A_prev, g, i, h, w, c));
+              dA_prev(i, at.row, at.column, c) += dA(i, h, w, c);
               break;
             }
             case PoolMode::Average: {
               const T average = dA(i, h, w, c) / static_cast<T>(g.divisor(h, w));
-              for (Index r = vert_start; r < vert_end; ++r)
-                for (Index s = horiz_start; s < horiz_end; ++s) dA_prev(i, r, s, c) += average;
+              for (Index r = g.row_begin(h); r < g.row_end(h); ++r)
+                for (Index s = g.column_begin(w); s < g.column_end(w); ++s) dA_prev(i, r, s, c) += average;
               break;
             }
           }
         }
 }
 
-/// A[i, h, w, c] = max of window (h, w) of A_prev[i, :, :, c], and argmax[i, h, w, c] = the position of its
+/// A[i, h, w, c] = max of window (h, w) of A_prev[i, :, :, c], and argmax[i, h, w, c] the position of its
 /// first maximum, r * width + s for the window's element (r, s) inside the image.
 template <class T>
 void max_pool_forward(TensorView<const T> A_prev, const PoolGeometry& g, TensorView<T> A,
@@ -83,11 +92,9 @@ void max_pool_forward(TensorView<const T> A_prev, const PoolGeometry& g, TensorV
     for (Index h = 0; h < g.n_H; ++h)
       for (Index w = 0; w < g.n_W; ++w)
         for (Index c = 0; c < g.n_C; ++c) {
-          const Index vert_start = g.row_begin(h), horiz_start = g.column_begin(w);
-          const Index width = g.column_end(w) - horiz_start;
-          const Index k = first_max_index(&A_prev(i, vert_start, horiz_start, c), g.row_end(h) - vert_start, width,
-                                          g.n_W_prev * g.n_C, g.n_C);
-          A(i, h, w, c) = A_prev(i, vert_start + k / width, horiz_start + k % width, c);
+          const Index k = window_argmax(A_prev, g, i, h, w, c);
+          const auto at = window_element(g, h, w, k);
+          A(i, h, w, c) = A_prev(i, at.row, at.column, c);
           argmax(i, h, w, c) = static_cast<std::uint8_t>(k);
         }
 }
@@ -103,10 +110,10 @@ void max_pool_backward(TensorView<const T> dA, TensorView<const std::uint8_t> ar
     for (Index h = 0; h < g.n_H; ++h)
       for (Index w = 0; w < g.n_W; ++w)
         for (Index c = 0; c < g.n_C; ++c) {
-          const Index vert_start = g.row_begin(h), horiz_start = g.column_begin(w);
-          const Index width = g.column_end(w) - horiz_start, k = argmax(i, h, w, c);
-          if (k < (g.row_end(h) - vert_start) * width)
-            dA_prev(i, vert_start + k / width, horiz_start + k % width, c) += dA(i, h, w, c);
+          const Index k = argmax(i, h, w, c);
+          if (k >= (g.row_end(h) - g.row_begin(h)) * (g.column_end(w) - g.column_begin(w))) continue;
+          const auto at = window_element(g, h, w, k);
+          dA_prev(i, at.row, at.column, c) += dA(i, h, w, c);
         }
 }
 
