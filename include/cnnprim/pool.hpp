@@ -1,4 +1,5 @@
-// The pooling layer: pool_forward, pool_backward, create_mask_from_window and distribute_value.
+// The pooling layer: pool_forward, pool_backward, max pooling's argmax form, create_mask_from_window and
+// distribute_value.
 //
 // A_prev (m, n_H_prev, n_W_prev, n_C) -> A (m, n_H, n_W, n_C), n_H = floor((n_H_prev - f) / stride) + 1
 // (n_W likewise) with the notebook's PoolParams{f, stride}; average divides by f * f. PoolParams' other
@@ -7,6 +8,9 @@
 // has the notebook's form, which returns new tensors (and a cache), and a form that writes into the caller's
 // views and keeps nothing; both take, last, the Threads they may use (threads.hpp; the Loop path runs on the
 // calling thread).
+// Max pooling also has an argmax form (max_pool_forward, max_pool_backward): forward records each window's
+// first maximum in a byte, and backward routes dA by it without reading A_prev again; the notebook's form
+// keeps that argmax in its cache.
 // Max ties: only the first maximum in row-major window order gets the gradient, as in PyTorch and oneDNN,
 // so a window of equal values (common after a ReLU) passes its gradient on once, not f * f times; the
 // notebook's `x == np.max(x)` would multiply it. A NaN is a window's maximum; with several, the first one.
