@@ -511,7 +511,8 @@ void one_channel_backward_weights(const T* A_prev, const T* dZ, const ConvGeomet
       blocks > 1 ? scratch<T, Scratch::PartialSums>(static_cast<std::size_t>((blocks - 1) * K)) : nullptr;
   parallel_for(threads, blocks, g.work(), [&](Index block) {
     T* const sum = block == 0 ? dW : partials + (block - 1) * K;
-    const auto [i_begin, i_end] = piece(g.m, blocks, block);
+    const Range images = piece(g.m, blocks, block);  // (not a structured binding: the lambda below reads it)
+    const Index i_begin = images.begin, i_end = images.end;
     // Each part of dW's row kh stays in registers while every pixel of the block adds onto it: four sums, of
     // the pixels w = 0, 1, 2, 3 mod 4 of each row, so that four chains of additions run side by side.
     const Index length = g.f_W * g.n_C_prev, line = g.n_W_prev * g.n_C_prev, step = g.stride_W * g.n_C_prev;
