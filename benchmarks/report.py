@@ -323,15 +323,22 @@ def readme(path):
             ratio(t(loop), t(fwd)) if loop else "skipped"))
     print()
     pools = sorted({a for (f, p, a) in by if f == "BM_PoolForward"}, key=lambda a: order.get(shape_label(a), 99))
-    algo = {"Max": "pooling_max", "Average": "pooling_avg_exclude_padding"}
-    calls = [("BM_PoolForward", "Max"), ("BM_PoolForward", "Average"), ("BM_PoolBackward", "Max"),
-             ("BM_PoolBackward", "Average")]
-    print("| pooling (m, H, W, C, f, s) | forward max | forward avg | backward max | backward avg |")
-    print("|---|---:|---:|---:|---:|")
+    # (benchmark, mode, oneDNN's benchmark and parameters): the argmax form beside oneDNN's training forward,
+    # which writes its workspace, and the backward that reads it.
+    calls = [("BM_PoolForward", "Max", "BM_OneDnnPoolForward", ("pooling_max",)),
+             ("BM_MaxPoolArgmaxForward", None, "BM_OneDnnPoolForward", ("pooling_max", "forward_training")),
+             ("BM_PoolForward", "Average", "BM_OneDnnPoolForward", ("pooling_avg_exclude_padding",)),
+             ("BM_PoolBackward", "Max", "BM_OneDnnPoolBackward", ("pooling_max",)),
+             ("BM_MaxPoolArgmaxBackward", None, "BM_OneDnnPoolBackward", ("pooling_max",)),
+             ("BM_PoolBackward", "Average", "BM_OneDnnPoolBackward", ("pooling_avg_exclude_padding",))]
+    print("| pooling (m, H, W, C, f, s) | forward max | forward max, argmax | forward avg | backward max "
+          "| backward max, argmax | backward avg |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    params = lambda m, call: ("float",) + ((m,) if m else ()) + ("Eigen", call)
     for a in pools:
-        ours = [by.get((f, ("float", m, "Eigen", "Second"), a)) for f, m in calls]
-        first = [by.get((f, ("float", m, "Eigen", "First"), a)) for f, m in calls]
-        dn = [by.get(("BM_OneDnn" + f[3:], (algo[m],), a)) for f, m in calls]
+        ours = [by.get((f, params(m, "Second"), a)) for f, m, _, _ in calls]
+        first = [by.get((f, params(m, "First"), a)) for f, m, _, _ in calls]
+        dn = [by.get((f, p, a)) for _, _, f, p in calls]
         label = shape_label(a)
         small = label.startswith("(2, 4, 4")
         cell = lambda b: "%s µs" % fmt_time(b) + ("" if small else ", %.1f GB/s" % (b["bytes_per_second"] / 1e9))
