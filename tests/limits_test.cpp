@@ -2,6 +2,7 @@
 // the integer limits, windows of millions of elements, NaN and infinities. Each test names its regime;
 // under the sanitize preset they also check that nothing undefined happens.
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include <gtest/gtest.h>
@@ -118,6 +119,24 @@ TEST_P(Limits, EmptyTensorsWithHugeExtentsReturnAtOnce) {
   EXPECT_EQ(cnnprim::pool_backward(pooled.A, pooled.cache, GetParam()).size(), 0);
   EXPECT_EQ(cnnprim::zero_pad(A_prev, 3, GetParam()).dim(1), (Index{1} << 20) + 6);
   EXPECT_EQ(cnnprim::create_mask_from_window(Tensor<float, 2>({big, 0})).size(), 0);
+}
+
+// A window of an empty image may hold more elements than an Index counts: max pooling keeps no argmax for it,
+// and the argmax form refuses it.
+TEST_P(Limits, MaxPoolingWindowOfAnEmptyHugeImage) {
+  const Index max = std::numeric_limits<Index>::max();
+  const Tensor<float> A_prev({0, max - 3, 7, 1});
+  cnnprim::PoolParams hp;
+  hp.window = cnnprim::Axes{max - 3, 7};
+  const auto pooled = cnnprim::pool_forward(A_prev, hp, PoolMode::Max, GetParam());
+  EXPECT_EQ(pooled.A.shape(), (std::array<Index, 4>{0, 1, 1, 1}));
+  EXPECT_TRUE(pooled.cache.argmax.empty());
+  EXPECT_EQ(cnnprim::pool_backward(pooled.A, pooled.cache, GetParam()).size(), 0);
+  Tensor<float> A(pooled.A.shape());
+  Tensor<std::uint8_t> argmax(pooled.A.shape());
+  EXPECT_EQ(oracle::error_message([&] { cnnprim::max_pool_forward(A_prev, hp, A, argmax, GetParam()); }),
+            "max_pool_forward: argmax holds window positions below 256, but a window holds 9223372036854775807 "
+            "elements of A_prev");
 }
 
 // No input channels and a huge width: A_prev is empty, Z is the bias, and no pixel index (which would
@@ -375,6 +394,17 @@ TEST(LimitsSweep, PoolingPathsAgreeAtTheLimits) {
                 const auto dA = oracle::uniform<float, 4>(loop.A.shape(), 31);
                 EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, eigen.cache, Backend::Eigen),
                                          cnnprim::pool_backward(dA, loop.cache, Backend::Loop), 1e-6));
+                if (mode == PoolMode::Max) {  // the argmax form, against the backward from A_prev
+                  Tensor<float> expected(A_prev.shape()), A(loop.A.shape()), dA_prev(A_prev.shape());
+                  cnnprim::pool_backward(dA, A_prev, hp, mode, expected, Backend::Loop);
+                  Tensor<std::uint8_t> argmax(loop.A.shape());
+                  for (const Backend backend : {Backend::Loop, Backend::Eigen}) {
+                    cnnprim::max_pool_forward(A_prev, hp, A, argmax, backend);
+                    EXPECT_TRUE(oracle::near(A, loop.A, 0.0));
+                    cnnprim::max_pool_backward(dA, argmax, hp, dA_prev, backend);
+                    EXPECT_TRUE(oracle::near(dA_prev, expected, 0.0));
+                  }
+                }
                 ++compared;
               }
   EXPECT_GT(compared, 200);

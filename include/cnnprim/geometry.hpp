@@ -185,8 +185,13 @@ struct PoolGeometry {
   bool count_include_pad;
 
   bool has_padding() const { return pad_top != 0 || pad_bottom != 0 || pad_left != 0 || pad_right != 0; }
-  // The most elements of the image one window holds.
-  Index max_taps() const { return std::min(f_H, n_H_prev) * std::min(f_W, n_W_prev); }
+  // The most elements of the image one window holds; the largest Index when that many would not fit in one
+  // (only an empty A_prev, whose extents may be near the integer limit, has such windows).
+  Index max_taps() const {
+    const Index rows = std::min(f_H, n_H_prev), columns = std::min(f_W, n_W_prev);
+    if (rows != 0 && columns > std::numeric_limits<Index>::max() / rows) return std::numeric_limits<Index>::max();
+    return rows * columns;
+  }
   // The window's first row and one past its last, in A_prev, clipped to the image.
   Index row_begin(Index h) const { return std::max<Index>(0, h * stride_H - pad_top); }
   Index row_end(Index h) const { return std::min(h * stride_H - pad_top + f_H, n_H_prev); }
