@@ -296,9 +296,9 @@ TEST_P(Limits, HugeDilationAndPad) {
     }
 }
 
-// Every kernel path (channel counts pick them: a few channels, a register-tiled direct kernel, groups,
-// depthwise) under pads, dilations and strides from 0 to the integer limits, on each side alone and on all
-// together: the two backends agree, or both report the shape as impossible. Outputs larger than a few
+// Every kernel path (channel counts pick them: one output channel, a few channels, a register-tiled direct
+// kernel, groups, depthwise) under pads, dilations and strides from 0 to the integer limits, on each side alone
+// and on all together: the two backends agree, or both report the shape as impossible. Outputs larger than a few
 // thousand pixels are skipped (they are valid, only large). Under the sanitize preset this is the regression
 // test for every offset a kernel forms from a window that lies far outside the image.
 TEST(LimitsSweep, ConvolutionPathsAgreeAtTheLimits) {
@@ -306,7 +306,7 @@ TEST(LimitsSweep, ConvolutionPathsAgreeAtTheLimits) {
   struct Channels {
     Index n_C_prev, n_C, groups;
   };
-  const Channels channel_cases[] = {{1, 1, 1}, {3, 8, 1}, {16, 16, 1}, {16, 48, 1}, {8, 8, 2}, {16, 16, 16}};
+  const Channels channel_cases[] = {{1, 1, 1}, {2, 1, 1}, {3, 8, 1}, {16, 16, 1}, {16, 48, 1}, {8, 8, 2}, {16, 16, 16}};
   const cnnprim::Padding pad_cases[] = {{0, 0, 0, 0},       {1, 1, 1, 1},       {huge, 0, 0, 0},
                                         {0, 0, 0, huge},    {huge, huge, huge, huge}, {max - 9, 0, 0, 0},
                                         {0, 0, max - 9, 0}};

@@ -515,7 +515,9 @@ void one_channel_backward_weights(const T* A_prev, const T* dZ, const ConvGeomet
     const Index i_begin = images.begin, i_end = images.end;
     // Each part of dW's row kh stays in registers while every pixel of the block adds onto it: four sums, of
     // the pixels w = 0, 1, 2, 3 mod 4 of each row, so that four chains of additions run side by side.
-    const Index length = g.f_W * g.n_C_prev, line = g.n_W_prev * g.n_C_prev, step = g.stride_W * g.n_C_prev;
+    // (With one output column there is no step, and a stride past the image must not be multiplied out.)
+    const Index length = g.f_W * g.n_C_prev, line = g.n_W_prev * g.n_C_prev;
+    const Index step = g.n_W > 1 ? g.stride_W * g.n_C_prev : 0;
     for (Index kh = 0; kh < g.f_H; ++kh)
       for_each_part<T>(length, [&](Index j, auto v) {
         using V = decltype(v);
