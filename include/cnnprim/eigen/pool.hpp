@@ -324,7 +324,8 @@ void pool_forward(TensorView<const T> A_prev, const PoolGeometry& geometry, Pool
   }
 }
 
-/// Max pooling's A and the window position of each first maximum (max_positions windows at most).
+/// Max pooling's A and the window position of each first maximum (windows of at most max_pool_positions
+/// elements, which the public call checks).
 template <class T>
 void max_pool_forward(TensorView<const T> A_prev, const PoolGeometry& geometry, TensorView<T> A,
                       TensorView<std::uint8_t> argmax, Threads threads) {
