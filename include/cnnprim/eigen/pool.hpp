@@ -28,42 +28,71 @@
 namespace cnnprim::detail::eigen {
 
 
-// One window of A_prev: the offset of its top-left element and those of its pixels from it, in row-major
-// window order.
+// One window of A_prev, clipped to the image: the offset of its top-left element and its extent. Its elements
+// are numbered in row-major order, k = r * columns + s: the window positions of the argmax.
 struct Window {
-  Index origin;
-  const Index* taps;
-  Index n_taps;
+  Index origin, rows, columns;
 };
 
-// The windows of one pooling. A window inside the image uses the f_H * f_W offsets made once (none if the
-// window is larger than the image); a window that padding clips gets its own, in `border_taps` (room for the
-// image's part of a window, the calling task's).
+// The windows of one pooling.
 struct PoolWindows : PoolGeometry {
-  const Index* taps;
+  explicit PoolWindows(const PoolGeometry& g) : PoolGeometry(g) {}
 
-  explicit PoolWindows(const PoolGeometry& g) : PoolGeometry(g) {
-    const bool fits = f_H <= n_H_prev && f_W <= n_W_prev;
-    Index* offsets = scratch<Index, Scratch::WindowTaps>(fits ? static_cast<std::size_t>(f_H * f_W) : 0);
-    for (Index kh = 0; fits && kh < f_H; ++kh)
-      for (Index kw = 0; kw < f_W; ++kw) offsets[kh * f_W + kw] = (kh * n_W_prev + kw) * n_C;
-    taps = offsets;
-  }
-
-  Window window(Index i, Index h, Index w, Index* border_taps) const {
+  Window window(Index i, Index h, Index w) const {
     const Index top = row_begin(h), left = column_begin(w);
-    const Index rows = row_end(h) - top, columns = column_end(w) - left;
-    const Index origin = ((i * n_H_prev + top) * n_W_prev + left) * n_C;
-    if (rows == f_H && columns == f_W) return {origin, taps, f_H * f_W};
-    for (Index r = 0; r < rows; ++r)
-      for (Index s = 0; s < columns; ++s) border_taps[r * columns + s] = (r * n_W_prev + s) * n_C;
-    return {origin, border_taps, rows * columns};
+    return {((i * n_H_prev + top) * n_W_prev + left) * n_C, row_end(h) - top, column_end(w) - left};
   }
-  Index* border_taps() const { return scratch<Index, Scratch::BorderTaps>(static_cast<std::size_t>(max_taps())); }
+  class Row;
+  // Calls visit(k, offset) for the elements k = 1, 2, ... of `window` in order, at `offset` from its top-left
+  // element (element 0, at offset 0, is where the caller starts). Whole 2x2 and 3x3 windows are unrolled: their
+  // offsets become addressing modes, where a loop's counting held the window's loads back.
+  template <class Visit>
+  EIGEN_ALWAYS_INLINE void for_each_element(const Window& window, Visit visit) const {
+    const Index row_pitch = n_W_prev * n_C;
+    const auto unrolled = [&](auto f) CNNPRIM_INLINE_LAMBDA {
+      constexpr int size = decltype(f)::value;
+      unroll<size * size - 1>([&](auto k) CNNPRIM_INLINE_LAMBDA {
+        constexpr int element = decltype(k)::value + 1;
+        visit(Index{element}, element / size * row_pitch + element % size * n_C);
+      });
+    };
+    if (window.rows == 3 && window.columns == 3) return unrolled(Int<3>());
+    if (window.rows == 2 && window.columns == 2) return unrolled(Int<2>());
+    for (Index s = 1; s < window.columns; ++s) visit(s, s * n_C);
+    for (Index r = 1; r < window.rows; ++r)
+      for (Index s = 0; s < window.columns; ++s) visit(r * window.columns + s, r * row_pitch + s * n_C);
+  }
   Index pixel(Index i, Index h, Index w) const { return ((i * n_H + h) * n_W + w) * n_C; }
   Index size() const { return m * n_H_prev * n_W_prev * n_C; }
   // Elements read and written by one pass.
   double work() const { return double(m * n_H * n_W) * double(n_C) * double(max_taps() + 1); }
+};
+
+// The windows of output row h of image i. Those wholly inside the image, most of them, are found without
+// clipping and share one divisor.
+class PoolWindows::Row {
+ public:
+  Row(const PoolWindows& g, Index i, Index h) : g_(g), i_(i), h_(h) {
+    constexpr Index most = std::numeric_limits<Index>::max();
+    const Index room = g.n_W_prev - g.f_W;  // how far right a window may start
+    if (g.row_end(h) - g.row_begin(h) != g.f_H || room < 0) return;
+    inside_begin_ = std::min(g.n_W, ceil_div(g.pad_left, g.stride_W));
+    inside_end_ = std::min(g.n_W, (g.pad_left > most - room ? most : room + g.pad_left) / g.stride_W + 1);
+    if (inside_begin_ < inside_end_) origin_ = g.window(i, h, inside_begin_).origin;
+  }
+  Window window(Index w) const {
+    if (inside(w)) return {origin_ + (w - inside_begin_) * g_.stride_W * g_.n_C, g_.f_H, g_.f_W};
+    return g_.window(i_, h_, w);
+  }
+  // The average's divisor (params.hpp's rule): a window inside the image holds f_H * f_W elements either way.
+  double divisor(Index w) const { return inside(w) ? double(g_.f_H * g_.f_W) : g_.divisor(h_, w); }
+
+ private:
+  bool inside(Index w) const { return w >= inside_begin_ && w < inside_end_; }
+  const PoolWindows& g_;
+  Index i_, h_;
+  Index inside_begin_ = 0, inside_end_ = 0;  // the windows inside the image
+  Index origin_ = 0;                          // the offset of the first of them
 };
 
 // detail::replaces_max, on one channel or on every lane of a packet.
@@ -78,32 +107,33 @@ EIGEN_ALWAYS_INLINE auto wins(const V& x, const V& best) {
 // A running argmax without NaN checks and a sum that turns NaN if any value is NaN (or if infinities of both
 // signs meet); only then is the packet scanned again with the NaN rule.
 template <int U, class V, class T>
-EIGEN_ALWAYS_INLINE void window_argmax(const T* window, const Index* taps, Index n_taps, Index c, V* best, V* argmax) {
+EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, const Window& pixels, Index c, V* best,
+                                       V* argmax) {
   constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
   V sum[std::size_t{U}];
   unroll<U>([&](int u) {
     best[u] = sum[u] = load<V>(window + c + u * step);
     argmax[u] = constant<V>(T(0));
   });
-  for (Index k = 1; k < n_taps; ++k) {
+  g.for_each_element(pixels, [&](Index k, Index offset) {
     const V position = constant<V>(static_cast<T>(k));
     unroll<U>([&](int u) {
-      const V x = load<V>(window + taps[k] + c + u * step);
+      const V x = load<V>(window + offset + c + u * step);
       argmax[u] = select(less(best[u], x), position, argmax[u]);
       best[u] = maximum(best[u], x);
       sum[u] = add(sum[u], x);
     });
-  }
+  });
   unroll<U>([&](int u) {
     if (!has_nan(sum[u])) return;
     best[u] = load<V>(window + c + u * step);
     argmax[u] = constant<V>(T(0));
-    for (Index k = 1; k < n_taps; ++k) {
-      const V x = load<V>(window + taps[k] + c + u * step);
+    g.for_each_element(pixels, [&](Index k, Index offset) {
+      const V x = load<V>(window + offset + c + u * step);
       const auto won = wins(x, best[u]);
       best[u] = select(won, x, best[u]);
       argmax[u] = select(won, constant<V>(static_cast<T>(k)), argmax[u]);
-    }
+    });
   });
 }
 
@@ -146,151 +176,171 @@ EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolWindows& g, I
     for (Index c = first_new; c < end; c += line) prefetch(ahead + r * g.n_W_prev * g.n_C + c);
 }
 
-// A = max (Max) or mean over each window, a block of channel packets at a time.
+// Row h of image i of A = max (Max) or mean over each window, a block of channel packets at a time. (Not
+// inlined into the task: in a function of its own the window's offsets stay in registers.)
+template <bool Max, class T>
+EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, Index i, Index h, T* A) {
+  const PoolWindows::Row windows(g, i, h);
+  for (Index w = 0; w < g.n_W; ++w) {
+    const Window pixels = windows.window(w);
+    const T* window = A_prev + pixels.origin;
+    const T window_size = static_cast<T>(windows.divisor(w));
+    T* A_pixel = A + g.pixel(i, h, w);
+    prefetch_ahead(A_prev, g, i, h, w);
+    for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
+      using V = decltype(lanes);
+      constexpr int U = packets;
+      constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+      V result[std::size_t{U}], sum[std::size_t{U}];
+      unroll<U>([&](int u) { result[u] = sum[u] = load<V>(window + c + u * step); });
+      g.for_each_element(pixels, [&](Index, Index offset) {
+        unroll<U>([&](int u) {
+          const V x = load<V>(window + offset + c + u * step);
+          if constexpr (Max) result[u] = maximum(result[u], x);
+          sum[u] = add(sum[u], x);
+        });
+      });
+      unroll<U>([&](int u) {
+        if constexpr (Max) {
+          // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
+          // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
+          if (has_nan(sum[u])) {
+            result[u] = load<V>(window + c + u * step);
+            g.for_each_element(pixels, [&](Index, Index offset) {
+              result[u] = nan_propagating_max(result[u], load<V>(window + offset + c + u * step));
+            });
+          }
+        } else {
+          result[u] = divide(sum[u], constant<V>(window_size));
+        }
+        store(A_pixel + c + u * step, result[u]);
+      });
+    });
+  }
+}
+
+// A = max (Max) or mean over each window, one task per output row.
 template <bool Max, class T>
 void pool_forward_pass(const T* A_prev, const PoolWindows& g, T* A, Threads threads) {
-  // One task per output row.
   parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
-    const Index i = row / g.n_H, h = row % g.n_H;
-    Index* const border_taps = g.border_taps();
-      for (Index w = 0; w < g.n_W; ++w) {
-        const Window pixels = g.window(i, h, w, border_taps);
-        const Index* const taps = pixels.taps;
-        const Index n_taps = pixels.n_taps;
-        const T* window = A_prev + pixels.origin;
-        const T window_size = static_cast<T>(g.divisor(h, w));
-        T* A_pixel = A + g.pixel(i, h, w);
-        prefetch_ahead(A_prev, g, i, h, w);
-        for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
-          using V = decltype(lanes);
-          constexpr int U = packets;
-          constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
-          V result[std::size_t{U}], sum[std::size_t{U}];
-          unroll<U>([&](int u) { result[u] = sum[u] = load<V>(window + c + u * step); });
-          for (Index k = 1; k < n_taps; ++k)
-            unroll<U>([&](int u) {
-              const V x = load<V>(window + taps[k] + c + u * step);
-              if constexpr (Max) result[u] = maximum(result[u], x);
-              sum[u] = add(sum[u], x);
-            });
-          unroll<U>([&](int u) {
-            if constexpr (Max) {
-              // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
-              // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
-              if (has_nan(sum[u])) {
-                result[u] = load<V>(window + c + u * step);
-                for (Index k = 1; k < n_taps; ++k)
-                  result[u] = nan_propagating_max(result[u], load<V>(window + taps[k] + c + u * step));
-              }
-            } else {
-              result[u] = divide(sum[u], constant<V>(window_size));
-            }
-            store(A_pixel + c + u * step, result[u]);
-          });
-        });
-      }
+    pool_forward_row<Max>(A_prev, g, row / g.n_H, row % g.n_H, A);
   });
 }
 
 // A = the max of each window, and `positions` its first maximum's window position (one byte each).
+// (Row by row, as pool_forward_row.)
+template <class T>
+EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows& g, Index i, Index h, T* A,
+                                              std::uint8_t* positions) {
+  const PoolWindows::Row windows(g, i, h);
+  for (Index w = 0; w < g.n_W; ++w) {
+    const Window pixels = windows.window(w);
+    prefetch_ahead(A_prev, g, i, h, w);
+    const Index pixel = g.pixel(i, h, w);
+    for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
+      using V = decltype(lanes);
+      constexpr int U = packets;
+      constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+      V best[std::size_t{U}], argmax[std::size_t{U}];
+      window_argmax<U>(g, A_prev + pixels.origin, pixels, c, best, argmax);
+      unroll<U>([&](int u) {
+        store(A + pixel + c + u * step, best[u]);
+        store_positions<T>(positions + pixel + c + u * step, argmax[u]);
+      });
+    });
+  }
+}
+
 template <class T>
 void max_forward_with_positions(const T* A_prev, const PoolWindows& g, T* A, std::uint8_t* positions,
                                 Threads threads) {
   parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
-    const Index i = row / g.n_H, h = row % g.n_H;
-    Index* const border_taps = g.border_taps();
-    for (Index w = 0; w < g.n_W; ++w) {
-      const Window pixels = g.window(i, h, w, border_taps);
-      prefetch_ahead(A_prev, g, i, h, w);
-      const Index pixel = g.pixel(i, h, w);
-      for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
-        using V = decltype(lanes);
-        constexpr int U = packets;
-        constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
-        V best[std::size_t{U}], argmax[std::size_t{U}];
-        window_argmax<U>(A_prev + pixels.origin, pixels.taps, pixels.n_taps, c, best, argmax);
-        unroll<U>([&](int u) {
-          store(A + pixel + c + u * step, best[u]);
-          store_positions<T>(positions + pixel + c + u * step, argmax[u]);
-        });
-      });
-    }
+    max_row_with_positions(A_prev, g, row / g.n_H, row % g.n_H, A, positions);
   });
 }
 
 // dA_prev from dA: to each window's first maximum (Max) or spread evenly. Tiled (stride == f) windows do not
 // overlap, so each covered element is stored once; otherwise windows add into zeros.
 // Max takes each window's argmax from `positions` when given (A_prev is then not read), else finds it.
+// One image at a time (as pool_forward_row, in a function of its own).
+template <bool Max, bool Tiled, class T>
+EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const std::uint8_t* positions,
+                                           const PoolWindows& g, Index i, T* dA_prev) {
+  const Index row_size = g.n_W_prev * g.n_C;
+  const auto zero_rows = [&](Index first, Index last) {
+    std::fill(dA_prev + (i * g.n_H_prev + first) * row_size, dA_prev + (i * g.n_H_prev + last) * row_size, T(0));
+  };
+  for (Index h = 0; h < g.n_H; ++h) {
+    if constexpr (Tiled) {
+      // Only the columns to the right of the last window are not covered.
+      for (Index r = h * g.f_H; r < (h + 1) * g.f_H; ++r) {
+        T* row = dA_prev + (i * g.n_H_prev + r) * row_size;
+        std::fill(row + g.n_W * g.f_W * g.n_C, row + row_size, T(0));
+      }
+    } else {
+      // Rows are zeroed just before their first window, while they are about to be in cache anyway.
+      zero_rows(h == 0 ? 0 : g.row_end(h - 1), g.row_end(h));
+    }
+    const PoolWindows::Row windows(g, i, h);
+    for (Index w = 0; w < g.n_W; ++w) {
+      const Window pixels = windows.window(w);
+      // (Without A_prev when the argmax is given.)
+      const T* window = positions ? nullptr : A_prev + pixels.origin;
+      const T window_size = static_cast<T>(windows.divisor(w));
+      if (!positions) prefetch_ahead(A_prev, g, i, h, w);
+      T* target = dA_prev + pixels.origin;
+      const T* dA_pixel = dA + g.pixel(i, h, w);
+      for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
+        using V = decltype(lanes);
+        constexpr int U = packets;
+        constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+        V gradient[std::size_t{U}];
+        unroll<U>([&](int u) { gradient[u] = load<V>(dA_pixel + c + u * step); });
+        // Stores (tiled) or adds value(u) at the window element `offset` from its top-left one.
+        const auto give = [&](Index offset, auto value) {
+          unroll<U>([&](int u) {
+            T* p = target + offset + c + u * step;
+            if constexpr (Tiled) store(p, value(u));
+            else store(p, add(load<V>(p), value(u)));
+          });
+        };
+        if constexpr (Max) {
+          // (A position past the window, only in a caller's corrupted argmax, matches no k: its gradient is
+          // dropped, nothing is written out of bounds.)
+          V argmax[std::size_t{U}];
+          if (positions) {
+            const std::uint8_t* pixel_positions = positions + g.pixel(i, h, w) + c;
+            unroll<U>([&](int u) { argmax[u] = load_positions<V, T>(pixel_positions + u * step); });
+          } else {
+            V best[std::size_t{U}];
+            window_argmax<U>(g, window, pixels, c, best, argmax);
+          }
+          const auto give_won = [&](Index k, Index offset) {
+            const V position = constant<V>(static_cast<T>(k));
+            give(offset, [&](int u) { return masked(equal(argmax[u], position), gradient[u]); });
+          };
+          give_won(0, 0);
+          g.for_each_element(pixels, give_won);
+        } else {
+          unroll<U>([&](int u) { gradient[u] = divide(gradient[u], constant<V>(window_size)); });
+          const auto give_share = [&](Index, Index offset) { give(offset, [&](int u) { return gradient[u]; }); };
+          give_share(0, 0);
+          g.for_each_element(pixels, give_share);
+        }
+      });
+    }
+  }
+  // Rows below the last window.
+  if constexpr (Tiled) zero_rows(g.n_H * g.f_H, g.n_H_prev);
+  else zero_rows(g.row_end(g.n_H - 1), g.n_H_prev);
+}
+
 template <bool Max, bool Tiled, class T>
 void pool_backward_pass(const T* dA, const T* A_prev, const std::uint8_t* positions, const PoolWindows& g,
                         T* dA_prev, Threads threads) {
-  const Index row_size = g.n_W_prev * g.n_C;
-  const auto zero_rows = [&](Index i, Index first, Index last) {
-    std::fill(dA_prev + (i * g.n_H_prev + first) * row_size, dA_prev + (i * g.n_H_prev + last) * row_size, T(0));
-  };
   // One task per image: windows of one image may add onto the same rows.
   parallel_for(threads, g.m, g.work(), [&](Index i) {
-    Index* const border_taps = g.border_taps();
-    for (Index h = 0; h < g.n_H; ++h) {
-      if constexpr (Tiled) {
-        // Only the columns to the right of the last window are not covered.
-        for (Index r = h * g.f_H; r < (h + 1) * g.f_H; ++r) {
-          T* row = dA_prev + (i * g.n_H_prev + r) * row_size;
-          std::fill(row + g.n_W * g.f_W * g.n_C, row + row_size, T(0));
-        }
-      } else {
-        // Rows are zeroed just before their first window, while they are about to be in cache anyway.
-        zero_rows(i, h == 0 ? 0 : g.row_end(h - 1), g.row_end(h));
-      }
-      for (Index w = 0; w < g.n_W; ++w) {
-        const Window pixels = g.window(i, h, w, border_taps);
-        const Index* const taps = pixels.taps;
-        const Index n_taps = pixels.n_taps;
-        // (Without A_prev when the argmax is given.)
-        const T* window = positions ? nullptr : A_prev + pixels.origin;
-        const T window_size = static_cast<T>(g.divisor(h, w));
-        if (!positions) prefetch_ahead(A_prev, g, i, h, w);
-        T* target = dA_prev + pixels.origin;
-        const T* dA_pixel = dA + g.pixel(i, h, w);
-        for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
-          using V = decltype(lanes);
-          constexpr int U = packets;
-          constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
-          V gradient[std::size_t{U}];
-          unroll<U>([&](int u) { gradient[u] = load<V>(dA_pixel + c + u * step); });
-          // Stores (tiled) or adds value(u) at window position k.
-          const auto give = [&](Index k, auto value) {
-            unroll<U>([&](int u) {
-              T* p = target + taps[k] + c + u * step;
-              if constexpr (Tiled) store(p, value(u));
-              else store(p, add(load<V>(p), value(u)));
-            });
-          };
-          if constexpr (Max) {
-            // (A position past the window, only in a caller's corrupted argmax, matches no k: its gradient is
-            // dropped, nothing is written out of bounds.)
-            V argmax[std::size_t{U}];
-            if (positions) {
-              const std::uint8_t* pixel_positions = positions + g.pixel(i, h, w) + c;
-              unroll<U>([&](int u) { argmax[u] = load_positions<V, T>(pixel_positions + u * step); });
-            } else {
-              V best[std::size_t{U}];
-              window_argmax<U>(window, taps, n_taps, c, best, argmax);
-            }
-            for (Index k = 0; k < n_taps; ++k) {
-              const V position = constant<V>(static_cast<T>(k));
-              give(k, [&](int u) { return masked(equal(argmax[u], position), gradient[u]); });
-            }
-          } else {
-            unroll<U>([&](int u) { gradient[u] = divide(gradient[u], constant<V>(window_size)); });
-            for (Index k = 0; k < n_taps; ++k) give(k, [&](int u) { return gradient[u]; });
-          }
-        });
-      }
-    }
-    // Rows below the last window.
-    if constexpr (Tiled) zero_rows(i, g.n_H * g.f_H, g.n_H_prev);
-    else zero_rows(i, g.row_end(g.n_H - 1), g.n_H_prev);
+    pool_backward_image<Max, Tiled>(dA, A_prev, positions, g, i, dA_prev);
   });
 }
 

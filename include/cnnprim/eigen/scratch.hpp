@@ -21,7 +21,6 @@ enum class Scratch {
   PatchGradients,
   PartialSums,
   WindowTaps,
-  BorderTaps,
   Count
 };
 
