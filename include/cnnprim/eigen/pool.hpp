@@ -115,7 +115,7 @@ EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, co
     best[u] = sum[u] = load<V>(window + c + u * step);
     argmax[u] = constant<V>(T(0));
   });
-  g.for_each_element(pixels, [&](Index k, Index offset) {
+  g.for_each_element(pixels, [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
     const V position = constant<V>(static_cast<T>(k));
     unroll<U>([&](int u) {
       const V x = load<V>(window + offset + c + u * step);
@@ -128,7 +128,7 @@ EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, co
     if (!has_nan(sum[u])) return;
     best[u] = load<V>(window + c + u * step);
     argmax[u] = constant<V>(T(0));
-    g.for_each_element(pixels, [&](Index k, Index offset) {
+    g.for_each_element(pixels, [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
       const V x = load<V>(window + offset + c + u * step);
       const auto won = wins(x, best[u]);
       best[u] = select(won, x, best[u]);
@@ -187,14 +187,14 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
     const T window_size = static_cast<T>(windows.divisor(w));
     T* A_pixel = A + g.pixel(i, h, w);
     prefetch_ahead(A_prev, g, i, h, w);
-    for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
+    for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
       using V = decltype(lanes);
       constexpr int U = packets;
       constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
       V result[std::size_t{U}], sum[std::size_t{U}];
       unroll<U>([&](int u) { result[u] = sum[u] = load<V>(window + c + u * step); });
-      g.for_each_element(pixels, [&](Index, Index offset) {
-        unroll<U>([&](int u) {
+      g.for_each_element(pixels, [&](Index, Index offset) CNNPRIM_INLINE_LAMBDA {
+        unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
           const V x = load<V>(window + offset + c + u * step);
           if constexpr (Max) result[u] = maximum(result[u], x);
           sum[u] = add(sum[u], x);
@@ -237,7 +237,7 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows
     const Window pixels = windows.window(w);
     prefetch_ahead(A_prev, g, i, h, w);
     const Index pixel = g.pixel(i, h, w);
-    for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
+    for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
       using V = decltype(lanes);
       constexpr int U = packets;
       constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
@@ -290,7 +290,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
       if (!positions) prefetch_ahead(A_prev, g, i, h, w);
       T* target = dA_prev + pixels.origin;
       const T* dA_pixel = dA + g.pixel(i, h, w);
-      for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
+      for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
         using V = decltype(lanes);
         constexpr int U = packets;
         constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
@@ -315,7 +315,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
             V best[std::size_t{U}];
             window_argmax<U>(g, window, pixels, c, best, argmax);
           }
-          const auto give_won = [&](Index k, Index offset) {
+          const auto give_won = [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
             const V position = constant<V>(static_cast<T>(k));
             give(offset, [&](int u) { return masked(equal(argmax[u], position), gradient[u]); });
           };
@@ -323,7 +323,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
           g.for_each_element(pixels, give_won);
         } else {
           unroll<U>([&](int u) { gradient[u] = divide(gradient[u], constant<V>(window_size)); });
-          const auto give_share = [&](Index, Index offset) { give(offset, [&](int u) { return gradient[u]; }); };
+          const auto give_share = [&](Index, Index offset) CNNPRIM_INLINE_LAMBDA { give(offset, [&](int u) { return gradient[u]; }); };
           give_share(0, 0);
           g.for_each_element(pixels, give_share);
         }
