@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <exception>
+#include <memory>
 
 #include "../tensor.hpp"
 #include "../threads.hpp"
@@ -35,29 +37,67 @@ inline constexpr double parallel_work = 1 << 19;
 //   spin for a while after their last task);
 // - the same part of the same shapes goes to the caller again on the next call, so the data it last
 //   touched is still in its core's cache; taking tasks in turn from a shared counter made pooling on
-//   cache-resident tensors slower on 2 threads than on 1.
+//   cache-resident tensors slower on 2 threads than on 1;
+// - a thread that finishes its part takes the tasks left at the end of the others', so that a worker that
+//   wakes late, or a core that something else holds for a while, does not leave the call waiting on it.
+// Which thread runs a task changes no result: tasks are fixed by the shapes and write apart.
 // An exception thrown by a task (std::bad_alloc from scratch memory) reaches the caller.
 template <class Task>
 void parallel_for(Threads threads, Index n_tasks, double work, const Task& task) {
   Eigen::ThreadPoolInterface* const pool = threads.pool();
+  // (A part counts its tasks in 32 bits: over 2^32 tasks, each at least an element, run on the caller.)
   if (pool == nullptr || pool->NumThreads() < 2 || n_tasks < 2 || work < parallel_work ||
-      pool->CurrentThreadId() >= 0) {
+      pool->CurrentThreadId() >= 0 || n_tasks >= (Index{1} << 32)) {
     for (Index k = 0; k < n_tasks; ++k) task(k);
     return;
   }
+  // The tasks of part p not yet taken: [first, last) of its range, both packed in one atomic word (the owner
+  // takes the first, others the last), so that no task is taken twice or lost.
+  // (A cache line each: its owner's claims stay in its own core's cache.)
+  struct alignas(64) Part {
+    std::atomic<std::uint64_t> left;
+    Index begin;
+  };
+  // Parts live on the caller's stack, or for pools of more than `on_stack` threads on the heap.
+  constexpr Index on_stack = 32;
   struct Shared {
     Shared(const Task& task_, Index n_tasks_, Index parts_)
-        : task(task_), n_tasks(n_tasks_), parts(parts_), done(static_cast<unsigned>(parts_ - 1)) {}
+        : task(task_), parts(parts_), done(static_cast<unsigned>(parts_ - 1)) {
+      if (parts > on_stack) {
+        heap = std::make_unique<Part[]>(static_cast<std::size_t>(parts));
+        part = heap.get();
+      }
+      for (Index p = 0; p < parts; ++p) {
+        const auto [first, last] = piece(n_tasks_, parts, p);
+        part[p].begin = first;
+        part[p].left.store(static_cast<std::uint64_t>(last - first) << 32, std::memory_order_relaxed);
+      }
+    }
     const Task& task;
-    const Index n_tasks, parts;
+    const Index parts;
+    Part local[on_stack];
+    std::unique_ptr<Part[]> heap;
+    Part* part = local;
     std::atomic<bool> failed{false};
     std::exception_ptr error;
     Eigen::Barrier done;
 
-    void work(Index part) {
+    // The next task of part p, from its front (its owner) or its back (another thread); -1 when none is left.
+    Index take(Index p, bool front) {
+      std::uint64_t left = part[p].left.load(std::memory_order_relaxed);
+      for (;;) {
+        const std::uint64_t first = left & 0xffffffffu, last = left >> 32;
+        if (first >= last) return -1;
+        const std::uint64_t rest = front ? left + 1 : left - (std::uint64_t{1} << 32);
+        if (part[p].left.compare_exchange_weak(left, rest, std::memory_order_relaxed))
+          return part[p].begin + static_cast<Index>(front ? first : last - 1);
+      }
+    }
+    void work(Index own) {
       try {
-        const auto [first, last] = piece(n_tasks, parts, part);
-        for (Index k = first; k < last && !failed.load(std::memory_order_relaxed); ++k) task(k);
+        for (Index k; !failed.load(std::memory_order_relaxed) && (k = take(own, true)) >= 0;) task(k);
+        for (Index p = (own + 1) % parts; p != own; p = (p + 1) % parts)
+          for (Index k; !failed.load(std::memory_order_relaxed) && (k = take(p, false)) >= 0;) task(k);
       } catch (...) {
         if (!failed.exchange(true)) error = std::current_exception();
       }
