@@ -102,23 +102,23 @@ EIGEN_ALWAYS_INLINE auto wins(const V& x, const V& best) {
   else return either(less(best, x), both(is_nan(x), equal(best, best)));
 }
 
-// The first maximum of every lane of U packets (or single values) of channels [c, c + U * step) over a window,
+// The first maximum of every lane of U packets (or single values) of channels over a window (`window` points at
+// the first of those channels in its top-left element),
 // by detail::replaces_max: best[u] its value, argmax[u] its window position (a T, exact below 2^digits).
 // A running argmax without NaN checks and a sum that turns NaN if any value is NaN (or if infinities of both
 // signs meet); only then is the packet scanned again with the NaN rule.
 template <int U, class V, class T>
-EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, const Window& pixels, Index c, V* best,
-                                       V* argmax) {
+EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, const Window& pixels, V* best, V* argmax) {
   constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
   V sum[std::size_t{U}];
   unroll<U>([&](int u) {
-    best[u] = sum[u] = load<V>(window + c + u * step);
+    best[u] = sum[u] = load<V>(window + u * step);
     argmax[u] = constant<V>(T(0));
   });
   g.for_each_element(pixels, [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
     const V position = constant<V>(static_cast<T>(k));
     unroll<U>([&](int u) {
-      const V x = load<V>(window + offset + c + u * step);
+      const V x = load<V>(window + offset + u * step);
       argmax[u] = select(less(best[u], x), position, argmax[u]);
       best[u] = maximum(best[u], x);
       sum[u] = add(sum[u], x);
@@ -126,10 +126,10 @@ EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, co
   });
   unroll<U>([&](int u) {
     if (!has_nan(sum[u])) return;
-    best[u] = load<V>(window + c + u * step);
+    best[u] = load<V>(window + u * step);
     argmax[u] = constant<V>(T(0));
     g.for_each_element(pixels, [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
-      const V x = load<V>(window + offset + c + u * step);
+      const V x = load<V>(window + offset + u * step);
       const auto won = wins(x, best[u]);
       best[u] = select(won, x, best[u]);
       argmax[u] = select(won, constant<V>(static_cast<T>(k)), argmax[u]);
@@ -191,11 +191,12 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
       using V = decltype(lanes);
       constexpr int U = packets;
       constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+      const T* const base = window + c;
       V result[std::size_t{U}], sum[std::size_t{U}];
-      unroll<U>([&](int u) { result[u] = sum[u] = load<V>(window + c + u * step); });
+      unroll<U>([&](int u) { result[u] = sum[u] = load<V>(base + u * step); });
       g.for_each_element(pixels, [&](Index, Index offset) CNNPRIM_INLINE_LAMBDA {
         unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-          const V x = load<V>(window + offset + c + u * step);
+          const V x = load<V>(base + offset + u * step);
           if constexpr (Max) result[u] = maximum(result[u], x);
           sum[u] = add(sum[u], x);
         });
@@ -205,9 +206,9 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
           // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
           // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
           if (has_nan(sum[u])) {
-            result[u] = load<V>(window + c + u * step);
+            result[u] = load<V>(base + u * step);
             g.for_each_element(pixels, [&](Index, Index offset) {
-              result[u] = nan_propagating_max(result[u], load<V>(window + offset + c + u * step));
+              result[u] = nan_propagating_max(result[u], load<V>(base + offset + u * step));
             });
           }
         } else {
@@ -242,7 +243,7 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows
       constexpr int U = packets;
       constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
       V best[std::size_t{U}], argmax[std::size_t{U}];
-      window_argmax<U>(g, A_prev + pixels.origin, pixels, c, best, argmax);
+      window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax);
       unroll<U>([&](int u) {
         store(A + pixel + c + u * step, best[u]);
         store_positions<T>(positions + pixel + c + u * step, argmax[u]);
@@ -297,9 +298,10 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
         V gradient[std::size_t{U}];
         unroll<U>([&](int u) { gradient[u] = load<V>(dA_pixel + c + u * step); });
         // Stores (tiled) or adds value(u) at the window element `offset` from its top-left one.
+        T* const base = target + c;
         const auto give = [&](Index offset, auto value) {
           unroll<U>([&](int u) {
-            T* p = target + offset + c + u * step;
+            T* p = base + offset + u * step;
             if constexpr (Tiled) store(p, value(u));
             else store(p, add(load<V>(p), value(u)));
           });
@@ -313,7 +315,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
             unroll<U>([&](int u) { argmax[u] = load_positions<V, T>(pixel_positions + u * step); });
           } else {
             V best[std::size_t{U}];
-            window_argmax<U>(g, window, pixels, c, best, argmax);
+            window_argmax<U>(g, window + c, pixels, best, argmax);
           }
           const auto give_won = [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
             const V position = constant<V>(static_cast<T>(k));
