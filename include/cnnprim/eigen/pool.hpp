@@ -44,20 +44,21 @@ struct PoolWindows : PoolGeometry {
   }
   class Row;
   // Calls visit(k, offset) for the elements k = 1, 2, ... of `window` in order, at `offset` from its top-left
-  // element (element 0, at offset 0, is where the caller starts). Whole 2x2 and 3x3 windows are unrolled: their
-  // offsets become addressing modes, where a loop's counting held the window's loads back.
-  template <class Visit>
+  // element (element 0, at offset 0, is where the caller starts). Whole windows of 2x2 and, up to `unrolled`, 3x3
+  // elements are unrolled: their offsets become addressing modes, where a loop's counting held the window's
+  // loads back (but a long unrolled argmax search spilled its registers, and a rare visit need not be fast).
+  template <int unrolled = 3, class Visit>
   EIGEN_ALWAYS_INLINE void for_each_element(const Window& window, Visit visit) const {
     const Index row_pitch = n_W_prev * n_C;
-    const auto unrolled = [&](auto f) CNNPRIM_INLINE_LAMBDA {
+    const auto unroll_window = [&](auto f) CNNPRIM_INLINE_LAMBDA {
       constexpr int size = decltype(f)::value;
       unroll<size * size - 1>([&](auto k) CNNPRIM_INLINE_LAMBDA {
         constexpr int element = decltype(k)::value + 1;
         visit(Index{element}, element / size * row_pitch + element % size * n_C);
       });
     };
-    if (window.rows == 3 && window.columns == 3) return unrolled(Int<3>());
-    if (window.rows == 2 && window.columns == 2) return unrolled(Int<2>());
+    if (unrolled >= 3 && window.rows == 3 && window.columns == 3) return unroll_window(Int<3>());
+    if (unrolled >= 2 && window.rows == 2 && window.columns == 2) return unroll_window(Int<2>());
     for (Index s = 1; s < window.columns; ++s) visit(s, s * n_C);
     for (Index r = 1; r < window.rows; ++r)
       for (Index s = 0; s < window.columns; ++s) visit(r * window.columns + s, r * row_pitch + s * n_C);
@@ -108,27 +109,28 @@ EIGEN_ALWAYS_INLINE auto wins(const V& x, const V& best) {
 // A running argmax without NaN checks and a sum that turns NaN if any value is NaN (or if infinities of both
 // signs meet); only then is the packet scanned again with the NaN rule.
 template <int U, class V, class T>
-EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, const Window& pixels, V* best, V* argmax) {
+EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, const Window& pixels, V* best,
+                                       V* argmax) {
   constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
   V sum[std::size_t{U}];
-  unroll<U>([&](int u) {
+  unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
     best[u] = sum[u] = load<V>(window + u * step);
     argmax[u] = constant<V>(T(0));
   });
-  g.for_each_element(pixels, [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
+  g.for_each_element<2>(pixels, [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
     const V position = constant<V>(static_cast<T>(k));
-    unroll<U>([&](int u) {
+    unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
       const V x = load<V>(window + offset + u * step);
       argmax[u] = select(less(best[u], x), position, argmax[u]);
       best[u] = maximum(best[u], x);
       sum[u] = add(sum[u], x);
     });
   });
-  unroll<U>([&](int u) {
+  unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
     if (!has_nan(sum[u])) return;
     best[u] = load<V>(window + u * step);
     argmax[u] = constant<V>(T(0));
-    g.for_each_element(pixels, [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
+    g.for_each_element<0>(pixels, [&](Index k, Index offset) {
       const V x = load<V>(window + offset + u * step);
       const auto won = wins(x, best[u]);
       best[u] = select(won, x, best[u]);
@@ -193,7 +195,7 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
       constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
       const T* const base = window + c;
       V result[std::size_t{U}], sum[std::size_t{U}];
-      unroll<U>([&](int u) { result[u] = sum[u] = load<V>(base + u * step); });
+      unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA { result[u] = sum[u] = load<V>(base + u * step); });
       g.for_each_element(pixels, [&](Index, Index offset) CNNPRIM_INLINE_LAMBDA {
         unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
           const V x = load<V>(base + offset + u * step);
@@ -201,13 +203,13 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
           sum[u] = add(sum[u], x);
         });
       });
-      unroll<U>([&](int u) {
+      unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
         if constexpr (Max) {
           // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
           // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
           if (has_nan(sum[u])) {
             result[u] = load<V>(base + u * step);
-            g.for_each_element(pixels, [&](Index, Index offset) {
+            g.for_each_element<0>(pixels, [&](Index, Index offset) {
               result[u] = nan_propagating_max(result[u], load<V>(base + offset + u * step));
             });
           }
@@ -238,13 +240,13 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows
     const Window pixels = windows.window(w);
     prefetch_ahead(A_prev, g, i, h, w);
     const Index pixel = g.pixel(i, h, w);
-    for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
+    for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
       using V = decltype(lanes);
       constexpr int U = packets;
       constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
       V best[std::size_t{U}], argmax[std::size_t{U}];
       window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax);
-      unroll<U>([&](int u) {
+      unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
         store(A + pixel + c + u * step, best[u]);
         store_positions<T>(positions + pixel + c + u * step, argmax[u]);
       });
@@ -296,11 +298,11 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
         constexpr int U = packets;
         constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
         V gradient[std::size_t{U}];
-        unroll<U>([&](int u) { gradient[u] = load<V>(dA_pixel + c + u * step); });
+        unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA { gradient[u] = load<V>(dA_pixel + c + u * step); });
         // Stores (tiled) or adds value(u) at the window element `offset` from its top-left one.
         T* const base = target + c;
-        const auto give = [&](Index offset, auto value) {
-          unroll<U>([&](int u) {
+        const auto give = [&](Index offset, auto value) CNNPRIM_INLINE_LAMBDA {
+          unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
             T* p = base + offset + u * step;
             if constexpr (Tiled) store(p, value(u));
             else store(p, add(load<V>(p), value(u)));
@@ -312,20 +314,24 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
           V argmax[std::size_t{U}];
           if (positions) {
             const std::uint8_t* pixel_positions = positions + g.pixel(i, h, w) + c;
-            unroll<U>([&](int u) { argmax[u] = load_positions<V, T>(pixel_positions + u * step); });
+            unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
+              argmax[u] = load_positions<V, T>(pixel_positions + u * step);
+            });
           } else {
             V best[std::size_t{U}];
             window_argmax<U>(g, window + c, pixels, best, argmax);
           }
           const auto give_won = [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
             const V position = constant<V>(static_cast<T>(k));
-            give(offset, [&](int u) { return masked(equal(argmax[u], position), gradient[u]); });
+            give(offset, [&](int u) CNNPRIM_INLINE_LAMBDA { return masked(equal(argmax[u], position), gradient[u]); });
           };
           give_won(0, 0);
           g.for_each_element(pixels, give_won);
         } else {
-          unroll<U>([&](int u) { gradient[u] = divide(gradient[u], constant<V>(window_size)); });
-          const auto give_share = [&](Index, Index offset) CNNPRIM_INLINE_LAMBDA { give(offset, [&](int u) { return gradient[u]; }); };
+          unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA { gradient[u] = divide(gradient[u], constant<V>(window_size)); });
+          const auto give_share = [&](Index, Index offset) CNNPRIM_INLINE_LAMBDA {
+            give(offset, [&](int u) CNNPRIM_INLINE_LAMBDA { return gradient[u]; });
+          };
           give_share(0, 0);
           g.for_each_element(pixels, give_share);
         }
