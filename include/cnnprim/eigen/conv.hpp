@@ -681,6 +681,19 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   }
 }
 
+// db = the column sums of dZ (pixels x n_C), a piece of the channels per task (a serial pass over dZ held back
+// the threads of every backward). The pieces are fixed by n_C, so the sums are too.
+template <class T>
+void bias_gradient(const T* dZ, Index pixels, Index n_C, T* db, Threads threads) {
+  const ConstMatrixMap<T> dZ_mat(dZ, pixels, n_C);
+  const Index pieces = std::min<Index>(n_C, 16);
+  parallel_for(threads, pieces, double(pixels) * double(n_C), [&](Index k) {
+    const auto [begin, end] = piece(n_C, pieces, k);
+    Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(db + begin, end - begin) =
+        dZ_mat.middleCols(begin, end - begin).colwise().sum();
+  });
+}
+
 /// db = column sums of dZ (db may be empty: no bias); dW = P^T dZ: by the depthwise kernel for depthwise
 /// layers, by the window-row kernel for one output channel, by the direct kernel when n_C fills whole packets,
 /// otherwise a chunk of output pixels at a time.
@@ -697,7 +710,7 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
   }
   const Index K = g.patch_size(), n_C = g.n_C, filters = g.group_filters();
   const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);
-  if (!db.empty()) db.vector() = dZ_mat.colwise().sum().transpose();
+  if (!db.empty()) bias_gradient(dZ.data(), g.pixels(), n_C, db.data(), threads);
   // No input channels (dW is empty) or no input pixels: A_prev, which may be empty with huge extents, is never
   // indexed.
   if (K == 0 || A_prev.empty()) {
