@@ -1,10 +1,12 @@
 // Calls on an Eigen::ThreadPool: the same bits for every number of threads, the pool used only when a call
 // is worth it, the process-wide default, a call made from inside the pool, an exception from a task.
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -232,6 +234,31 @@ TEST(CallThreads, EveryTaskRunsOnce) {
   std::vector<std::atomic<int>> runs(1000);
   cnnprim::detail::eigen::parallel_for(pool, 1000, 1e9, [&](Index k) { ++runs[static_cast<std::size_t>(k)]; });
   for (std::size_t k = 0; k < runs.size(); ++k) ASSERT_EQ(runs[k].load(), 1) << "task " << k;
+}
+
+TEST(CallThreads, ThreadsThatFinishTakeTheTasksLeftAtTheEndOfOthersParts) {
+  Eigen::ThreadPool pool(2);  // the caller's part is tasks 0-9, the pool thread's 10-19
+  const std::thread::id caller = std::this_thread::get_id();
+  std::vector<std::atomic<int>> runs(20);
+  std::vector<std::atomic<bool>> by_caller(20);
+  std::atomic<bool> caller_took_from_the_other_part{false};
+  cnnprim::detail::eigen::parallel_for(pool, 20, 1e9, [&](Index k) {
+    const auto task = static_cast<std::size_t>(k);
+    ++runs[task];
+    by_caller[task] = std::this_thread::get_id() == caller;
+    if (by_caller[task] && k >= 10) caller_took_from_the_other_part = true;
+    // The pool's thread holds its first task until the caller has taken from its part (at most a second).
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (!by_caller[task] && !caller_took_from_the_other_part && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+  });
+  for (std::size_t k = 0; k < runs.size(); ++k) ASSERT_EQ(runs[k].load(), 1) << "task " << k;
+  for (std::size_t k = 0; k < 10; ++k) EXPECT_TRUE(by_caller[k].load()) << "task " << k << " of the caller's part";
+  EXPECT_TRUE(caller_took_from_the_other_part.load()) << "the caller left a busy thread's tasks waiting";
+  // The caller takes from the back of the other part: what it took is a run of the last tasks.
+  std::size_t first_taken = 20;
+  while (first_taken > 10 && by_caller[first_taken - 1].load()) --first_taken;
+  for (std::size_t k = 10; k < first_taken; ++k) EXPECT_FALSE(by_caller[k].load()) << "task " << k;
 }
 
 }  // namespace
