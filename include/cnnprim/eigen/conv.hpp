@@ -682,11 +682,12 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
 }
 
 // db = the column sums of dZ (pixels x n_C), a piece of the channels per task (a serial pass over dZ held back
-// the threads of every backward). The pieces are fixed by n_C, so the sums are too.
+// the threads of every backward). Pieces of at least 16 channels keep the sums vectorized across channels;
+// they are fixed by n_C, so the sums are too.
 template <class T>
 void bias_gradient(const T* dZ, Index pixels, Index n_C, T* db, Threads threads) {
   const ConstMatrixMap<T> dZ_mat(dZ, pixels, n_C);
-  const Index pieces = std::min<Index>(n_C, 16);
+  const Index pieces = std::clamp<Index>(n_C / 16, 1, 16);
   parallel_for(threads, pieces, double(pixels) * double(n_C), [&](Index k) {
     const auto [begin, end] = piece(n_C, pieces, k);
     Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(db + begin, end - begin) =
