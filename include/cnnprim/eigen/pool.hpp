@@ -27,7 +27,6 @@
 
 namespace cnnprim::detail::eigen {
 
-
 // One window of A_prev, clipped to the image: the offset of its top-left element and its extent. Its elements
 // are numbered in row-major order, k = r * columns + s: the window positions of the argmax.
 struct Window {
@@ -103,9 +102,9 @@ EIGEN_ALWAYS_INLINE auto wins(const V& x, const V& best) {
   else return either(less(best, x), both(is_nan(x), equal(best, best)));
 }
 
-// The first maximum of every lane of U packets (or single values) of channels over a window (`window` points at
-// the first of those channels in its top-left element),
-// by detail::replaces_max: best[u] its value, argmax[u] its window position (a T, exact below 2^digits).
+// The first maximum, by detail::replaces_max, of every lane of U packets (or single values) of channels over a
+// window, `window` pointing at the first of those channels in its top-left element: best[u] its value,
+// argmax[u] its window position (a T, exact below 2^digits).
 // A running argmax without NaN checks and a sum that turns NaN if any value is NaN (or if infinities of both
 // signs meet); only then is the packet scanned again with the NaN rule.
 template <int U, class V, class T>
