@@ -148,6 +148,11 @@ const Shape shapes[] = {
     {1, 5, 6, 16, 2, 16, 1, 3, "DirectKernelPadLargerThanFilter"},
     {1, 10, 10, 32, 1, 16, 1, 0, "DirectKernelPointwise"},
     {1, 9, 10, 12, 3, 20, 1, 1, "DirectKernelNarrowPackets"},
+    // Channel counts that fill half or quarter packets only (8 or 4 floats with AVX-512, 4 or 2 doubles).
+    {2, 5, 7, 4, 3, 8, 1, 0, "DirectKernelForumThread"},
+    {2, 7, 6, 8, 3, 8, 1, 1, "DirectKernelHalfPackets"},
+    {1, 9, 8, 4, 3, 24, 2, 1, "DirectKernelQuarterPacketsStrided"},
+    {2, 6, 5, 8, 2, 12, 1, 1, "DirectKernelQuarterPacketsEvenFilter"},
     // Filters too large for one pass over the output (192 input channels); a small image's output shared out
     // by blocks of output channels.
     {2, 5, 6, 192, 3, 80, 1, 1, "DirectKernelFilterInPassesSmallImage"},

@@ -180,15 +180,6 @@ struct Chunks {
   Chunk operator[](Index k) const { return {k * chunk, std::min(chunk, pixels - k * chunk)}; }
 };
 
-// True when every channel count in `counts` fills whole SIMD packets: the direct kernels apply.
-template <class T>
-bool fills_packets(std::initializer_list<Index> counts) {
-  if (packet_size<T> == 1) return false;
-  for (Index count : counts)
-    if (count % packet_size<T> != 0) return false;
-  return true;
-}
-
 // A batch of images with zeros around each (pad_top rows above, pad_bottom below, pad_left and pad_right
 // columns), handed out a few padded rows at a time: the images' own memory when there is no padding,
 // otherwise a copy in the calling thread's scratch memory.
@@ -283,16 +274,16 @@ struct DirectFilter {
 // the processors whose SIMD packets the direct kernels use) while every tile of the output uses them.
 constexpr Index filter_pass_bytes = Index{192} << 10;
 
-// output = activation(conv(input, filter) (+ bias)), the filter in HWIO layout, one register tile of output
-// pixels x channels at a time. The tasks are pieces of the images' output rows, sharing a copy of the filter
-// packed by blocks of output channels; or, for small outputs of a few images (ResNet-18's 7x7 layers at batch
-// 1 or 8), blocks of output channels over every image, each task packing its own block, so that no thread
-// waits for one to pack a large filter (9.4 MB in ResNet-18's last layers), and taking the input channels in
-// passes whose filter rows stay in L2 cache.
-template <class T>
+// output = activation(conv(input, filter) (+ bias)), the filter in HWIO layout, one register tile of output pixels x
+// channels (in packets of n, which divides n_out) at a time. The tasks are pieces of the images' output rows, sharing a
+// copy of the filter packed by blocks of output channels; or, for small outputs of a few images (ResNet-18's 7x7 layers
+// at batch 1 or 8), blocks of output channels over every image, each task packing its own block, so that no thread
+// waits for one to pack a large filter (9.4 MB in ResNet-18's last layers), and taking the input channels in passes
+// whose filter rows stay in L2 cache.
+template <class T, Index n>
 void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter, const T* bias, Activation activation,
                  T* output, Threads threads) {
-  const Index n = packet_size<T>, block = tile_packets * n, C = g.n_in, taps = g.f_H * g.f_W;
+  const Index block = tile_packets * n, C = g.n_in, taps = g.f_H * g.f_W;
   const PaddedImages<T> images(input, g.n_H_in, g.n_W_in, C, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right);
   const Index row = images.width() * C;
   // Consecutive output columns' windows lie stride_W * C apart; with one output column there is no step,
@@ -321,7 +312,7 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
           const T* a = a_rows + (h - h_begin) * g.stride_H * row + w0 * column_step + k0;
           T* z = out + (h * g.n_W + w0) * g.n_out + c0;
           with_tile(std::min<Index>(tile_rows, g.n_W - w0), width / n, [&](auto R, auto CB) {
-            Tile<T, R, CB> tile;
+            Tile<T, R, CB, n> tile;
             if (k0 == 0) tile.broadcast_row(bias ? bias + c0 : nullptr);
             else tile.load(z, g.n_out);
             for (Index kh = 0; kh < g.f_H; ++kh)
@@ -366,18 +357,46 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
 // in L2 cache (1 MiB or more on AVX-512 processors; 384 to 768 KiB timed alike on one).
 constexpr Index gradient_pass_bytes = Index{512} << 10;
 
-// dW[kh, kw, k, c] = sum over pixels of A_prev_pad[i, h*stride + kh, w*stride + kw, k] * dZ[i, h, w, c],
-// accumulated a pass of output rows at a time into register tiles of dW's rows x output channels. A tile's rows
-// are consecutive elements of a run: the f_W * n_C_prev elements (kw, k) of a filter row when its taps are
-// contiguous in A_prev (dilation_W == 1), so that a layer with few input channels still fills a tile,
-// otherwise the n_C_prev channels of one tap.
-// With several images, the tasks are blocks of images (as many as partial_sums allows), each summing into
-// its own partial dW, added up in order at the end: a thread reads only its own images, which the layers
-// before it left in its core's cache. With one image, the tasks share out the tiles of dW, each summing over
-// every pixel. Either way the split is fixed by the shapes, so the number of threads changes no bit.
+// A small layer whose channels fill no packet (the lecture's 10 filters of 3 channels) takes the direct kernels
+// on copies whose channels are padded with zeros to a quarter, a half or whole packets: below this many
+// multiply-adds of the padded layer, the patch-matrix path's fixed costs (im2col, col2im, Eigen's packing of both
+// operands) outweigh the padding's extra work.
+constexpr double small_padded_work = 1 << 16;
+
 template <class T>
+Index padded_channels(Index count) {
+  using H = decltype(half_packet(Packet<T>()));
+  constexpr Index h = lanes(H()), q = lanes(decltype(half_packet(H()))());
+  return count <= q ? q : count <= h ? h : ceil_div(count, packet_size<T>) * packet_size<T>;
+}
+
+template <class T>
+bool pads_channels(const ConvGeometry& g, Index count) {
+  return packet_size<T> > 1 && count > 0 &&
+         g.work() / double(count) * double(padded_channels<T>(count)) <= small_padded_work;
+}
+
+// Copies `rows` rows of `from` channels into rows of `to` channels: the first min(from, to) of each, zeros after.
+template <class T>
+void copy_channels(const T* source, Index rows, Index from, Index to, T* target) {
+  const Index kept = std::min(from, to);
+  for (Index r = 0; r < rows; ++r) {
+    std::copy_n(source + r * from, kept, target + r * to);
+    std::fill(target + r * to + kept, target + (r + 1) * to, T(0));
+  }
+}
+
+// dW[kh, kw, k, c] = sum over pixels of A_prev_pad[i, h*stride + kh, w*stride + kw, k] * dZ[i, h, w, c], accumulated a
+// pass of output rows at a time into register tiles of dW's rows x output channels (packets of n, which divides n_C). A
+// tile's rows are consecutive elements of a run: the f_W * n_C_prev elements (kw, k) of a filter row when its taps are
+// contiguous in A_prev (dilation_W == 1), so that a layer with few input channels still fills a tile, otherwise the
+// n_C_prev channels of one tap. With several images, the tasks are blocks of images (as many as partial_sums allows),
+// each summing into its own partial dW, added up in order at the end: a thread reads only its own images, which the
+// layers before it left in its core's cache. With one image, the tasks share out the tiles of dW, each summing over
+// every pixel. Either way the split is fixed by the shapes, so the number of threads changes no bit.
+template <class T, Index n>
 void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW, Threads threads) {
-  const Index n = packet_size<T>, block = tile_packets * n, C = g.n_C_prev, n_C = g.n_C;
+  const Index block = tile_packets * n, C = g.n_C_prev, n_C = g.n_C;
   const PaddedImages<T> images(A_prev, g.n_H_prev, g.n_W_prev, C, g.pad_top, g.pad_bottom, g.pad_left,
                                g.pad_right);
   const Index row = images.width() * C;
@@ -405,7 +424,7 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
           const T* dz = dZ + i * g.n_H * g.n_W * n_C + c0;
           T* dw = sum + ((kh * runs + q) * run + j0) * n_C + c0;
           with_tile(std::min<Index>(tile_rows, run - j0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
-            Tile<T, R, CB> tile;
+            Tile<T, R, CB, n> tile;
             tile.load(dw, n_C);
             for (Index h = h_begin; h < h_end; ++h)
               tile.update(a + h * g.stride_H * row, 1, column_step, dz + h * g.n_W * n_C, n_C, g.n_W);
@@ -513,27 +532,27 @@ void one_channel_backward_weights(const T* A_prev, const T* dZ, const ConvGeomet
     T* const sum = block == 0 ? dW : partials + (block - 1) * K;
     const Range images = piece(g.m, blocks, block);  // (not a structured binding: the lambda below reads it)
     const Index i_begin = images.begin, i_end = images.end;
-    // Each part of dW's row kh stays in registers while every pixel of the block adds onto it: four sums, of
-    // the pixels w = 0, 1, 2, 3 mod 4 of each row, so that four chains of additions run side by side.
+    // Each packet of dW's row kh stays in registers while every pixel of the block adds onto it: eight sums, of
+    // the pixels w = 0, ..., 7 mod 8 of each row, so that eight chains of additions run side by side.
     // (With one output column there is no step, and a stride past the image must not be multiplied out.)
     const Index length = g.f_W * g.n_C_prev, line = g.n_W_prev * g.n_C_prev;
     const Index step = g.n_W > 1 ? g.stride_W * g.n_C_prev : 0;
+    constexpr int chains = 8;
     for (Index kh = 0; kh < g.f_H; ++kh)
-      for_each_part<T>(length, [&](Index j, auto v) {
+      for_each_covering_packet<T>(length, [&](Index j, auto v) {
         using V = decltype(v);
-        V part[4] = {constant<V>(T(0)), constant<V>(T(0)), constant<V>(T(0)), constant<V>(T(0))};
+        V part[chains];
+        unroll<chains>([&](int u) { part[u] = constant<V>(T(0)); });
         for (Index i = i_begin; i < i_end; ++i)
           for (Index h = 0; h < g.n_H; ++h) {
             const T* a = A_prev + (i * g.n_H_prev + h * g.stride_H) * line + kh * g.dilation_H * line + j;
             const T* dz = dZ + (i * g.n_H + h) * g.n_W;
-            Index w = 0;
-            for (; w + 4 <= g.n_W; w += 4)
-              unroll<4>([&](int u) {
-                part[u] = multiply_add(constant<V>(dz[w + u]), load<V>(a + (w + u) * step), part[u]);
+            for (Index w = 0; w < g.n_W; w += chains)
+              unroll<chains>([&](int u) {
+                if (w + u < g.n_W) part[u] = multiply_add(constant<V>(dz[w + u]), load<V>(a + (w + u) * step), part[u]);
               });
-            for (int u = 0; w < g.n_W; ++w, ++u)
-              part[u] = multiply_add(constant<V>(dz[w]), load<V>(a + w * step), part[u]);
           }
+        unroll<chains / 2>([&](int u) { part[u] = add(part[u], part[u + chains / 2]); });
         store(sum + kh * length + j, add(add(part[0], part[1]), add(part[2], part[3])));
       });
   });
@@ -563,13 +582,14 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
   }
   if (g.is_depthwise()) return depthwise_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
   if (one_output_channel(g)) return one_channel_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
-  if (g.groups == 1 && fills_packets<T>({n_C}) && g.pads_within_filter()) {
-    direct_conv(A_prev.data(),
-                {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
-                 g.f_W, g.stride_H, g.stride_W, g.dilation_H, g.dilation_W, g.n_H, g.n_W, n_C},
-                {W.data(), /*flipped=*/false}, b, g.activation, Z.data(), threads);
+  if (g.groups == 1 && g.pads_within_filter() && with_packets_dividing<T>({n_C}, [&](auto n) {
+        direct_conv<T, decltype(n)::value>(
+            A_prev.data(),
+            {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
+             g.f_W, g.stride_H, g.stride_W, g.dilation_H, g.dilation_W, g.n_H, g.n_W, n_C},
+            {W.data(), /*flipped=*/false}, b, g.activation, Z.data(), threads);
+      }))
     return;
-  }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const Index columns = std::min(filters, filter_columns<T>(g));
   const Chunks chunks = Chunks::of<T>(g);
@@ -613,14 +633,16 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   // its channel axes swapped; a side padded by p becomes a side padded by extent - 1 - p. That padding must
   // add nothing, as in the notebook's sum over dZ's own elements, so a weight that is infinite or NaN
   // (0 * inf is NaN) takes the patch-matrix path.
-  if (g.groups == 1 && fills_packets<T>({g.n_C_prev}) && g.stride_H == 1 && g.stride_W == 1 &&
-      g.pads_within_filter() && W.vector().allFinite()) {
+  // (Channels that fill only half or quarter packets, as in the forum thread's 4, took twice as long this way as
+  // by the patch matrix.)
+  if (g.groups == 1 && g.n_C_prev % packet_size<T> == 0 && packet_size<T> > 1 && g.stride_H == 1 &&
+      g.stride_W == 1 && g.pads_within_filter() && W.vector().allFinite()) {
     const Index e_H = g.extent_H() - 1, e_W = g.extent_W() - 1;
-    direct_conv(dZ.data(),
-                {g.m, g.n_H, g.n_W, n_C, e_H - g.pad_top, e_H - g.pad_bottom, e_W - g.pad_left, e_W - g.pad_right,
-                 g.f_H, g.f_W, 1, 1, g.dilation_H, g.dilation_W, g.n_H_prev, g.n_W_prev, g.n_C_prev},
-                {W.data(), /*flipped=*/true}, static_cast<const T*>(nullptr), Activation::none(), dA_prev.data(),
-                threads);
+    direct_conv<T, packet_size<T>>(
+        dZ.data(),
+        {g.m, g.n_H, g.n_W, n_C, e_H - g.pad_top, e_H - g.pad_bottom, e_W - g.pad_left, e_W - g.pad_right, g.f_H,
+         g.f_W, 1, 1, g.dilation_H, g.dilation_W, g.n_H_prev, g.n_W_prev, g.n_C_prev},
+        {W.data(), /*flipped=*/true}, static_cast<const T*>(nullptr), Activation::none(), dA_prev.data(), threads);
     return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
@@ -720,8 +742,22 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
   }
   if (g.is_depthwise()) return depthwise_backward_weights(A_prev.data(), dZ.data(), g, dW.data(), threads);
   if (one_output_channel(g)) return one_channel_backward_weights(A_prev.data(), dZ.data(), g, dW.data(), threads);
-  if (g.groups == 1 && fills_packets<T>({n_C}) && g.pads_within_filter()) {
-    direct_filter_gradient(A_prev.data(), dZ.data(), g, dW.data(), threads);
+  if (g.groups == 1 && g.pads_within_filter() && with_packets_dividing<T>({n_C}, [&](auto n) {
+        direct_filter_gradient<T, decltype(n)::value>(A_prev.data(), dZ.data(), g, dW.data(), threads);
+      }))
+    return;
+  if (g.groups == 1 && g.pads_within_filter() && pads_channels<T>(g, n_C)) {
+    // The same from dZ with its channels padded with zeros, into a dW as wide, copied out after.
+    const Index wide = padded_channels<T>(n_C);
+    T* const dZ_wide = scratch<T, Scratch::WideOperand>(static_cast<std::size_t>(g.pixels() * wide));
+    T* const dW_wide = scratch<T, Scratch::WideResult>(static_cast<std::size_t>(K * wide));
+    copy_channels(dZ.data(), g.pixels(), n_C, wide, dZ_wide);
+    ConvGeometry padded = g;
+    padded.n_C = wide;
+    with_packets_dividing<T>({wide}, [&](auto n) {
+      direct_filter_gradient<T, decltype(n)::value>(A_prev.data(), dZ_wide, padded, dW_wide, threads);
+    });
+    copy_channels(dW_wide, K, wide, n_C, dW.data());
     return;
   }
   const Chunks chunks = Chunks::of<T>(g);

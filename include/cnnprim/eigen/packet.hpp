@@ -10,7 +10,9 @@
 //   is used only where no lane holds NaN: which operand it returns then differs between instruction sets.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -69,6 +71,38 @@ typename Eigen::internal::unpacket_traits<P>::half half_packet(const P&);
 template <class P>
 constexpr Index lanes(const P&) {
   return Eigen::internal::unpacket_traits<P>::size;
+}
+
+// The packet of T that holds n values: Packet<T>, its half or its quarter (n = 1: T itself).
+template <class T, Index n>
+auto packet_with() {
+  using P = Packet<T>;
+  using H = decltype(half_packet(P()));
+  using Q = decltype(half_packet(H()));
+  static_assert(n == 1 || lanes(P()) == n || lanes(H()) == n || lanes(Q()) == n, "no packet of T holds n values");
+  if constexpr (n == 1) return T();
+  else if constexpr (lanes(P()) == n) return P();
+  else if constexpr (lanes(H()) == n) return H();
+  else return Q();
+}
+template <class T, Index n>
+using packet_of = decltype(packet_with<T, n>());
+
+// Calls visit(std::integral_constant<Index, n>()) with the widest n of Packet<T>, its half and its quarter that
+// divides every count, and returns true; false when none does (or a packet is one value).
+template <class T, class Visit>
+bool with_packets_dividing(std::initializer_list<Index> counts, Visit visit) {
+  using P = Packet<T>;
+  using H = decltype(half_packet(P()));
+  using Q = decltype(half_packet(H()));
+  constexpr Index p = lanes(P()), h = lanes(H()), q = lanes(Q());
+  const auto divides = [&](Index n) {
+    return n > 1 && std::all_of(counts.begin(), counts.end(), [n](Index count) { return count % n == 0; });
+  };
+  if (divides(p)) return visit(std::integral_constant<Index, p>()), true;
+  if (divides(h)) return visit(std::integral_constant<Index, h>()), true;
+  if (divides(q)) return visit(std::integral_constant<Index, q>()), true;
+  return false;
 }
 
 template <class V, class T>
@@ -133,6 +167,28 @@ EIGEN_ALWAYS_INLINE void for_each_part(Index length, Op op) {
     if (j + q <= length) op(j, Q()), j += q;
   }
   for (; j < length; ++j) op(j, T());
+}
+
+// Calls op(j, V()) for packets that cover [0, length) together: packets of the widest of Packet<T>, its half
+// and its quarter that is no longer than `length` (single values below that), the last ending at `length`, so
+// that it may overlap the one before. For sums that are stored, not added onto memory: an element two packets
+// hold is the same sum in both. A run of 15 takes two packets of 8, where for_each_part takes five operations.
+template <class T, class Op>
+EIGEN_ALWAYS_INLINE void for_each_covering_packet(Index length, Op op) {
+  using P = Packet<T>;
+  using H = decltype(half_packet(P()));
+  using Q = decltype(half_packet(H()));
+  const auto cover = [&](auto v) CNNPRIM_INLINE_LAMBDA {
+    constexpr Index n = lanes(decltype(v)());
+    Index j = 0;
+    for (; j + n <= length; j += n) op(j, v);
+    if (j < length) op(length - n, v);
+  };
+  if (length >= lanes(P())) cover(P());
+  else if (length >= lanes(H())) cover(H());
+  else if (length >= lanes(Q())) cover(Q());
+  else
+    for (Index j = 0; j < length; ++j) op(j, T());
 }
 
 template <class T>

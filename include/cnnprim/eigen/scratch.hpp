@@ -21,6 +21,8 @@ enum class Scratch {
   PatchGradients,
   PartialSums,
   WindowTaps,
+  WideOperand,
+  WideResult,
   Count
 };
 
@@ -85,7 +87,7 @@ struct ScratchScope {
 namespace cnnprim {
 
 /// Gives back the scratch memory the Eigen path keeps for the calling thread (at most 64 MiB per buffer,
-/// seven buffers); the next call allocates it again.
+/// eight buffers); the next call allocates it again.
 inline void release_scratch() { detail::eigen::ScratchMemory::of_this_thread().trim(0); }
 
 }  // namespace cnnprim

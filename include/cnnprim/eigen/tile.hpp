@@ -1,6 +1,6 @@
 // A register tile of rank-1 updates on Eigen's packet primitives: the inner kernel of the direct convolution.
 //
-// The tile holds R x CB packets, acc[r][j] (j counts packets of the output's contiguous channel axis), and
+// The tile holds R x CB packets of n values, acc[r][j] (j counts packets of the output's contiguous channel axis), and
 // adds a[r * a_stride + d * a_step] * b[d * b_step + j * packet] over a depth d. That one shape of loop is
 // the forward convolution (rows r are output pixels, d runs over a window's channels), the backward data
 // (the same with the flipped filter) and the backward weights (rows are input channels, d runs over pixels).
@@ -18,10 +18,11 @@ namespace cnnprim::detail::eigen {
 constexpr int tile_rows = vector_registers >= 32 ? 6 : 3;
 constexpr int tile_packets = vector_registers >= 32 ? 4 : 3;
 
-template <class T, int R, int CB>
+// Packets of n values are Packet<T> or a smaller packet of T (packet_of): 8 channels of floats fill no 16-float
+// packet of AVX-512, but one of its halves.
+template <class T, int R, int CB, Index n = packet_size<T>>
 struct Tile {
-  using P = Packet<T>;
-  static constexpr Index n = packet_size<T>;
+  using P = packet_of<T, n>;
   P acc[std::size_t{R}][std::size_t{CB}];
 
   // Every row starts from the same row of values (a bias), or from zero when `row` is null.
