@@ -180,6 +180,24 @@ struct Chunks {
   Chunk operator[](Index k) const { return {k * chunk, std::min(chunk, pixels - k * chunk)}; }
 };
 
+// Below this many multiply-adds, the patch-matrix path's fixed costs (im2col, col2im, Eigen's packing of both
+// operands) outweigh the arithmetic: a small layer takes kernels that do without some of them.
+constexpr double small_work = 1 << 16;
+
+// C (rows x cols) = A (rows x depth) B (depth x cols), all row-major, a packet of a row of C at a time in
+// registers: for products too small for Eigen's GEMM to pay for packing its operands.
+template <class T>
+void small_product(const T* A, Index rows, Index depth, const T* B, Index cols, T* C) {
+  for (Index r = 0; r < rows; ++r)
+    for_each_part<T>(cols, [&](Index j, auto v) {
+      using V = decltype(v);
+      V sum = constant<V>(T(0));
+      for (Index d = 0; d < depth; ++d)
+        sum = multiply_add(constant<V>(A[r * depth + d]), load<V>(B + d * cols + j), sum);
+      store(C + r * cols + j, sum);
+    });
+}
+
 // A batch of images with zeros around each (pad_top rows above, pad_bottom below, pad_left and pad_right
 // columns), handed out a few padded rows at a time: the images' own memory when there is no padding,
 // otherwise a copy in the calling thread's scratch memory.
@@ -357,12 +375,8 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
 // in L2 cache (1 MiB or more on AVX-512 processors; 384 to 768 KiB timed alike on one).
 constexpr Index gradient_pass_bytes = Index{512} << 10;
 
-// A small layer whose channels fill no packet (the lecture's 10 filters of 3 channels) takes the direct kernels
-// on copies whose channels are padded with zeros to a quarter, a half or whole packets: below this many
-// multiply-adds of the padded layer, the patch-matrix path's fixed costs (im2col, col2im, Eigen's packing of both
-// operands) outweigh the padding's extra work.
-constexpr double small_padded_work = 1 << 16;
-
+// Channels rounded up to a quarter, a half or whole packets: a small layer (small_work) whose n_C fills no packet
+// (the lecture's 10 filters) takes the direct filter gradient on a copy of dZ whose channels are padded with zeros.
 template <class T>
 Index padded_channels(Index count) {
   using H = decltype(half_packet(Packet<T>()));
@@ -373,7 +387,7 @@ Index padded_channels(Index count) {
 template <class T>
 bool pads_channels(const ConvGeometry& g, Index count) {
   return packet_size<T> > 1 && count > 0 &&
-         g.work() / double(count) * double(padded_channels<T>(count)) <= small_padded_work;
+         g.work() / double(count) * double(padded_channels<T>(count)) <= small_work;
 }
 
 // Copies `rows` rows of `from` channels into rows of `to` channels: the first min(from, to) of each, zeros after.
@@ -651,13 +665,21 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   // dP = dZ W_mat^T for chunk k and each group, summed over blocks of output channels; at 1x1 it is dA_prev
   // itself.
   const Chunks chunks = Chunks::of<T>(g);
+  // A small layer's products (the forum thread's 30 x 8 x 36) are too small for Eigen's GEMM to pay for packing
+  // its operands: they take W_mat^T, copied once, and small_product.
+  T* const W_t = g.groups == 1 && g.work() <= small_work
+                     ? scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(n_C * K))
+                     : nullptr;
+  if (W_t) MatrixMap<T>(W_t, n_C, K) = W_mat.transpose();
   const auto chunk_gradient = [&](Chunks::Chunk c) {
     T* const dpatches = g.is_pointwise() ? dA_prev.data() + c.first * K
                                          : scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(c.count * K));
     MatrixMap<T> dP(dpatches, c.count, K);
     for (Index group = 0; group < g.groups; ++group) {
       const Index c_first = group * filters;
-      if (columns == n_C) {
+      if (W_t) {
+        small_product(dZ.data() + c.first * n_C, c.count, n_C, W_t, K, dpatches);
+      } else if (columns == n_C) {
         dP.noalias() = dZ_mat.middleRows(c.first, c.count) * W_mat.transpose();
       } else {
         dP.setZero();

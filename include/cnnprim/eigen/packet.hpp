@@ -171,8 +171,9 @@ EIGEN_ALWAYS_INLINE void for_each_part(Index length, Op op) {
 
 // Calls op(j, V()) for packets that cover [0, length) together: packets of the widest of Packet<T>, its half
 // and its quarter that is no longer than `length` (single values below that), the last ending at `length`, so
-// that it may overlap the one before. For sums that are stored, not added onto memory: an element two packets
-// hold is the same sum in both. A run of 15 takes two packets of 8, where for_each_part takes five operations.
+// that it may overlap the one before. For sums kept in registers and stored, not for updates of memory (a load
+// that overlaps a store just made waits for it): an element two packets hold is the same sum in both. A run of
+// 15 takes two packets of 8, where for_each_part takes five operations.
 template <class T, class Op>
 EIGEN_ALWAYS_INLINE void for_each_covering_packet(Index length, Op op) {
   using P = Packet<T>;
