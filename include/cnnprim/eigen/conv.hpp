@@ -57,10 +57,17 @@ Index filter_columns(const ConvGeometry& g) {
   return std::max<Index>(1, std::min(g.n_C, product_budget<T> / std::max<Index>(1, g.patch_size())));
 }
 
+// Below this many multiply-adds, the patch-matrix path's fixed costs (im2col, col2im, Eigen's packing of both
+// operands) outweigh the arithmetic: a small layer takes kernels that do without some of them (and runs on the
+// calling thread: small_work < parallel_work).
+constexpr double small_work = 1 << 16;
+
 // Blocks (of chunks of pixels, or of images) whose partial sums of dW are added up in order: enough to share
-// among 16 threads, as long as they fit in 16 MiB. Fixed by the shapes, never by the number of threads.
+// among 16 threads, as long as they fit in 16 MiB; one for a small layer. Fixed by the shapes, never by the number
+// of threads.
 template <class T>
 Index partial_sums(const ConvGeometry& g, Index chunks) {
+  if (g.work() <= small_work) return 1;
   const Index bytes = g.patch_size() * g.n_C * static_cast<Index>(sizeof(T));
   return std::clamp<Index>(std::min(chunks, (Index{16} << 20) / std::max<Index>(1, bytes)), 1, 16);
 }
@@ -180,22 +187,26 @@ struct Chunks {
   Chunk operator[](Index k) const { return {k * chunk, std::min(chunk, pixels - k * chunk)}; }
 };
 
-// Below this many multiply-adds, the patch-matrix path's fixed costs (im2col, col2im, Eigen's packing of both
-// operands) outweigh the arithmetic: a small layer takes kernels that do without some of them.
-constexpr double small_work = 1 << 16;
-
-// C (rows x cols) = A (rows x depth) B (depth x cols), all row-major, a packet of a row of C at a time in
-// registers: for products too small for Eigen's GEMM to pay for packing its operands.
+// C (rows x cols) = A (rows x depth) B (depth x cols), all row-major, a packet of U rows of C at a time in
+// registers (U independent chains of additions): for products too small for Eigen's GEMM to pay for packing its
+// operands.
 template <class T>
 void small_product(const T* A, Index rows, Index depth, const T* B, Index cols, T* C) {
-  for (Index r = 0; r < rows; ++r)
-    for_each_part<T>(cols, [&](Index j, auto v) {
+  const auto product_rows = [&](Index r, auto U) CNNPRIM_INLINE_LAMBDA {
+    for_each_part<T>(cols, [&](Index j, auto v) CNNPRIM_INLINE_LAMBDA {
       using V = decltype(v);
-      V sum = constant<V>(T(0));
-      for (Index d = 0; d < depth; ++d)
-        sum = multiply_add(constant<V>(A[r * depth + d]), load<V>(B + d * cols + j), sum);
-      store(C + r * cols + j, sum);
+      V sum[decltype(U)::value];
+      unroll<U>([&](int u) { sum[u] = constant<V>(T(0)); });
+      for (Index d = 0; d < depth; ++d) {
+        const V b = load<V>(B + d * cols + j);
+        unroll<U>([&](int u) { sum[u] = multiply_add(constant<V>(A[(r + u) * depth + d]), b, sum[u]); });
+      }
+      unroll<U>([&](int u) { store(C + (r + u) * cols + j, sum[u]); });
     });
+  };
+  Index r = 0;
+  for (; r + 4 <= rows; r += 4) product_rows(r, Int<4>());
+  for (; r < rows; ++r) product_rows(r, Int<1>());
 }
 
 // A batch of images with zeros around each (pad_top rows above, pad_bottom below, pad_left and pad_right
