@@ -144,6 +144,10 @@ template <class V, class T>
 EIGEN_ALWAYS_INLINE V load_positions(const std::uint8_t* positions) {
   if constexpr (is_scalar_v<V>) {
     return static_cast<T>(*positions);
+#if defined(EIGEN_VECTORIZE_AVX512)
+  } else if constexpr (std::is_same_v<V, Eigen::internal::Packet16f>) {  // (a lane at a time took 16 conversions)
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(positions))));
+#endif
   } else {
     T lanes[packet_size<T>];
     for (Index l = 0; l < packet_size<T>; ++l) lanes[l] = static_cast<T>(static_cast<int>(positions[l]));
@@ -155,6 +159,10 @@ template <class T, class V>
 EIGEN_ALWAYS_INLINE void store_positions(std::uint8_t* positions, const V& argmax) {
   if constexpr (is_scalar_v<V>) {
     *positions = static_cast<std::uint8_t>(argmax);
+#if defined(EIGEN_VECTORIZE_AVX512)
+  } else if constexpr (std::is_same_v<V, Eigen::internal::Packet16f>) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(positions), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(argmax)));
+#endif
   } else {
     T lanes[packet_size<T>];
     store(lanes, argmax);
