@@ -145,7 +145,7 @@ EIGEN_ALWAYS_INLINE V load_positions(const std::uint8_t* positions) {
   if constexpr (is_scalar_v<V>) {
     return static_cast<T>(*positions);
 #if defined(EIGEN_VECTORIZE_AVX512)
-  } else if constexpr (std::is_same_v<V, Eigen::internal::Packet16f>) {  // (a lane at a time took 16 conversions)
+  } else if constexpr (std::is_same_v<T, float> && lanes(V()) == 16) {  // (one conversion, not 16)
     return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(positions))));
 #endif
   } else {
@@ -160,7 +160,7 @@ EIGEN_ALWAYS_INLINE void store_positions(std::uint8_t* positions, const V& argma
   if constexpr (is_scalar_v<V>) {
     *positions = static_cast<std::uint8_t>(argmax);
 #if defined(EIGEN_VECTORIZE_AVX512)
-  } else if constexpr (std::is_same_v<V, Eigen::internal::Packet16f>) {
+  } else if constexpr (std::is_same_v<T, float> && lanes(V()) == 16) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(positions), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(argmax)));
 #endif
   } else {
