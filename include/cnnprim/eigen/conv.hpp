@@ -415,10 +415,11 @@ void copy_channels(const T* source, Index rows, Index from, Index to, T* target)
 // pass of output rows at a time into register tiles of dW's rows x output channels (packets of n, which divides n_C). A
 // tile's rows are consecutive elements of a run: the f_W * n_C_prev elements (kw, k) of a filter row when its taps are
 // contiguous in A_prev (dilation_W == 1), so that a layer with few input channels still fills a tile, otherwise the
-// n_C_prev channels of one tap. With several images, the tasks are blocks of images (as many as partial_sums allows),
-// each summing into its own partial dW, added up in order at the end: a thread reads only its own images, which the
-// layers before it left in its core's cache. With one image, the tasks share out the tiles of dW, each summing over
-// every pixel. Either way the split is fixed by the shapes, so the number of threads changes no bit.
+// n_C_prev channels of one tap.
+// With several images, the tasks are blocks of images (as many as partial_sums allows), each summing into its own
+// partial dW, added up in order at the end: a thread reads only its own images, which the layers before it left in
+// its core's cache. With one image, the tasks share out the tiles of dW, each summing over every pixel. Either way
+// the split is fixed by the shapes, so the number of threads changes no bit.
 template <class T, Index n>
 void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW, Threads threads) {
   const Index block = tile_packets * n, C = g.n_C_prev, n_C = g.n_C;
@@ -607,7 +608,7 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
   }
   if (g.is_depthwise()) return depthwise_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
   if (one_output_channel(g)) return one_channel_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
-  if (g.groups == 1 && g.pads_within_filter() && with_packets_dividing<T>({n_C}, [&](auto n) {
+  if (g.groups == 1 && g.pads_within_filter() && with_packets_dividing<T>(n_C, [&](auto n) {
         direct_conv<T, decltype(n)::value>(
             A_prev.data(),
             {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
@@ -775,7 +776,7 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
   }
   if (g.is_depthwise()) return depthwise_backward_weights(A_prev.data(), dZ.data(), g, dW.data(), threads);
   if (one_output_channel(g)) return one_channel_backward_weights(A_prev.data(), dZ.data(), g, dW.data(), threads);
-  if (g.groups == 1 && g.pads_within_filter() && with_packets_dividing<T>({n_C}, [&](auto n) {
+  if (g.groups == 1 && g.pads_within_filter() && with_packets_dividing<T>(n_C, [&](auto n) {
         direct_filter_gradient<T, decltype(n)::value>(A_prev.data(), dZ.data(), g, dW.data(), threads);
       }))
     return;
@@ -787,7 +788,7 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
     copy_channels(dZ.data(), g.pixels(), n_C, wide, dZ_wide);
     ConvGeometry padded = g;
     padded.n_C = wide;
-    with_packets_dividing<T>({wide}, [&](auto n) {
+    with_packets_dividing<T>(wide, [&](auto n) {
       direct_filter_gradient<T, decltype(n)::value>(A_prev.data(), dZ_wide, padded, dW_wide, threads);
     });
     copy_channels(dW_wide, K, wide, n_C, dW.data());

@@ -10,9 +10,7 @@
 //   is used only where no lane holds NaN: which operand it returns then differs between instruction sets.
 #pragma once
 
-#include <algorithm>
 #include <cmath>
-#include <initializer_list>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -89,16 +87,14 @@ template <class T, Index n>
 using packet_of = decltype(packet_with<T, n>());
 
 // Calls visit(std::integral_constant<Index, n>()) with the widest n of Packet<T>, its half and its quarter that
-// divides every count, and returns true; false when none does (or a packet is one value).
+// divides `count`, and returns true; false when none does (or a packet is one value).
 template <class T, class Visit>
-bool with_packets_dividing(std::initializer_list<Index> counts, Visit visit) {
+bool with_packets_dividing(Index count, Visit visit) {
   using P = Packet<T>;
   using H = decltype(half_packet(P()));
   using Q = decltype(half_packet(H()));
   constexpr Index p = lanes(P()), h = lanes(H()), q = lanes(Q());
-  const auto divides = [&](Index n) {
-    return n > 1 && std::all_of(counts.begin(), counts.end(), [n](Index count) { return count % n == 0; });
-  };
+  const auto divides = [count](Index n) { return n > 1 && count % n == 0; };
   if (divides(p)) return visit(std::integral_constant<Index, p>()), true;
   if (divides(h)) return visit(std::integral_constant<Index, h>()), true;
   if (divides(q)) return visit(std::integral_constant<Index, q>()), true;
