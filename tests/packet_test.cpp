@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -138,6 +139,25 @@ TYPED_TEST(Packets, LoadStoreConstantKeepEveryLane) {
   EXPECT_EQ(out[n], T(-7)) << "store wrote past its packet";
   store(out, constant<Packet<T>>(T(2.5)));
   for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], T(2.5));
+}
+
+// Bytes to a packet and back are exact for every byte value and touch only their packet's bytes.
+TYPED_TEST(Packets, BytesRoundTripEveryValue) {
+  using T = TypeParam;
+  constexpr Index n = packet_size<T>;
+  for (int first = 0; first < 256; first += static_cast<int>(n)) {
+    std::uint8_t in[n + 1], out[n + 1];
+    for (Index k = 0; k <= n; ++k) in[k] = static_cast<std::uint8_t>((first + k) % 256);
+    out[n] = 7;
+    const Packet<T> values = load_bytes<Packet<T>, T>(in);
+    T lanes_of[n];
+    store(lanes_of, values);
+    for (Index k = 0; k < n; ++k) EXPECT_EQ(lanes_of[k], T((first + k) % 256));
+    store_bytes<T>(out, values);
+    for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], in[k]);
+    EXPECT_EQ(out[n], 7) << "store_bytes wrote past its packet";
+    EXPECT_EQ((load_bytes<T, T>(in + 1)), T(in[1]));
+  }
 }
 
 // for_each_part covers [0, length) once, in order, with parts no larger than a packet and single values only

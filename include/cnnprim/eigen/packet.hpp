@@ -8,9 +8,11 @@
 //   pandnot is avoided: its operands swapped meaning between Eigen 3.3 and 3.4;
 // - pmax<PropagateNaN> returns NaN in a lane where either operand is NaN (Eigen 3.4 and later). Plain pmax
 //   is used only where no lane holds NaN: which operand it returns then differs between instruction sets.
+// One thing goes past Eigen: with AVX-512, bytes to floats and back by its intrinsics (load_bytes, store_bytes).
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -117,6 +119,38 @@ template <class V, class T>
 EIGEN_ALWAYS_INLINE V constant(T value) {
   if constexpr (is_scalar_v<V>) return value;
   else return Eigen::internal::pset1<V>(value);
+}
+
+// A packet of T from as many unsigned bytes (the argmax window positions of max pooling's second form), and
+// back, each value exact and below 256.
+template <class V, class T>
+EIGEN_ALWAYS_INLINE V load_bytes(const std::uint8_t* bytes) {
+  if constexpr (is_scalar_v<V>) {
+    return static_cast<T>(*bytes);
+#if defined(EIGEN_VECTORIZE_AVX512)
+  } else if constexpr (std::is_same_v<T, float> && lanes(V()) == 16) {  // one conversion, not 16
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes))));
+#endif
+  } else {
+    T values[lanes(V())];
+    for (Index l = 0; l < lanes(V()); ++l) values[l] = static_cast<T>(static_cast<int>(bytes[l]));
+    return load<V>(values);
+  }
+}
+
+template <class T, class V>
+EIGEN_ALWAYS_INLINE void store_bytes(std::uint8_t* bytes, const V& v) {
+  if constexpr (is_scalar_v<V>) {
+    *bytes = static_cast<std::uint8_t>(v);
+#if defined(EIGEN_VECTORIZE_AVX512)
+  } else if constexpr (std::is_same_v<T, float> && lanes(V()) == 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v)));
+#endif
+  } else {
+    T values[lanes(V())];
+    store(values, v);
+    for (Index l = 0; l < lanes(V()); ++l) bytes[l] = static_cast<std::uint8_t>(static_cast<int>(values[l]));
+  }
 }
 
 template <class V>

@@ -138,38 +138,6 @@ EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, co
   });
 }
 
-// Window positions kept one byte per element (the argmax of max pooling's second form): read into, and
-// written from, a packet of T.
-template <class V, class T>
-EIGEN_ALWAYS_INLINE V load_positions(const std::uint8_t* positions) {
-  if constexpr (is_scalar_v<V>) {
-    return static_cast<T>(*positions);
-#if defined(EIGEN_VECTORIZE_AVX512)
-  } else if constexpr (std::is_same_v<T, float> && lanes(V()) == 16) {  // (one conversion, not 16)
-    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(positions))));
-#endif
-  } else {
-    T lanes[packet_size<T>];
-    for (Index l = 0; l < packet_size<T>; ++l) lanes[l] = static_cast<T>(static_cast<int>(positions[l]));
-    return load<V>(lanes);
-  }
-}
-
-template <class T, class V>
-EIGEN_ALWAYS_INLINE void store_positions(std::uint8_t* positions, const V& argmax) {
-  if constexpr (is_scalar_v<V>) {
-    *positions = static_cast<std::uint8_t>(argmax);
-#if defined(EIGEN_VECTORIZE_AVX512)
-  } else if constexpr (std::is_same_v<T, float> && lanes(V()) == 16) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(positions), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(argmax)));
-#endif
-  } else {
-    T lanes[packet_size<T>];
-    store(lanes, argmax);
-    for (Index l = 0; l < packet_size<T>; ++l) positions[l] = static_cast<std::uint8_t>(static_cast<int>(lanes[l]));
-  }
-}
-
 // Asks for the input columns that the window four places to the right adds to its left neighbour's, so
 // that the rows' streams arrive from memory before they are needed; the hardware prefetcher alone left the
 // loads waiting. Only windows that exist are asked for, so the work is bounded by the window's size.
@@ -255,7 +223,7 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows
       window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax);
       unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
         store(A + pixel + c + u * step, best[u]);
-        store_positions<T>(positions + pixel + c + u * step, argmax[u]);
+        store_bytes<T>(positions + pixel + c + u * step, argmax[u]);
       });
     });
   }
@@ -322,7 +290,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
           if (positions) {
             const std::uint8_t* pixel_positions = positions + g.pixel(i, h, w) + c;
             unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-              argmax[u] = load_positions<V, T>(pixel_positions + u * step);
+              argmax[u] = load_bytes<V, T>(pixel_positions + u * step);
             });
           } else {
             V best[std::size_t{U}];
