@@ -242,6 +242,59 @@ TEST(ConvBackends, OneOutputChannelKeepsNanAndInfinityAsTheLoopPath) {
   EXPECT_TRUE(std::isnan(Z(0, 1, 1, 0)));  // the window at (2, 2) holds the NaN
 }
 
+// Small layers' data gradient keeps each row of dA_prev in registers (with masked loads, floats on AVX and
+// AVX-512): rows of 1 to 129 floats (9 packets of 16, one more than fit), windows wholly in the padding, strides
+// past the filter, a vertical dilation, one output channel (no padding) and several.
+TEST(ConvBackends, SmallLayerDataGradientAgreesWithTheLoopPath) {
+  int compared = 0;
+  for (Index n_W_prev : {1, 5, 16, 43})
+    for (Index n_C_prev : {1, 3})
+      for (Index n_C : {1, 5})
+        for (Index f = 2; f <= 3; ++f)
+          for (Index stride = 1; stride <= 3; ++stride)
+            for (Index pad : {0, 1, 3})
+              for (Index dilation_H : {1, 2}) {
+                const Index n_H_prev = 6;
+                if ((f - 1) * dilation_H + 1 > n_H_prev + 2 * pad || f > n_W_prev + 2 * pad) continue;
+                SCOPED_TRACE(testing::Message() << "n_W_prev " << n_W_prev << ", n_C_prev " << n_C_prev << ", n_C "
+                                                << n_C << ", f " << f << ", stride " << stride << ", pad " << pad
+                                                << ", dilation_H " << dilation_H);
+                const auto A_prev = oracle::uniform<float, 4>({2, n_H_prev, n_W_prev, n_C_prev}, 51);
+                const auto W = oracle::uniform<float, 4>({f, f, n_C_prev, n_C}, 52);
+                const auto b = oracle::uniform<float, 4>({1, 1, 1, n_C}, 53);
+                ConvParams hp{stride, pad};
+                hp.dilation = {dilation_H, 1};
+                // (db sums up to 4,128 floats of either sign, in a different order on each path.)
+                oracle::expect_backends_agree(A_prev, W, b, hp, 1e-4, 54);
+                ++compared;
+              }
+  EXPECT_EQ(compared, 528);
+}
+
+// NaN and infinities in dZ reach only the elements of dA_prev under their windows, as on the loop path, in small
+// layers with one output channel and with several.
+TEST(ConvBackends, SmallLayerDataGradientKeepsNanAndInfinityInDz) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (Index n_C : {1, 4})
+    for (Index pad : {0, 1}) {
+      SCOPED_TRACE(testing::Message() << "n_C " << n_C << ", pad " << pad);
+      const auto W = oracle::uniform<float, 4>({3, 3, 3, n_C}, 61);
+      const ConvParams hp{2, pad};
+      const Index n_H = (9 + 2 * pad - 3) / 2 + 1, n_W = (11 + 2 * pad - 3) / 2 + 1;
+      auto dZ = oracle::uniform<float, 4>({1, n_H, n_W, n_C}, 62);
+      dZ(0, 1, 2, 0) = inf;
+      dZ(0, 3, 0, n_C - 1) = nan;
+      Tensor<float> dA_loop({1, 9, 11, 3}), dA_eigen({1, 9, 11, 3});
+      cnnprim::conv_backward_data(dZ, W, hp, dA_loop, Backend::Loop);
+      cnnprim::conv_backward_data(dZ, W, hp, dA_eigen, Backend::Eigen);
+      EXPECT_TRUE(oracle::near(dA_eigen, dA_loop, 1e-5));
+      Index not_finite = 0;
+      for (Index k = 0; k < dA_loop.size(); ++k) not_finite += !std::isfinite(dA_loop.data()[k]);
+      EXPECT_GT(not_finite, 0);
+      EXPECT_LE(not_finite, 2 * 3 * 3 * 3) << "only the two windows' elements";
+    }
+}
+
 // Large enough that the Eigen path works in several chunks of output pixels.
 TEST(ConvBackends, ChunkedLargeInputMatchesLoop) {
   const auto A_prev = oracle::uniform<double, 4>({3, 40, 37, 16}, 21);

@@ -33,7 +33,7 @@ Axis resolve_axis(const char* function, const std::array<const char*, 3>& names,
                   const Input&... input) {
   const auto [axis, f_name, pad_name] = names;
   if (n_prev < 0) fail(function, axis, " must be non-negative, but got ", axis, " = ", n_prev);
-  if (f - 1 > (max_index - 1) / dilation)
+  if (dilation != 1 && f - 1 > (max_index - 1) / dilation)
     fail(function, f_name, " = ", f, " with dilation ", dilation, " spans more than ", max_index, " elements");
   Axis a{f, stride, dilation, pad_begin, pad_end, 0};
   const Index extent = a.extent();
@@ -65,7 +65,7 @@ Axis resolve_axis(const char* function, const std::array<const char*, 3>& names,
          pad_begin, " + ", pad_end);
   }
   const Index room = padded - extent;
-  a.n = room / stride + 1;
+  a.n = (stride == 1 ? room : room / stride) + 1;
   // The extra window starts at a.n * stride in the padded input, which must lie before the end padding.
   if (ceil_mode && room % stride != 0 && stride < n_prev + pad_begin - (a.n - 1) * stride) ++a.n;
   return a;

@@ -160,6 +160,82 @@ void col2im(const T* patches, const ConvGeometry& g, Index group, Index first, I
   });
 }
 
+// The most packets of a row of dA_prev that col2im_rows keeps in registers, and the most windows in a row.
+constexpr int row_packets = 8;
+constexpr Index row_windows = 64;
+
+template <class T>
+bool fits_col2im_rows(const ConvGeometry& g) {
+  return contiguous_taps(g) && g.n_W <= row_windows &&
+         ceil_div(g.n_W_prev * g.n_C_prev, packet_size<T>) <= row_packets;
+}
+
+// col2im of every output pixel's window, a row of dA_prev at a time in registers: row kh of the window of output
+// pixel p is scale(p) times the f_W * n_C_prev elements at window(p) + kh * f_W * n_C_prev (the patch gradients'
+// row p, or a filter times one dZ), and each row of dA_prev is the sum of the window rows that fall on it, each
+// read by a masked load into the lanes it covers; a row is stored once, so dA_prev needs no zeros first. (col2im
+// updates dA_prev in memory window row by window row; where windows overlap, each update's load waits on the
+// store of the one before.) The rows are the tasks. Needs fits_col2im_rows.
+template <class T, class Window, class Scale>
+void col2im_rows(const ConvGeometry& g, Window window, Scale scale, T* dA_prev, Threads threads) {
+  constexpr Index n = packet_size<T>;
+  const Index C = g.n_C_prev, length = g.n_W_prev * C, packets = ceil_div(length, n);
+  // Window w covers [begin, end) of a row (nothing when it lies in the padding), which starts `start` elements
+  // before its window row.
+  struct Run {
+    Index begin, end, start;
+  };
+  Run runs[row_windows];
+  for (Index w = 0; w < g.n_W; ++w) {
+    const Index start = w * g.stride_W - g.pad_left;
+    const TapRange taps = taps_inside(start, g.f_W, 1, g.n_W_prev);
+    runs[w] = {(start + taps.begin) * C, (start + taps.end) * C, start * C};
+  }
+  // The windows that cover some of packet p of a row, [first[p], first[p] + parts[p].size()): a range, as runs
+  // move right with w. Part k of packet p: window first[p] + k, read into the packet from its window row at
+  // `offset` (lane 0's) on `mask`.
+  struct Part {
+    Index offset;
+    LaneMask<T> mask;
+  };
+  Part parts[row_packets * row_windows];
+  Index first[row_packets], part_begin[row_packets + 1] = {0};
+  for (Index p = 0, w_first = 0, w_last = 0; p < packets; ++p) {
+    const auto empty = [&](Index w) { return runs[w].begin >= runs[w].end; };
+    while (w_first < g.n_W && (empty(w_first) || runs[w_first].end <= p * n)) ++w_first;
+    w_last = std::max(w_first, w_last);
+    while (w_last < g.n_W && !empty(w_last) && runs[w_last].begin < (p + 1) * n) ++w_last;
+    first[p] = w_first;
+    part_begin[p + 1] = part_begin[p] + (w_last - w_first);
+    for (Index w = w_first; w < w_last; ++w) {
+      const Index lo = std::max(runs[w].begin, p * n), hi = std::min(runs[w].end, (p + 1) * n);
+      parts[part_begin[p] + w - w_first] = {p * n - runs[w].start, lane_mask<T>(lo - p * n, hi - p * n)};
+    }
+  }
+  with_tile<1, row_packets>(1, packets, [&](auto, auto P) {
+    constexpr int row_size = decltype(P)::value;
+    parallel_for(threads, g.m * g.n_H_prev, g.work(), [&](Index row_index) {
+      const Index i = row_index / g.n_H_prev, y = row_index % g.n_H_prev;
+      Packet<T> row[std::size_t{row_size}];
+      unroll<row_size>([&](int p) { row[p] = constant<Packet<T>>(T(0)); });
+      for (Index kh = 0; kh < g.f_H; ++kh) {
+        const Index top = y + g.pad_top - kh * g.dilation_H;  // row y is row kh of the windows starting at `top`
+        if (top < 0 || top % g.stride_H != 0 || top / g.stride_H >= g.n_H) continue;
+        const Index pixels = (i * g.n_H + top / g.stride_H) * g.n_W, row_offset = kh * g.f_W * C;
+        unroll<row_size>([&](int p) {
+          for (Index k = part_begin[p], pixel = pixels + first[p]; k < part_begin[p + 1]; ++k, ++pixel) {
+            const Packet<T> x = load_masked(window(pixel), row_offset + parts[k].offset, parts[k].mask);
+            row[p] = multiply_add(constant<Packet<T>>(scale(pixel)), x, row[p]);
+          }
+        });
+      }
+      T* const out = dA_prev + row_index * length;
+      unroll<row_size - 1>([&](int p) { store(out + p * n, row[p]); });
+      store_lanes(out + (row_size - 1) * n, row[row_size - 1], length - (row_size - 1) * n);
+    });
+  });
+}
+
 // Rows [first, first + count) of the patch matrix of `group`: A_prev itself at 1x1, otherwise built by im2col
 // in the calling thread's scratch memory (valid until it asks again).
 template <class T>
@@ -531,6 +607,11 @@ void one_channel_forward(const T* A_prev, const T* W, const T* b, const ConvGeom
 // dA_prev = the sum over pixels of dZ[p] * W on p's window. Windows of one image may overlap: one task per image.
 template <class T>
 void one_channel_backward_data(const T* dZ, const T* W, const ConvGeometry& g, T* dA_prev, Threads threads) {
+  // (col2im_rows multiplies a whole packet by dZ: an infinite dZ would turn its zero lanes into NaN.)
+  if constexpr (has_masked_lanes<T>) {
+    if (fits_col2im_rows<T>(g) && Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(dZ, g.pixels()).allFinite())
+      return col2im_rows(g, [&](Index) { return W; }, [&](Index pixel) { return dZ[pixel]; }, dA_prev, threads);
+  }
   const Index image = g.n_H_prev * g.n_W_prev * g.n_C_prev;
   parallel_for(threads, g.m, g.work(), [&](Index i) {
     std::fill_n(dA_prev + i * image, image, T(0));
@@ -683,6 +764,14 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
                      ? scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(n_C * K))
                      : nullptr;
   if (W_t) MatrixMap<T>(W_t, n_C, K) = W_mat.transpose();
+  if constexpr (has_masked_lanes<T>) {
+    if (W_t && !g.is_pointwise() && chunks.size() == 1 && fits_col2im_rows<T>(g)) {
+      T* const dP = scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(g.pixels() * K));
+      small_product(dZ.data(), g.pixels(), n_C, W_t, K, dP);
+      return col2im_rows(
+          g, [&](Index pixel) { return dP + pixel * K; }, [](Index) { return T(1); }, dA_prev.data(), threads);
+    }
+  }
   const auto chunk_gradient = [&](Chunks::Chunk c) {
     T* const dpatches = g.is_pointwise() ? dA_prev.data() + c.first * K
                                          : scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(c.count * K));
@@ -738,16 +827,26 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
 }
 
 // db = the column sums of dZ (pixels x n_C), a piece of the channels per task (a serial pass over dZ held back
-// the threads of every backward). Pieces of at least 16 channels keep the sums vectorized across channels;
-// they are fixed by n_C, so the sums are too.
+// the threads of every backward). Each packet of a piece's channels sums its pixels in four chains (one chain
+// per column took a latency per pixel). Pieces of at least 16 channels and the chains are fixed by n_C and the
+// pixels, so the sums are too.
 template <class T>
 void bias_gradient(const T* dZ, Index pixels, Index n_C, T* db, Threads threads) {
-  const ConstMatrixMap<T> dZ_mat(dZ, pixels, n_C);
+  constexpr int chains = 4;
   const Index pieces = std::clamp<Index>(n_C / 16, 1, 16);
   parallel_for(threads, pieces, double(pixels) * double(n_C), [&](Index k) {
-    const auto [begin, end] = piece(n_C, pieces, k);
-    Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>(db + begin, end - begin) =
-        dZ_mat.middleCols(begin, end - begin).colwise().sum();
+    const Range channels = piece(n_C, pieces, k);
+    for_each_covering_packet<T>(channels.end - channels.begin, [&](Index j, auto v) {
+      using V = decltype(v);
+      const T* column = dZ + channels.begin + j;
+      V sum[chains];
+      unroll<chains>([&](int u) { sum[u] = constant<V>(T(0)); });
+      Index p = 0;
+      for (; p + chains <= pixels; p += chains)
+        unroll<chains>([&](int u) { sum[u] = add(sum[u], load<V>(column + (p + u) * n_C)); });
+      for (; p < pixels; ++p) sum[0] = add(sum[0], load<V>(column + p * n_C));
+      store(db + channels.begin + j, add(add(sum[0], sum[1]), add(sum[2], sum[3])));
+    });
   });
 }
 

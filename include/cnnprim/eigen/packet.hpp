@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -151,6 +152,41 @@ EIGEN_ALWAYS_INLINE void store_bytes(std::uint8_t* bytes, const V& v) {
     store(values, v);
     for (Index l = 0; l < lanes(V()); ++l) bytes[l] = static_cast<std::uint8_t>(static_cast<int>(values[l]));
   }
+}
+
+// Whether a packet of T can be loaded and stored on a mask of its lanes (floats with AVX or AVX-512), and the
+// mask's type then.
+template <class P>
+constexpr bool masked_lanes(const P&) {
+  return Eigen::internal::unpacket_traits<P>::masked_load_available &&
+         Eigen::internal::unpacket_traits<P>::masked_store_available;
+}
+template <class T>
+constexpr bool has_masked_lanes = masked_lanes(Packet<T>());
+
+template <class P>
+typename Eigen::internal::unpacket_traits<P>::mask_t mask_of(const P&);
+template <class T>
+using LaneMask = decltype(mask_of(Packet<T>()));
+
+template <class T>
+EIGEN_ALWAYS_INLINE LaneMask<T> lane_mask(Index begin, Index end) {
+  return static_cast<LaneMask<T>>(((std::uint64_t{1} << (end - begin)) - 1) << begin);
+}
+
+// A packet whose lane l is base[offset + l] for the lanes of `mask`, zero elsewhere; only the mask's lanes are
+// read. Needs has_masked_lanes<T>.
+template <class T>
+EIGEN_ALWAYS_INLINE Packet<T> load_masked(const T* base, Index offset, LaneMask<T> mask) {
+  // base + offset, the address of lane 0, may lie outside the array: computed as an integer.
+  const auto lane_0 = reinterpret_cast<std::uintptr_t>(base) + static_cast<std::uintptr_t>(offset) * sizeof(T);
+  return Eigen::internal::ploadu<Packet<T>>(reinterpret_cast<const T*>(lane_0), mask);
+}
+
+// Stores the first `count` lanes of v (0 < count <= packet_size<T>). Needs has_masked_lanes<T>.
+template <class T>
+EIGEN_ALWAYS_INLINE void store_lanes(T* p, const Packet<T>& v, Index count) {
+  Eigen::internal::pstoreu(p, v, lane_mask<T>(0, count));
 }
 
 template <class V>
