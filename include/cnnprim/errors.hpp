@@ -49,9 +49,22 @@ std::ostream& operator<<(std::ostream& out, const ShapeText<I, N>& text) {
   return out << format_shape(text.shape);
 }
 
-// Joins the pieces of a message with stream formatting, so callers can mix text, numbers and shapes.
+// CNNPRIM_COLD keeps a function out of line and off the hot path; CNNPRIM_ALWAYS_INLINE inlines one whatever its
+// size.
+#if defined(__GNUC__)
+#define CNNPRIM_COLD __attribute__((noinline, cold))
+#define CNNPRIM_ALWAYS_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define CNNPRIM_COLD __declspec(noinline)
+#define CNNPRIM_ALWAYS_INLINE __forceinline
+#else
+#define CNNPRIM_COLD
+#define CNNPRIM_ALWAYS_INLINE inline
+#endif
+// Joins the pieces of a message with stream formatting, so callers can mix text, numbers and shapes. Out of
+// line: inlined, its stream made every check's caller set up a frame of hundreds of bytes, paid on valid calls.
 template <class... Parts>
-[[noreturn]] void fail(const char* function, const Parts&... parts) {
+[[noreturn]] CNNPRIM_COLD void fail(const char* function, const Parts&... parts) {
   std::ostringstream out;
   out << function << ": ";
   (out << ... << parts);
