@@ -191,9 +191,9 @@ void col2im_rows(const ConvGeometry& g, Window window, Scale scale, T* dA_prev, 
     const TapRange taps = taps_inside(start, g.f_W, 1, g.n_W_prev);
     runs[w] = {(start + taps.begin) * C, (start + taps.end) * C, start * C};
   }
-  // The windows that cover some of packet p of a row, [first[p], first[p] + parts[p].size()): a range, as runs
-  // move right with w. Part k of packet p: window first[p] + k, read into the packet from its window row at
-  // `offset` (lane 0's) on `mask`.
+  // The windows that cover some of packet p of a row: parts[part_begin[p]], ..., parts[part_begin[p + 1] - 1],
+  // for windows first[p], first[p] + 1, ... (a range, as runs move right with w), each read into the packet from
+  // its window row at `offset` (lane 0's) on `mask`.
   struct Part {
     Index offset;
     LaneMask<T> mask;
