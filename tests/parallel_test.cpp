@@ -126,6 +126,7 @@ const Layer layers[] = {
     {2, 24, 24, 32, 32, 3, 1, 2, 2, 2, 1, 2},      // dilated: direct kernels
     {4, 20, 20, 8, 16, 3, 1, 1, 2, 1, 2, 1, 1},    // two groups: patch matrix per group
     {8, 65, 65, 3, 1, 5, 2, 0, 3, 2},       // one output channel: window-row kernels, partial dW sums
+    {16, 60, 40, 3, 1, 5, 2, 0, 3, 2},      // one output channel, rows of dA_prev in registers shared out
 };
 
 template <class T>
