@@ -180,8 +180,8 @@ template <class T, class Window, class Scale>
 void col2im_rows(const ConvGeometry& g, Window window, Scale scale, T* dA_prev, Threads threads) {
   constexpr Index n = packet_size<T>;
   const Index C = g.n_C_prev, length = g.n_W_prev * C, packets = ceil_div(length, n);
-  // Window w covers [begin, end) of a row (nothing when it lies in the padding), which starts `start` elements
-  // before its window row.
+  // Window w covers [begin, end) of a row, which starts `start` elements before its window row; a window in the
+  // padding covers nothing (and its start, which may be near -2^63 columns, is not scaled by C).
   struct Run {
     Index begin, end, start;
   };
@@ -189,7 +189,7 @@ void col2im_rows(const ConvGeometry& g, Window window, Scale scale, T* dA_prev, 
   for (Index w = 0; w < g.n_W; ++w) {
     const Index start = w * g.stride_W - g.pad_left;
     const TapRange taps = taps_inside(start, g.f_W, 1, g.n_W_prev);
-    runs[w] = {(start + taps.begin) * C, (start + taps.end) * C, start * C};
+    runs[w] = taps.begin < taps.end ? Run{(start + taps.begin) * C, (start + taps.end) * C, start * C} : Run{0, 0, 0};
   }
   // The windows that cover some of packet p of a row: parts[part_begin[p]], ..., parts[part_begin[p + 1] - 1],
   // for windows first[p], first[p] + 1, ... (a range, as runs move right with w), each read into the packet from
