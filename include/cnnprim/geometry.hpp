@@ -27,7 +27,7 @@ struct Axis {
 // ceiling (a window that would start in the end padding is dropped). f, stride, dilation and the pads are
 // already checked to be positive (pads: non-negative). `names` are {axis, f, pad}; `input...` says where n_prev
 // came from (e.g. "A_prev ", shape_text(a), " has "), formatted only when a check fails.
-// (Inlined: a call with a dozen arguments cost more than the checks, 8 ns of a 9 ns conv_geometry.)
+// (Inlined: as a call with a dozen arguments it cost more than its checks; conv_geometry took 16 ns, now 8.)
 template <class... Input>
 CNNPRIM_ALWAYS_INLINE Axis resolve_axis(const char* function, const std::array<const char*, 3>& names, Index n_prev,
                                         Index f, Index stride, Index dilation, Index pad_begin, Index pad_end,

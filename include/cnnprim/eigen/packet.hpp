@@ -8,6 +8,8 @@
 //   pandnot is avoided: its operands swapped meaning between Eigen 3.3 and 3.4;
 // - pmax<PropagateNaN> returns NaN in a lane where either operand is NaN (Eigen 3.4 and later). Plain pmax
 //   is used only where no lane holds NaN: which operand it returns then differs between instruction sets.
+// - ploadu and pstoreu on a lane mask where unpacket_traits says masked_load_available (floats with AVX and
+//   AVX-512 since Eigen 3.4, doubles too in 5.x); elsewhere those functions are not used.
 // One thing goes past Eigen: with AVX-512, bytes to floats and back by its intrinsics (load_bytes, store_bytes).
 #pragma once
 
