@@ -90,6 +90,13 @@ TYPED_TEST(Packets, MasksSetTheTrueLanes) {
   expect_lanes_match<T>([](P a, P b) { return select(less(a, b), a, b); },
                         [](T a, T b) { return select(less(a, b), a, b); });
   expect_lanes_match<T>([](P a, P b) { return masked(less(b, a), a); }, [](T a, T b) { return b < a ? a : T(0); });
+  // The fused forms (mask registers with AVX-512): false where either operand is NaN.
+  expect_lanes_match<T>([](P a, P b) { return select_less(a, b, a, b); }, [](T a, T b) { return a < b ? a : b; });
+  expect_lanes_match<T>([](P a, P b) { return select_less(b, a, a, b); }, [](T a, T b) { return b < a ? a : b; });
+  expect_lanes_match<T>([](P a, P b) { return masked_equal(a, b, a); }, [](T a, T b) { return a == b ? a : T(0); });
+  expect_lanes_match<T>([](P a, P b) { return masked_equal(b, a, b); }, [](T a, T b) { return a == b ? b : T(0); });
+  EXPECT_EQ(select_less(T(1), T(2), T(5), T(6)), T(5));
+  EXPECT_EQ(masked_equal(T(1), T(2), T(5)), T(0));
 }
 
 TYPED_TEST(Packets, NanPropagatingMaxIsNanWhereEitherIs) {
@@ -157,6 +164,55 @@ TYPED_TEST(Packets, BytesRoundTripEveryValue) {
     for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], in[k]);
     EXPECT_EQ(out[n], 7) << "store_bytes wrote past its packet";
     EXPECT_EQ((load_bytes<T, T>(in + 1)), T(in[1]));
+  }
+}
+
+// A streamed store writes its packet and nothing past it, once the fence is passed.
+TYPED_TEST(Packets, StreamingStoreKeepsEveryLane) {
+  using T = TypeParam;
+  constexpr Index n = packet_size<T>;
+  alignas(64) T out[2 * n];
+  T in[n];
+  for (Index k = 0; k < n; ++k) in[k] = T(k) - T(0.75);
+  for (Index k = 0; k < 2 * n; ++k) out[k] = T(-7);
+  store_streaming(out, load<Packet<T>>(in));
+  store_streaming(out + n + 1, T(3));
+  streaming_fence();
+  for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], in[k]);
+  EXPECT_EQ(out[n], T(-7)) << "store_streaming wrote past its packet";
+  EXPECT_EQ(out[n + 1], T(3));
+  // The argmax's bytes, streamed from a packet: 16-byte aligned.
+  alignas(16) std::uint8_t bytes[n + 1];
+  bytes[n] = 9;
+  store_bytes<T, true>(bytes, add(load<Packet<T>>(in), constant<Packet<T>>(T(1))));  // k + 0.25
+  streaming_fence();
+  for (Index k = 0; k < n; ++k) EXPECT_EQ(bytes[k], static_cast<std::uint8_t>(k)) << "lane " << k;
+  EXPECT_EQ(bytes[n], 9) << "store_bytes wrote past its packet";
+}
+
+// Where packets have masked loads and stores: only the mask's lanes are read (lane l from base[offset + l],
+// the others zero) and only the first `count` lanes are written.
+TYPED_TEST(Packets, MaskedLanesTouchOnlyTheirLanes) {
+  using T = TypeParam;
+  if constexpr (has_masked_lanes<T>) {
+    constexpr Index n = packet_size<T>;
+    T in[3 * n], out[n + 1];
+    for (Index k = 0; k < 3 * n; ++k) in[k] = T(k) + T(0.5);
+    for (Index begin = 0; begin < n; ++begin)
+      for (Index end = begin + 1; end <= n; ++end) {
+        const Index offset = n - begin;  // lane `begin` reads in[n]
+        T lanes_of[n];
+        store(lanes_of, load_masked(in, offset, lane_mask<T>(begin, end)));
+        for (Index l = 0; l < n; ++l)
+          EXPECT_EQ(lanes_of[l], l >= begin && l < end ? in[offset + l] : T(0)) << begin << ", " << end << ": " << l;
+      }
+    for (Index count = 1; count <= n; ++count) {
+      for (Index k = 0; k <= n; ++k) out[k] = T(-7);
+      store_lanes(out, load<Packet<T>>(in), count);
+      for (Index k = 0; k <= n; ++k) EXPECT_EQ(out[k], k < count ? in[k] : T(-7)) << count << ": " << k;
+    }
+  } else {
+    GTEST_SKIP() << "no masked loads and stores for this packet";
   }
 }
 

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -217,6 +218,26 @@ TEST_P(Pool, NaNInManyChannels) {
   }
 }
 
+TEST_P(Pool, InfinitiesOfBothSignsInOneWindowAreNotNaN) {
+  // +inf and -inf in channels of different packets of one block make the vectorized path's combined NaN test
+  // fire without a NaN: each packet is then tested on its own.
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  auto A_prev = oracle::uniform<double, 4>({1, 4, 4, 64}, 7);
+  A_prev(0, 0, 0, 1) = inf;
+  A_prev(0, 1, 1, 20) = -inf;
+  A_prev(0, 0, 1, 45) = -inf;
+  A_prev(0, 2, 2, 3) = inf;
+  A_prev(0, 3, 3, 60) = nan;
+  A_prev(0, 2, 3, 33) = -inf;
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+    const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 2}, mode, GetParam());
+    EXPECT_TRUE(oracle::near(A, oracle::pool_forward(A_prev, 2, 2, mode), 1e-12));
+    const auto dA = oracle::uniform<double, 4>(A.shape(), 8);
+    EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, mode, GetParam()),
+                             oracle::pool_backward(dA, A_prev, 2, 2, mode), 1e-12));
+  }
+}
+
 TEST(PoolHelpers, MaskTieAndNaNRule) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const auto tie = cnnprim::create_mask_from_window(Tensor<double, 2>({2, 2}, {1, 4, 4, 0}));
@@ -259,6 +280,43 @@ TEST(PoolBackends, LoopAndEigenAgreeOnLargeInput) {
     const auto dA = oracle::uniform<float, 4>(loop.A.shape(), 82);
     EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, loop.cache, mode, Backend::Eigen),
                              cnnprim::pool_backward(dA, eigen.cache, mode, Backend::Loop), 1e-5));
+  }
+}
+
+// With AVX-512, outputs too large to stay in cache (A_prev and A over 16 MiB) are stored past it. The values are
+// the Loop path's, and the bits those of the same call into memory not 64-byte aligned (stored as usual) and
+// of two threads.
+TEST(PoolBackends, OutputsStoredPastTheCachesMatch) {
+  auto A_prev = oracle::uniform<float, 4>({2, 129, 129, 128}, 83);
+  for (Index k = 0; k < A_prev.size(); k += 5) A_prev.data()[k] = std::round(A_prev.data()[k]);  // ties
+  A_prev.data()[1000] = std::numeric_limits<float>::quiet_NaN();
+  A_prev.data()[A_prev.size() - 1] = std::numeric_limits<float>::infinity();
+  const cnnprim::PoolParams hp{3, 2};
+  Eigen::ThreadPool two(2);
+  const auto same_bits = [](const float* a, const Tensor<float>& b) {
+    return std::memcmp(a, b.data(), sizeof(float) * static_cast<std::size_t>(b.size())) == 0;
+  };
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+    SCOPED_TRACE(mode == PoolMode::Max ? "max" : "average");
+    const auto expected = cnnprim::pool_forward(A_prev, hp, mode, Backend::Loop);
+    Tensor<float> A(expected.A.shape()), A_threads(expected.A.shape());
+    cnnprim::pool_forward(A_prev, hp, mode, A, Backend::Eigen);
+    EXPECT_TRUE(oracle::near(A, expected.A, mode == PoolMode::Max ? 0.0 : 1e-6));
+    std::vector<float> memory(static_cast<std::size_t>(A.size()) + 1);
+    cnnprim::pool_forward(A_prev, hp, mode, cnnprim::TensorView<float>(memory.data() + 1, A.shape()),
+                          Backend::Eigen);
+    EXPECT_TRUE(same_bits(memory.data() + 1, A));
+    cnnprim::pool_forward(A_prev, hp, mode, A_threads, Backend::Eigen, two);
+    EXPECT_TRUE(same_bits(A_threads.data(), A));
+    if (mode == PoolMode::Max) {
+      Tensor<std::uint8_t> argmax(A.shape()), argmax_threads(A.shape());
+      cnnprim::max_pool_forward(A_prev, hp, A_threads, argmax, Backend::Eigen);
+      EXPECT_TRUE(same_bits(A_threads.data(), A));
+      EXPECT_TRUE(std::equal(argmax.data(), argmax.data() + argmax.size(), expected.cache.argmax.data()));
+      cnnprim::max_pool_forward(A_prev, hp, A_threads, argmax_threads, Backend::Eigen, two);
+      EXPECT_TRUE(same_bits(A_threads.data(), A));
+      EXPECT_TRUE(std::equal(argmax.data(), argmax.data() + argmax.size(), argmax_threads.data()));
+    }
   }
 }
 

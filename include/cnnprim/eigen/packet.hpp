@@ -10,7 +10,8 @@
 //   is used only where no lane holds NaN: which operand it returns then differs between instruction sets.
 // - ploadu and pstoreu on a lane mask where unpacket_traits says masked_load_available (floats with AVX and
 //   AVX-512 since Eigen 3.4, doubles too in 5.x); elsewhere those functions are not used.
-// One thing goes past Eigen: with AVX-512, bytes to floats and back by its intrinsics (load_bytes, store_bytes).
+// Three things go past Eigen, with AVX-512, by its intrinsics: bytes to floats and back (load_bytes, store_bytes),
+// comparisons into mask registers (select_less, masked_equal) and streaming stores (store_streaming).
 #pragma once
 
 #include <cmath>
@@ -118,6 +119,37 @@ EIGEN_ALWAYS_INLINE void store(T* p, const V& v) {
   else Eigen::internal::pstoreu(p, v);
 }
 
+// Whether whole packets of T can be stored past the caches (AVX-512's streaming stores): a streamed cache line is
+// not first read from memory, nor kept in cache. Worth it for outputs too large to be in cache when next read.
+template <class T>
+constexpr bool has_streaming_stores =
+#if defined(EIGEN_VECTORIZE_AVX512)
+    (std::is_same_v<T, float> || std::is_same_v<T, double>) && packet_size<T> * sizeof(T) == 64;
+#else
+    false;
+#endif
+
+// Stores a whole packet at p, 64-byte aligned, past the caches (has_streaming_stores<T>); a single value or a
+// smaller packet as store does. Streamed stores are weakly ordered: streaming_fence() before anyone reads them.
+template <class T, class V>
+EIGEN_ALWAYS_INLINE void store_streaming(T* p, const V& v) {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  if constexpr (has_streaming_stores<T> && !is_scalar_v<V>) {
+    if constexpr (lanes(V()) == packet_size<T>) {
+      if constexpr (std::is_same_v<T, float>) return _mm512_stream_ps(p, v);
+      else return _mm512_stream_pd(p, v);
+    }
+  }
+#endif
+  store(p, v);
+}
+
+EIGEN_ALWAYS_INLINE void streaming_fence() {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  _mm_sfence();
+#endif
+}
+
 template <class V, class T>
 EIGEN_ALWAYS_INLINE V constant(T value) {
   if constexpr (is_scalar_v<V>) return value;
@@ -141,13 +173,16 @@ EIGEN_ALWAYS_INLINE V load_bytes(const std::uint8_t* bytes) {
   }
 }
 
-template <class T, class V>
+// (Stream: past the caches, as store_streaming, `bytes` then 16-byte aligned.)
+template <class T, bool Stream = false, class V>
 EIGEN_ALWAYS_INLINE void store_bytes(std::uint8_t* bytes, const V& v) {
   if constexpr (is_scalar_v<V>) {
     *bytes = static_cast<std::uint8_t>(v);
 #if defined(EIGEN_VECTORIZE_AVX512)
   } else if constexpr (std::is_same_v<T, float> && lanes(V()) == 16) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v)));
+    const __m128i packed = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v));
+    if constexpr (Stream) _mm_stream_si128(reinterpret_cast<__m128i*>(bytes), packed);
+    else _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes), packed);
 #endif
   } else {
     T values[lanes(V())];
@@ -309,6 +344,35 @@ EIGEN_ALWAYS_INLINE V masked(const Mask& mask, const V& a) {
   if constexpr (is_scalar_v<V>) return mask ? a : V(0);
   else return Eigen::internal::pand(mask, a);
 }
+
+// a < b ? then : otherwise, and a == b ? then : 0, lane by lane. With AVX-512 (the overloads below) a comparison
+// sets a mask register that a blend or a zeroing move reads; through pcmp_lt and pselect (or pand) it is first
+// spread into a vector and tested back, two more instructions in max pooling's innermost loops.
+template <class V>
+EIGEN_ALWAYS_INLINE V select_less(const V& a, const V& b, const V& then, const V& otherwise) {
+  return select(less(a, b), then, otherwise);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE V masked_equal(const V& a, const V& b, const V& then) {
+  return masked(equal(a, b), then);
+}
+
+#if defined(EIGEN_VECTORIZE_AVX512)
+EIGEN_ALWAYS_INLINE __m512 select_less(const __m512& a, const __m512& b, const __m512& then, const __m512& otherwise) {
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), otherwise, then);
+}
+EIGEN_ALWAYS_INLINE __m512d select_less(const __m512d& a, const __m512d& b, const __m512d& then,
+                                        const __m512d& otherwise) {
+  return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ), otherwise, then);
+}
+EIGEN_ALWAYS_INLINE __m512 masked_equal(const __m512& a, const __m512& b, const __m512& then) {
+  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ), then);
+}
+EIGEN_ALWAYS_INLINE __m512d masked_equal(const __m512d& a, const __m512d& b, const __m512d& then) {
+  return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ), then);
+}
+#endif
 
 template <class V>
 EIGEN_ALWAYS_INLINE bool has_nan(const V& a) {

@@ -102,6 +102,15 @@ EIGEN_ALWAYS_INLINE auto wins(const V& x, const V& best) {
   else return either(less(best, x), both(is_nan(x), equal(best, best)));
 }
 
+// Whether a window may hold NaN in any lane of U packets, from their sums over it, in one test: the sum of the
+// sums is NaN when one is (or when infinities of both signs meet: the caller then tests each packet).
+template <int U, class V>
+EIGEN_ALWAYS_INLINE bool may_hold_nan(const V* sum) {
+  V any = sum[0];
+  unroll<U - 1>([&](int u) CNNPRIM_INLINE_LAMBDA { any = add(any, sum[u + 1]); });
+  return has_nan(any);
+}
+
 // The first maximum, by detail::replaces_max, of every lane of U packets (or single values) of channels over a
 // window, `window` pointing at the first of those channels in its top-left element: best[u] its value,
 // argmax[u] its window position (a T, exact below 2^digits).
@@ -120,11 +129,12 @@ EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, co
     const V position = constant<V>(static_cast<T>(k));
     unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
       const V x = load<V>(window + offset + u * step);
-      argmax[u] = select(less(best[u], x), position, argmax[u]);
+      argmax[u] = select_less(best[u], x, position, argmax[u]);
       best[u] = maximum(best[u], x);
       sum[u] = add(sum[u], x);
     });
   });
+  if (!may_hold_nan<U>(sum)) return;
   unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
     if (!has_nan(sum[u])) return;
     best[u] = load<V>(window + u * step);
@@ -153,9 +163,10 @@ EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolWindows& g, I
     for (Index c = first_new; c < end; c += line) prefetch(ahead + r * g.n_W_prev * g.n_C + c);
 }
 
-// Row h of image i of A = max (Max) or mean over each window, a block of channel packets at a time. (Not
-// inlined into the task: in a function of its own the window's offsets stay in registers.)
-template <bool Max, class T>
+// Row h of image i of A = max (Max) or mean over each window, a block of channel packets at a time, stored past
+// the caches when Stream. (Not inlined into the task: in a function of its own the window's offsets stay in
+// registers.)
+template <bool Max, bool Stream, class T>
 EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, Index i, Index h, T* A) {
   const PoolWindows::Row windows(g, i, h);
   for (Index w = 0; w < g.n_W; ++w) {
@@ -178,11 +189,13 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
           sum[u] = add(sum[u], x);
         });
       });
+      bool nan_possible = false;
+      if constexpr (Max) nan_possible = may_hold_nan<U>(sum);
       unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
         if constexpr (Max) {
           // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
           // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
-          if (has_nan(sum[u])) {
+          if (nan_possible && has_nan(sum[u])) {
             result[u] = load<V>(base + u * step);
             g.for_each_element<0>(pixels, [&](Index, Index offset) {
               result[u] = nan_propagating_max(result[u], load<V>(base + offset + u * step));
@@ -191,23 +204,40 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
         } else {
           result[u] = divide(sum[u], constant<V>(window_size));
         }
-        store(A_pixel + c + u * step, result[u]);
+        if constexpr (Stream) store_streaming(A_pixel + c + u * step, result[u]);
+        else store(A_pixel + c + u * step, result[u]);
       });
     });
   }
+  if constexpr (Stream) streaming_fence();
+}
+
+// Whether a forward pass stores A (and the argmax `positions`) past the caches: when A_prev and A together are
+// too large to be in a core's share of the last-level cache when A is next read (taken as 16 MiB), so that A's
+// cache lines need not first be read from memory. Every packet store must then be aligned.
+template <class T>
+bool streams_output(const PoolWindows& g, const T* A, const std::uint8_t* positions = nullptr) {
+  constexpr double too_large = 16 << 20;
+  const auto aligned = [](const void* p, std::uintptr_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; };
+  return has_streaming_stores<T> && g.n_C % packet_size<T> == 0 && aligned(A, 64) &&
+         (!positions || aligned(positions, packet_size<T>)) &&
+         double(g.size() + g.m * g.n_H * g.n_W * g.n_C) * sizeof(T) > too_large;
 }
 
 // A = max (Max) or mean over each window, one task per output row.
 template <bool Max, class T>
 void pool_forward_pass(const T* A_prev, const PoolWindows& g, T* A, Threads threads) {
-  parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
-    pool_forward_row<Max>(A_prev, g, row / g.n_H, row % g.n_H, A);
-  });
+  const auto pass = [&](auto stream) {
+    parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
+      pool_forward_row<Max, decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A);
+    });
+  };
+  streams_output(g, A) ? pass(std::true_type()) : pass(std::false_type());
 }
 
 // A = the max of each window, and `positions` its first maximum's window position (one byte each).
 // (Row by row, as pool_forward_row.)
-template <class T>
+template <bool Stream, class T>
 EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows& g, Index i, Index h, T* A,
                                               std::uint8_t* positions) {
   const PoolWindows::Row windows(g, i, h);
@@ -222,19 +252,24 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows
       V best[std::size_t{U}], argmax[std::size_t{U}];
       window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax);
       unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-        store(A + pixel + c + u * step, best[u]);
-        store_bytes<T>(positions + pixel + c + u * step, argmax[u]);
+        if constexpr (Stream) store_streaming(A + pixel + c + u * step, best[u]);
+        else store(A + pixel + c + u * step, best[u]);
+        store_bytes<T, Stream>(positions + pixel + c + u * step, argmax[u]);
       });
     });
   }
+  if constexpr (Stream) streaming_fence();
 }
 
 template <class T>
 void max_forward_with_positions(const T* A_prev, const PoolWindows& g, T* A, std::uint8_t* positions,
                                 Threads threads) {
-  parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
-    max_row_with_positions(A_prev, g, row / g.n_H, row % g.n_H, A, positions);
-  });
+  const auto pass = [&](auto stream) {
+    parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
+      max_row_with_positions<decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A, positions);
+    });
+  };
+  streams_output(g, A, positions) ? pass(std::true_type()) : pass(std::false_type());
 }
 
 // dA_prev from dA: to each window's first maximum (Max) or spread evenly. Tiled (stride == f) windows do not
@@ -298,7 +333,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
           }
           const auto give_won = [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
             const V position = constant<V>(static_cast<T>(k));
-            give(offset, [&](int u) CNNPRIM_INLINE_LAMBDA { return masked(equal(argmax[u], position), gradient[u]); });
+            give(offset, [&](int u) CNNPRIM_INLINE_LAMBDA { return masked_equal(argmax[u], position, gradient[u]); });
           };
           give_won(0, 0);
           g.for_each_element(pixels, give_won);
