@@ -406,6 +406,15 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
   // they are in the filter: one update each instead of f_W.
   const bool one_run = g.dilation_W == 1 && passes == 1;
   const Index runs = one_run ? 1 : g.f_W;
+  // An output row in tiles of tile_rows columns, but for a last tile of 1 or 2, whose few accumulators left the
+  // multiply-adds waiting on each other: the last two tiles then share their columns (14 = 6 + 4 + 4).
+  const Index w_tiles = (g.n_W + tile_rows - 1) / tile_rows;
+  const bool share_last = w_tiles > 1 && g.n_W % tile_rows != 0 && g.n_W % tile_rows <= 2;
+  const auto tile_begin = [&](Index t) {
+    if (t == w_tiles) return g.n_W;
+    if (!share_last || t < w_tiles - 1) return t * tile_rows;
+    return (t - 1) * tile_rows + (tile_rows + g.n_W % tile_rows) / 2;
+  };
   // Rows [h_begin, h_end) of image i, output channels [c0, c0 + width), from `packed` (rows of width).
   const auto compute = [&](Index i, Index h_begin, Index h_end, Index c0, Index width, const T* packed) {
     const T* a_rows = images.rows(i, h_begin * g.stride_H, (h_end - 1 - h_begin) * g.stride_H + extent_H);
@@ -413,10 +422,11 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
     for (Index k0 = 0; k0 < C; k0 += depth) {
       const Index length = one_run ? g.f_W * C : std::min(depth, C - k0);
       for (Index h = h_begin; h < h_end; ++h)
-        for (Index w0 = 0; w0 < g.n_W; w0 += tile_rows) {
+        for (Index t = 0; t < w_tiles; ++t) {
+          const Index w0 = tile_begin(t), w_end = tile_begin(t + 1);
           const T* a = a_rows + (h - h_begin) * g.stride_H * row + w0 * column_step + k0;
           T* z = out + (h * g.n_W + w0) * g.n_out + c0;
-          with_tile(std::min<Index>(tile_rows, g.n_W - w0), width / n, [&](auto R, auto CB) {
+          with_tile(w_end - w0, width / n, [&](auto R, auto CB) {
             Tile<T, R, CB, n> tile;
             if (k0 == 0) tile.broadcast_row(bias ? bias + c0 : nullptr);
             else tile.load(z, g.n_out);

@@ -67,6 +67,16 @@ EIGEN_ALWAYS_INLINE const T* opaque(const T* p) {
 template <class V>
 constexpr bool is_scalar_v = std::is_floating_point_v<V>;
 
+// The same value, hidden from the optimizer in a vector register: a packet loaded once and used by several
+// multiply-adds stays one load, where GCC may otherwise fold the load into each of them.
+template <class P>
+EIGEN_ALWAYS_INLINE P in_register(P p) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  asm("" : "+v"(p));
+#endif
+  return p;
+}
+
 // Half a packet (Eigen's unpacket_traits<P>::half: 8 floats of 16, 4 of 8; the smallest packet is its own half)
 // and the values a packet holds, found from values: a packet type named as a class template's argument loses
 // its attributes, which GCC warns of.

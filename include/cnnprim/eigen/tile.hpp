@@ -51,7 +51,7 @@ struct Tile {
       const T* a_d = a + d * a_step;
       const T* b_d = b + d * b_step;
       P b_packets[std::size_t{CB}];
-      for (int j = 0; j < CB; ++j) b_packets[j] = eigen::load<P>(b_d + j * n);
+      for (int j = 0; j < CB; ++j) b_packets[j] = in_register(eigen::load<P>(b_d + j * n));
       for (int r = 0; r < R; ++r) {
         const P a_value = constant<P>(a_d[r * a_stride]);
         for (int j = 0; j < CB; ++j) acc[r][j] = multiply_add(a_value, b_packets[j], acc[r][j]);
