@@ -71,7 +71,7 @@ constexpr bool is_scalar_v = std::is_floating_point_v<V>;
 // multiply-adds stays one load, where GCC may otherwise fold the load into each of them.
 template <class P>
 EIGEN_ALWAYS_INLINE P in_register(P p) {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#if defined(__GNUC__) && defined(__x86_64__)
   asm("" : "+v"(p));
 #endif
   return p;
@@ -134,7 +134,7 @@ EIGEN_ALWAYS_INLINE void store(T* p, const V& v) {
 template <class T>
 constexpr bool has_streaming_stores =
 #if defined(EIGEN_VECTORIZE_AVX512)
-    (std::is_same_v<T, float> || std::is_same_v<T, double>) && packet_size<T> * sizeof(T) == 64;
+    (std::is_same_v<T, float> || std::is_same_v<T, double>) && packet_size<T> * static_cast<Index>(sizeof(T)) == 64;
 #else
     false;
 #endif

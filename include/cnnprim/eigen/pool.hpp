@@ -218,10 +218,12 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
 template <class T>
 bool streams_output(const PoolWindows& g, const T* A, const std::uint8_t* positions = nullptr) {
   constexpr double too_large = 16 << 20;
-  const auto aligned = [](const void* p, std::uintptr_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; };
+  const auto aligned = [](const void* p, Index bytes) {
+    return reinterpret_cast<std::uintptr_t>(p) % static_cast<std::uintptr_t>(bytes) == 0;
+  };
   return has_streaming_stores<T> && g.n_C % packet_size<T> == 0 && aligned(A, 64) &&
          (!positions || aligned(positions, packet_size<T>)) &&
-         double(g.size() + g.m * g.n_H * g.n_W * g.n_C) * sizeof(T) > too_large;
+         double(g.size() + g.m * g.n_H * g.n_W * g.n_C) * double(sizeof(T)) > too_large;
 }
 
 // A = max (Max) or mean over each window, one task per output row.
