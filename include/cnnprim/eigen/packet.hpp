@@ -139,12 +139,13 @@ constexpr bool has_streaming_stores =
     false;
 #endif
 
-// Stores a whole packet at p, 64-byte aligned, past the caches (has_streaming_stores<T>); a single value or a
-// smaller packet as store does. Streamed stores are weakly ordered: streaming_fence() before anyone reads them.
-template <class T, class V>
+// Stores a whole packet at p, 64-byte aligned, past the caches when Stream (and has_streaming_stores<T>); a single
+// value, a smaller packet or Stream false as store does. Streamed stores are weakly ordered: streaming_fence()
+// before anyone reads them.
+template <bool Stream = true, class T, class V>
 EIGEN_ALWAYS_INLINE void store_streaming(T* p, const V& v) {
 #if defined(EIGEN_VECTORIZE_AVX512)
-  if constexpr (has_streaming_stores<T> && !is_scalar_v<V>) {
+  if constexpr (Stream && has_streaming_stores<T> && !is_scalar_v<V>) {
     if constexpr (lanes(V()) == packet_size<T>) {
       if constexpr (std::is_same_v<T, float>) return _mm512_stream_ps(p, v);
       else return _mm512_stream_pd(p, v);
@@ -183,7 +184,7 @@ EIGEN_ALWAYS_INLINE V load_bytes(const std::uint8_t* bytes) {
   }
 }
 
-// (Stream: past the caches, as store_streaming, `bytes` then 16-byte aligned.)
+// (Stream: past the caches, as store_streaming does, `bytes` then 16-byte aligned.)
 template <class T, bool Stream = false, class V>
 EIGEN_ALWAYS_INLINE void store_bytes(std::uint8_t* bytes, const V& v) {
   if constexpr (is_scalar_v<V>) {

@@ -204,8 +204,7 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
         } else {
           result[u] = divide(sum[u], constant<V>(window_size));
         }
-        if constexpr (Stream) store_streaming(A_pixel + c + u * step, result[u]);
-        else store(A_pixel + c + u * step, result[u]);
+        store_streaming<Stream>(A_pixel + c + u * step, result[u]);
       });
     });
   }
@@ -254,8 +253,7 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows
       V best[std::size_t{U}], argmax[std::size_t{U}];
       window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax);
       unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-        if constexpr (Stream) store_streaming(A + pixel + c + u * step, best[u]);
-        else store(A + pixel + c + u * step, best[u]);
+        store_streaming<Stream>(A + pixel + c + u * step, best[u]);
         store_bytes<T, Stream>(positions + pixel + c + u * step, argmax[u]);
       });
     });
