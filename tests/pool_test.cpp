@@ -202,6 +202,17 @@ TEST_P(Pool, SeveralNaNsTheFirstWins) {
   EXPECT_EQ(gradient_at(window({1, nan, 3, nan}), 3, GetParam()), 0.0);
 }
 
+// Max and average 2x2 pooling of A_prev, forward and backward, against the independent oracle.
+void expect_2x2_pooling_matches_oracle(const Tensor<double>& A_prev, Backend backend) {
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+    const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 2}, mode, backend);
+    EXPECT_TRUE(oracle::near(A, oracle::pool_forward(A_prev, 2, 2, mode), 1e-12));
+    const auto dA = oracle::uniform<double, 4>(A.shape(), 6);
+    EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, mode, backend),
+                             oracle::pool_backward(dA, A_prev, 2, 2, mode), 1e-12));
+  }
+}
+
 TEST_P(Pool, NaNInManyChannels) {
   // A wide channel axis runs through the vectorized path's full packets.
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -209,13 +220,7 @@ TEST_P(Pool, NaNInManyChannels) {
   A_prev(0, 1, 0, 3) = nan;
   A_prev(0, 0, 1, 17) = nan;
   A_prev(0, 1, 1, 17) = nan;
-  for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
-    const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 2}, mode, GetParam());
-    EXPECT_TRUE(oracle::near(A, oracle::pool_forward(A_prev, 2, 2, mode), 1e-12));
-    const auto dA = oracle::uniform<double, 4>(A.shape(), 6);
-    EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, mode, GetParam()),
-                             oracle::pool_backward(dA, A_prev, 2, 2, mode), 1e-12));
-  }
+  expect_2x2_pooling_matches_oracle(A_prev, GetParam());
 }
 
 TEST_P(Pool, InfinitiesOfBothSignsInOneWindowAreNotNaN) {
@@ -229,13 +234,7 @@ TEST_P(Pool, InfinitiesOfBothSignsInOneWindowAreNotNaN) {
   A_prev(0, 2, 2, 3) = inf;
   A_prev(0, 3, 3, 60) = nan;
   A_prev(0, 2, 3, 33) = -inf;
-  for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
-    const auto [A, cache] = cnnprim::pool_forward(A_prev, {2, 2}, mode, GetParam());
-    EXPECT_TRUE(oracle::near(A, oracle::pool_forward(A_prev, 2, 2, mode), 1e-12));
-    const auto dA = oracle::uniform<double, 4>(A.shape(), 8);
-    EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, mode, GetParam()),
-                             oracle::pool_backward(dA, A_prev, 2, 2, mode), 1e-12));
-  }
+  expect_2x2_pooling_matches_oracle(A_prev, GetParam());
 }
 
 TEST(PoolHelpers, MaskTieAndNaNRule) {
