@@ -17,8 +17,8 @@ class Threads {
   /// The process-wide default (see set_default_threads).
   Threads() = default;
 
-  /// The pool's threads share the call's work while the calling thread waits. Implicit, so that an
-  /// Eigen::ThreadPool is passed as it is; the pool must outlive the call.
+  /// A pool of N threads: the calling thread and N - 1 of the pool's threads share the call's work, so that
+  /// N cores are busy. Implicit, so that an Eigen::ThreadPool is passed as it is; the pool must outlive the call.
   Threads(Eigen::ThreadPoolInterface& pool) : pool_(&pool), chosen_(true) {}  // NOLINT(google-explicit-constructor)
 
   /// The calling thread alone, whatever the default.
