@@ -3,9 +3,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <intrin.h>
+#endif
 
 #include "../tensor.hpp"
 #include "../threads.hpp"
@@ -28,6 +32,22 @@ inline Index row_pieces(Index m, Index n_H) { return std::min(n_H, (16 + m - 1) 
 // than they save.
 inline constexpr double parallel_work = 1 << 19;
 
+// How long a caller done with its tasks waits for the pool's threads to finish theirs before it sleeps: a
+// sleeping caller is woken by the system, which on a call of a few tens of microseconds (pooling a batch of
+// small images on 2 threads) took as long as the work it waited for.
+inline constexpr std::chrono::microseconds caller_spin{50};
+
+// Tells the core that this thread is waiting in a loop (x86's pause, Arm's yield).
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+  _mm_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 // Runs task(k) for every k in [0, n_tasks); tasks must write nothing another task reads or writes. On the
 // calling thread alone when the call has one thread, one task or less `work` than parallel_work, or when it
 // runs on one of the pool's own threads (waiting there for the pool could deadlock it). Otherwise the tasks
@@ -39,7 +59,9 @@ inline constexpr double parallel_work = 1 << 19;
 //   touched is still in its core's cache; taking tasks in turn from a shared counter made pooling on
 //   cache-resident tensors slower on 2 threads than on 1;
 // - a thread that finishes its part takes the tasks left at the end of the others', so that a worker that
-//   wakes late, or a core that something else holds for a while, does not leave the call waiting on it.
+//   wakes late, or a core that something else holds for a while, does not leave the call waiting on it;
+// - the caller, left with nothing to take, spins for up to caller_spin while the workers finish their last
+//   tasks, and only then sleeps.
 // Which thread runs a task changes no result: tasks are fixed by the shapes and write apart.
 // An exception thrown by a task (std::bad_alloc from scratch memory) reaches the caller.
 template <class Task>
@@ -62,7 +84,7 @@ void parallel_for(Threads threads, Index n_tasks, double work, const Task& task)
   constexpr Index on_stack = 32;
   struct Shared {
     Shared(const Task& task_, Index n_tasks_, Index parts_)
-        : task(task_), parts(parts_), done(static_cast<unsigned>(parts_ - 1)) {
+        : task(task_), parts(parts_), working(parts_ - 1), done(static_cast<unsigned>(parts_ - 1)) {
       if (parts > on_stack) {
         heap = std::make_unique<Part[]>(static_cast<std::size_t>(parts));
         part = heap.get();
@@ -80,6 +102,7 @@ void parallel_for(Threads threads, Index n_tasks, double work, const Task& task)
     Part* part = local;
     std::atomic<bool> failed{false};
     std::exception_ptr error;
+    std::atomic<Index> working;  // pool threads not yet done with their part
     Eigen::Barrier done;
 
     // The next task of part p, from its front (its owner) or its back (another thread); -1 when none is left.
@@ -111,9 +134,12 @@ void parallel_for(Threads threads, Index n_tasks, double work, const Task& task)
         const ScratchScope scope;
         state->work(part);
       }
+      state->working.fetch_sub(1, std::memory_order_release);
       state->done.Notify();
     });
   shared.work(0);
+  const auto until = std::chrono::steady_clock::now() + caller_spin;
+  while (shared.working.load(std::memory_order_acquire) != 0 && std::chrono::steady_clock::now() < until) spin_pause();
   shared.done.Wait();
   if (shared.failed.load()) std::rethrow_exception(shared.error);
 }
