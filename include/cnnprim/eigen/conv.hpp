@@ -497,15 +497,29 @@ void copy_channels(const T* source, Index rows, Index from, Index to, T* target)
   }
 }
 
+// Output pixels a block of the direct filter gradient sums at least: zeroing and adding its partial dW then costs
+// a few percent of its products.
+constexpr Index block_pixels = 1024;
+
+// Blocks of output rows for the direct filter gradient: as many as partial_sums allows, but each of at least
+// block_pixels pixels (and a row), and a power of two, so that 2, 4, 8 or 16 threads share them evenly.
+template <class T>
+Index filter_gradient_blocks(const ConvGeometry& g) {
+  const Index most = partial_sums<T>(g, std::min(g.m * g.n_H, g.pixels() / block_pixels));
+  Index blocks = 1;
+  while (blocks * 2 <= most) blocks *= 2;
+  return blocks;
+}
+
 // dW[kh, kw, k, c] = sum over pixels of A_prev_pad[i, h*stride + kh, w*stride + kw, k] * dZ[i, h, w, c], accumulated a
 // pass of output rows at a time into register tiles of dW's rows x output channels (packets of n, which divides n_C). A
 // tile's rows are consecutive elements of a run: the f_W * n_C_prev elements (kw, k) of a filter row when its taps are
 // contiguous in A_prev (dilation_W == 1), so that a layer with few input channels still fills a tile, otherwise the
 // n_C_prev channels of one tap.
-// With several images, the tasks are blocks of images (as many as partial_sums allows), each summing into its own
-// partial dW, added up in order at the end: a thread reads only its own images, which the layers before it left in
-// its core's cache. With one image, the tasks share out the tiles of dW, each summing over every pixel. Either way
-// the split is fixed by the shapes, so the number of threads changes no bit.
+// The output rows of all images, in order, are cut into blocks, each summing into its own partial dW, added up in
+// order at the end (see filter_gradient_blocks); the tasks are blocks or, with fewer blocks than threads, pieces of
+// a block's tiles. The blocks are fixed by the shapes and a tile sums its rows in the same order whoever computes
+// it, so the number of threads changes no bit.
 template <class T, Index n>
 void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g, T* dW, Threads threads) {
   const Index block = tile_packets * n, C = g.n_C_prev, n_C = g.n_C;
@@ -514,6 +528,7 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
   const Index row = images.width() * C;
   const Index column_step = g.n_W > 1 ? g.stride_W * C : 0;  // as in direct_conv
   const Index run = g.dilation_W == 1 ? g.f_W * C : C, runs = g.f_W * C / run;
+  const Index extent_H = (g.f_H - 1) * g.dilation_H + 1;
   // Tiles in the order (kh, run, block of output channels, block of the run's rows).
   const Index j_blocks = (run + tile_rows - 1) / tile_rows, c_blocks = (n_C + block - 1) / block;
   const Index tiles = g.f_H * runs * c_blocks * j_blocks, size = g.f_H * g.f_W * C * n_C;
@@ -523,47 +538,42 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
   // (A stride past the padded image, possible with one output row, reads no more than the image.)
   const Index row_bytes = (g.n_W * n_C + std::min(g.stride_H, images.height()) * row) * static_cast<Index>(sizeof(T));
   const Index pass_rows = std::clamp<Index>(gradient_pass_bytes / row_bytes, 1, std::max<Index>(1, g.n_H));
-  // Adds tiles [first, last) of images [i_begin, i_end) onto sum.
-  const auto accumulate = [&](Index i_begin, Index i_end, Index first, Index last, T* sum) {
-    for (Index i = i_begin; i < i_end; ++i) {
-      const T* image = images.rows(i, 0, images.height());
-      for (Index h_begin = 0; h_begin < g.n_H; h_begin += pass_rows) {
-        const Index h_end = std::min(g.n_H, h_begin + pass_rows);
-        for (Index t = first; t < last; ++t) {
-          const Index j0 = t % j_blocks * tile_rows, c0 = t / j_blocks % c_blocks * block;
-          const Index q = t / (j_blocks * c_blocks) % runs, kh = t / (j_blocks * c_blocks * runs);
-          const T* a = image + kh * g.dilation_H * row + q * g.dilation_W * C + j0;
-          const T* dz = dZ + i * g.n_H * g.n_W * n_C + c0;
-          T* dw = sum + ((kh * runs + q) * run + j0) * n_C + c0;
-          with_tile(std::min<Index>(tile_rows, run - j0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
-            Tile<T, R, CB, n> tile;
-            tile.load(dw, n_C);
-            for (Index h = h_begin; h < h_end; ++h)
-              tile.update(a + h * g.stride_H * row, 1, column_step, dz + h * g.n_W * n_C, n_C, g.n_W);
-            tile.store(dw, n_C);
-          });
-        }
+  // Sets tiles [first, last) of sum to their sums over output rows [r_begin, r_end) (r = i * n_H + h), a pass at a
+  // time, each pass's input rows padded (when they need it) just before the pass reads them.
+  const auto accumulate = [&](Index r_begin, Index r_end, Index first, Index last, T* sum) {
+    for (Index r = r_begin; r < r_end;) {
+      const Index i = r / g.n_H, h_begin = r % g.n_H;
+      const Index h_end = std::min({g.n_H, h_begin + pass_rows, h_begin + (r_end - r)});
+      const T* rows = images.rows(i, h_begin * g.stride_H, (h_end - 1 - h_begin) * g.stride_H + extent_H);
+      for (Index t = first; t < last; ++t) {
+        const Index j0 = t % j_blocks * tile_rows, c0 = t / j_blocks % c_blocks * block;
+        const Index q = t / (j_blocks * c_blocks) % runs, kh = t / (j_blocks * c_blocks * runs);
+        const T* a = rows + kh * g.dilation_H * row + q * g.dilation_W * C + j0;
+        const T* dz = dZ + (i * g.n_H + h_begin) * g.n_W * n_C + c0;
+        T* dw = sum + ((kh * runs + q) * run + j0) * n_C + c0;
+        with_tile(std::min<Index>(tile_rows, run - j0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
+          Tile<T, R, CB, n> tile;
+          if (r == r_begin) tile.broadcast_row(nullptr);
+          else tile.load(dw, n_C);
+          for (Index h = 0; h < h_end - h_begin; ++h)
+            tile.update(a + h * g.stride_H * row, 1, column_step, dz + h * g.n_W * n_C, n_C, g.n_W);
+          tile.store(dw, n_C);
+        });
       }
+      r += h_end - h_begin;
     }
   };
   const double work = double(g.pixels()) * double(g.patch_size()) * double(n_C);
-  const Index blocks = partial_sums<T>(g, g.m);
-  if (blocks == 1) {
-    std::fill_n(dW, size, T(0));
-    const Index tasks = std::min<Index>(tiles, threads.count());
-    parallel_for(threads, tasks, work, [&](Index task) {
-      const auto [first, last] = piece(tiles, tasks, task);
-      accumulate(0, g.m, first, last, dW);
-    });
-    return;
-  }
+  const Index rows = g.m * g.n_H, blocks = filter_gradient_blocks<T>(g);
+  const Index pieces = std::min(tiles, ceil_div(Index{threads.count()}, blocks));
   // Block 0 sums into dW itself, the others into scratch memory.
-  T* const partials = scratch<T, Scratch::PartialSums>(static_cast<std::size_t>((blocks - 1) * size));
-  parallel_for(threads, blocks, work, [&](Index b) {
-    T* const sum = b == 0 ? dW : partials + (b - 1) * size;
-    std::fill_n(sum, size, T(0));
-    const auto [i_begin, i_end] = piece(g.m, blocks, b);
-    accumulate(i_begin, i_end, 0, tiles, sum);
+  T* const partials =
+      blocks > 1 ? scratch<T, Scratch::PartialSums>(static_cast<std::size_t>((blocks - 1) * size)) : nullptr;
+  parallel_for(threads, blocks * pieces, work, [&](Index task) {
+    const Index b = task / pieces;
+    const auto [r_begin, r_end] = piece(rows, blocks, b);
+    const auto [first, last] = piece(tiles, pieces, task % pieces);
+    accumulate(r_begin, r_end, first, last, b == 0 ? dW : partials + (b - 1) * size);
   });
   add_partial_sums(dW, partials, blocks, size, threads);
 }
