@@ -544,11 +544,11 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
     for (Index r = r_begin; r < r_end;) {
       const Index i = r / g.n_H, h_begin = r % g.n_H;
       const Index h_end = std::min({g.n_H, h_begin + pass_rows, h_begin + (r_end - r)});
-      const T* rows = images.rows(i, h_begin * g.stride_H, (h_end - 1 - h_begin) * g.stride_H + extent_H);
+      const T* pass_input = images.rows(i, h_begin * g.stride_H, (h_end - 1 - h_begin) * g.stride_H + extent_H);
       for (Index t = first; t < last; ++t) {
         const Index j0 = t % j_blocks * tile_rows, c0 = t / j_blocks % c_blocks * block;
         const Index q = t / (j_blocks * c_blocks) % runs, kh = t / (j_blocks * c_blocks * runs);
-        const T* a = rows + kh * g.dilation_H * row + q * g.dilation_W * C + j0;
+        const T* a = pass_input + kh * g.dilation_H * row + q * g.dilation_W * C + j0;
         const T* dz = dZ + (i * g.n_H + h_begin) * g.n_W * n_C + c0;
         T* dw = sum + ((kh * runs + q) * run + j0) * n_C + c0;
         with_tile(std::min<Index>(tile_rows, run - j0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
