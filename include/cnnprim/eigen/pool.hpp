@@ -137,14 +137,16 @@ EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, co
   if (!may_hold_nan<U>(sum)) return;
   unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
     if (!has_nan(sum[u])) return;
-    best[u] = load<V>(window + u * step);
-    argmax[u] = constant<V>(T(0));
+    // (In locals: a reference to best[u] in the rare path's loop would keep every packet of best in memory.)
+    V first = load<V>(window + u * step), first_position = constant<V>(T(0));
     g.for_each_element<0>(pixels, [&](Index k, Index offset) {
       const V x = load<V>(window + offset + u * step);
-      const auto won = wins(x, best[u]);
-      best[u] = select(won, x, best[u]);
-      argmax[u] = select(won, constant<V>(static_cast<T>(k)), argmax[u]);
+      const auto won = wins(x, first);
+      first = select(won, x, first);
+      first_position = select(won, constant<V>(static_cast<T>(k)), first_position);
     });
+    best[u] = first;
+    argmax[u] = first_position;
   });
 }
 
@@ -196,10 +198,11 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
           // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
           // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
           if (nan_possible && has_nan(sum[u])) {
-            result[u] = load<V>(base + u * step);
+            V max = load<V>(base + u * step);  // (a local, as in window_argmax)
             g.for_each_element<0>(pixels, [&](Index, Index offset) {
-              result[u] = nan_propagating_max(result[u], load<V>(base + offset + u * step));
+              max = nan_propagating_max(max, load<V>(base + offset + u * step));
             });
+            result[u] = max;
           }
         } else {
           result[u] = divide(sum[u], constant<V>(window_size));
