@@ -111,13 +111,14 @@ cnnprim::Tensor<T, Rank> random_tensor(const std::array<Index, Rank>& shape, uns
   return x;
 }
 
-// n threads for a call: the calling thread alone for 1, otherwise an Eigen::ThreadPool kept for the run.
+// n threads for a call: the calling thread alone for 1, otherwise with an Eigen::ThreadPool of n - 1 threads
+// kept for the run.
 inline cnnprim::Threads threads(Index n) {
   static std::map<Index, std::unique_ptr<Eigen::ThreadPool>> pools;
   if (n == 1) return cnnprim::Threads::calling_thread();
   auto& pool = pools[n];
-  if (!pool) pool = std::make_unique<Eigen::ThreadPool>(static_cast<int>(n));
-  return *pool;
+  if (!pool) pool = std::make_unique<Eigen::ThreadPool>(static_cast<int>(n - 1));
+  return {*pool, static_cast<int>(n)};
 }
 
 inline void set_flops(benchmark::State& state, double flops) {

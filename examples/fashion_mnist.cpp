@@ -12,9 +12,9 @@
 //                      [--train-images N] [--test-images N] [--skip-if-missing]
 // DIR holds the data set's four gzip'd idx files as Debian's dataset-fashion-mnist installs them
 // (/usr/share/datasets/fashion-mnist, the default); uncompressed files of the same names without ".gz" are
-// read too. --threads N > 1 runs every call on an Eigen::ThreadPool of N threads. --skip-if-missing exits
-// with 77 (a skipped test for ctest) when the files are absent, instead of failing. --seed S (default 2024)
-// seeds the initial weights and the order of the images.
+// read too. --threads N > 1 runs every call on the calling thread and an Eigen::ThreadPool of N - 1.
+// --skip-if-missing exits with 77 (a skipped test for ctest) when the files are absent, instead of failing.
+// --seed S (default 2024) seeds the initial weights and the order of the images.
 #include <zlib.h>
 #include <unistd.h>
 
@@ -176,8 +176,8 @@ int train(const Options& options) {
   std::unique_ptr<Eigen::ThreadPool> pool;
   cnnprim::Threads threads = cnnprim::Threads::calling_thread();
   if (options.threads > 1) {
-    pool = std::make_unique<Eigen::ThreadPool>(options.threads);
-    threads = *pool;
+    pool = std::make_unique<Eigen::ThreadPool>(options.threads - 1);
+    threads = cnnprim::Threads(*pool, options.threads);
   }
   std::mt19937 rng(options.seed);
   Network net(rng);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -136,15 +137,15 @@ TYPED_TEST_SUITE(ThreadCounts, oracle::Scalars, oracle::ScalarNames);
 
 TYPED_TEST(ThreadCounts, EveryThreadCountGivesTheSameBits) {
   using T = TypeParam;
-  Eigen::ThreadPool two(2), three(3), five(5);
+  Eigen::ThreadPool pool(4);
   for (const Layer& s : layers) {
     SCOPED_TRACE(::testing::Message() << "layer (" << s.m << ", " << s.n_H_prev << ", " << s.n_W_prev << ", "
                                       << s.n_C_prev << ") -> " << s.n_C << " f " << s.f << " stride " << s.stride
                                       << " pad " << s.pad);
     const auto one = run<T>(s, cnnprim::Threads::calling_thread());
-    for (Eigen::ThreadPool* pool : {&two, &three, &five}) {
-      SCOPED_TRACE(::testing::Message() << pool->NumThreads() << " threads");
-      const auto many = run<T>(s, *pool);
+    for (int count : {2, 3, 5}) {
+      SCOPED_TRACE(::testing::Message() << count << " threads");
+      const auto many = run<T>(s, cnnprim::Threads(pool, count));
       EXPECT_TRUE(same_bits(many.Z, one.Z));
       EXPECT_TRUE(same_bits(many.dZ_linear, one.dZ_linear));
       EXPECT_TRUE(same_bits(many.dA_prev, one.dA_prev));
@@ -161,9 +162,9 @@ TYPED_TEST(ThreadCounts, EveryThreadCountGivesTheSameBits) {
 
 TYPED_TEST(ThreadCounts, ThreadedEigenPathAgreesWithTheLoopPath) {
   using T = TypeParam;
-  Eigen::ThreadPool pool(3);
+  Eigen::ThreadPool pool(2);
   for (const Layer& s : {layers[0], layers[2], layers[5], layers[10], layers[11], layers[12], layers[13]}) {
-    const auto eigen = run<T>(s, pool);
+    const auto eigen = run<T>(s, cnnprim::Threads(pool, 3));
     const auto loop = run<T>(s, cnnprim::Threads::calling_thread(), Backend::Loop);
     const double tolerance = oracle::tolerance<T>();
     EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, tolerance));
@@ -177,23 +178,55 @@ TYPED_TEST(ThreadCounts, ThreadedEigenPathAgreesWithTheLoopPath) {
 }
 
 TEST(CallThreads, LargeCallsUseThePoolAndSmallCallsStayOnTheCaller) {
-  CountingPool pool(2);
-  run<float>(layers[0], pool);
+  CountingPool pool(1);
+  run<float>(layers[0], cnnprim::Threads(pool, 2));
   EXPECT_GT(pool.scheduled.load(), 0) << "a layer of a few million multiply-adds ran on one thread";
   pool.scheduled = 0;
-  run<double>({10, 4, 4, 3, 8, 2, 2, 2, 2, 2}, pool);  // the notebook's layer
+  run<double>({10, 4, 4, 3, 8, 2, 2, 2, 2, 2}, cnnprim::Threads(pool, 2));  // the notebook's layer
   EXPECT_EQ(pool.scheduled.load(), 0) << "the notebook's layer woke the pool";
   pool.scheduled = 0;
   run<float>(layers[0], cnnprim::Threads::calling_thread());
   EXPECT_EQ(pool.scheduled.load(), 0);
 }
 
+TEST(CallThreads, APoolRunsWithTheCallingThreadUpToTheCores) {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (cores < 2) GTEST_SKIP() << "one core";
+  CountingPool one(1);
+  EXPECT_EQ(cnnprim::Threads(one).count(), 2) << "the calling thread and the pool's";
+  run<float>(layers[0], one);
+  EXPECT_GT(one.scheduled.load(), 0) << "a pool of one thread left idle";
+  one.scheduled = 0;
+  run<float>(layers[0], cnnprim::Threads(one, 1));
+  EXPECT_EQ(one.scheduled.load(), 0) << "a count of 1 woke the pool";
+  Eigen::ThreadPool many(cores + 3);
+  EXPECT_EQ(cnnprim::Threads(many).count(), cores) << "more threads than cores";
+  EXPECT_EQ(cnnprim::Threads(many, cores + 4).count(), cores + 4) << "a count given is kept whatever the cores";
+  EXPECT_EQ(cnnprim::Threads::calling_thread().count(), 1);
+}
+
+TEST(CallThreads, ACountOutsideTheCallingThreadAndThePoolsThrows) {
+  Eigen::ThreadPool pool(2);
+  EXPECT_EQ(cnnprim::Threads(pool, 1).count(), 1);
+  EXPECT_EQ(cnnprim::Threads(pool, 3).count(), 3);
+  for (int count : {0, -1, 4}) {
+    try {
+      cnnprim::Threads threads(pool, count);
+      ADD_FAILURE() << "count " << count << " accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()), "Threads: count = " + std::to_string(count) +
+                                           " must be in [1, 3], the calling thread and the pool's 2");
+    }
+  }
+}
+
 TEST(CallThreads, TheDefaultStartsAtOneThreadAndCanBeSet) {
   EXPECT_EQ(cnnprim::Threads().count(), 1);
   EXPECT_EQ(cnnprim::Threads().pool(), nullptr);
-  CountingPool pool(2);
-  cnnprim::set_default_threads(pool);
+  CountingPool pool(1);
+  cnnprim::set_default_threads({pool, 2});
   EXPECT_EQ(cnnprim::Threads().count(), 2);
+  EXPECT_EQ(cnnprim::Threads().pool(), &pool);
   EXPECT_EQ(cnnprim::Threads::calling_thread().pool(), nullptr) << "an explicit choice ignores the default";
   const auto with_default = run<float>(layers[0], {});
   EXPECT_GT(pool.scheduled.load(), 0);
@@ -222,7 +255,7 @@ TEST(CallThreads, ACallFromInsideThePoolRunsThere) {
 TEST(CallThreads, AnExceptionInATaskReachesTheCaller) {
   Eigen::ThreadPool pool(3);
   std::atomic<int> ran{0};
-  EXPECT_THROW(cnnprim::detail::eigen::parallel_for(pool, 64, 1e9,
+  EXPECT_THROW(cnnprim::detail::eigen::parallel_for({pool, 4}, 64, 1e9,
                                                     [&](Index k) {
                                                       ++ran;
                                                       if (k == 5) throw std::bad_alloc();
@@ -234,17 +267,17 @@ TEST(CallThreads, AnExceptionInATaskReachesTheCaller) {
 TEST(CallThreads, EveryTaskRunsOnce) {
   Eigen::ThreadPool pool(3);
   std::vector<std::atomic<int>> runs(1000);
-  cnnprim::detail::eigen::parallel_for(pool, 1000, 1e9, [&](Index k) { ++runs[static_cast<std::size_t>(k)]; });
+  cnnprim::detail::eigen::parallel_for({pool, 4}, 1000, 1e9, [&](Index k) { ++runs[static_cast<std::size_t>(k)]; });
   for (std::size_t k = 0; k < runs.size(); ++k) ASSERT_EQ(runs[k].load(), 1) << "task " << k;
 }
 
 TEST(CallThreads, ThreadsThatFinishTakeTheTasksLeftAtTheEndOfOthersParts) {
-  Eigen::ThreadPool pool(2);  // the caller's part is tasks 0-9, the pool thread's 10-19
+  Eigen::ThreadPool pool(1);  // the caller's part is tasks 0-9, the pool thread's 10-19
   const std::thread::id caller = std::this_thread::get_id();
   std::vector<std::atomic<int>> runs(20);
   std::vector<std::atomic<bool>> by_caller(20);
   std::atomic<bool> caller_took_from_the_other_part{false};
-  cnnprim::detail::eigen::parallel_for(pool, 20, 1e9, [&](Index k) {
+  cnnprim::detail::eigen::parallel_for({pool, 2}, 20, 1e9, [&](Index k) {
     const auto task = static_cast<std::size_t>(k);
     ++runs[task];
     by_caller[task] = std::this_thread::get_id() == caller;

@@ -291,7 +291,8 @@ TEST(PoolBackends, OutputsStoredPastTheCachesMatch) {
   A_prev.data()[1000] = std::numeric_limits<float>::quiet_NaN();
   A_prev.data()[A_prev.size() - 1] = std::numeric_limits<float>::infinity();
   const cnnprim::PoolParams hp{3, 2};
-  Eigen::ThreadPool two(2);
+  Eigen::ThreadPool pool(1);
+  const cnnprim::Threads two(pool, 2);
   const auto same_bits = [](const float* a, const Tensor<float>& b) {
     return std::memcmp(a, b.data(), sizeof(float) * static_cast<std::size_t>(b.size())) == 0;
   };

@@ -13,15 +13,15 @@
 
 namespace {
 
-// The threads of state.range(1): the calling thread, or a pool of that many.
+// The threads of state.range(1): the calling thread, alone or with a pool of one fewer.
 struct ThreadsOf {
   std::unique_ptr<Eigen::ThreadPool> pool;
   cnnprim::Threads threads = cnnprim::Threads::calling_thread();
   explicit ThreadsOf(benchmark::State& state) {
     const int n = static_cast<int>(state.range(1));
     if (n > 1) {
-      pool = std::make_unique<Eigen::ThreadPool>(n);
-      threads = cnnprim::Threads(*pool);
+      pool = std::make_unique<Eigen::ThreadPool>(n - 1);
+      threads = cnnprim::Threads(*pool, n);
     }
   }
 };

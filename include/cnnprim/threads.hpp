@@ -1,4 +1,4 @@
-// The threads a call runs on: the calling thread, or an Eigen::ThreadPool the caller owns.
+// The threads a call runs on: the calling thread alone, or with an Eigen::ThreadPool the caller owns.
 //
 // Every operation takes a Threads as its last argument. By default it is the process-wide default, which
 // is the calling thread alone until set_default_threads names a pool: a program that does not ask starts
@@ -6,7 +6,11 @@
 // shapes, and every sum is taken over the same pieces in the same order whoever computes them.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <stdexcept>
+#include <string>
+#include <thread>
 
 #include <unsupported/Eigen/CXX11/ThreadPool>
 
@@ -17,9 +21,20 @@ class Threads {
   /// The process-wide default (see set_default_threads).
   Threads() = default;
 
-  /// A pool of N threads: the calling thread and N - 1 of the pool's threads share the call's work, so that
-  /// N cores are busy. Implicit, so that an Eigen::ThreadPool is passed as it is; the pool must outlive the call.
+  /// The calling thread and the pool's threads, no more than the machine has cores
+  /// (std::thread::hardware_concurrency()). On N cores give a pool of N - 1 threads: a pool of N runs the same
+  /// N threads and leaves one idle, which Eigen 3.4's pool wakes at every call, to spin beside those that work.
+  /// Implicit, so that an Eigen::ThreadPool is passed as it is; the pool must outlive the call.
   Threads(Eigen::ThreadPoolInterface& pool) : pool_(&pool), chosen_(true) {}  // NOLINT(google-explicit-constructor)
+
+  /// `count` threads whatever the cores: the calling thread and count - 1 of the pool's. Throws
+  /// std::invalid_argument unless 1 <= count <= pool.NumThreads() + 1.
+  Threads(Eigen::ThreadPoolInterface& pool, int count) : pool_(&pool), count_(count), chosen_(true) {
+    if (count < 1 || count > pool.NumThreads() + 1)
+      throw std::invalid_argument("Threads: count = " + std::to_string(count) + " must be in [1, " +
+                                  std::to_string(pool.NumThreads() + 1) + "], the calling thread and the pool's " +
+                                  std::to_string(pool.NumThreads()));
+  }
 
   /// The calling thread alone, whatever the default.
   static Threads calling_thread() {
@@ -28,13 +43,20 @@ class Threads {
     return threads;
   }
 
-  /// The pool that does the work, or null for the calling thread.
-  Eigen::ThreadPoolInterface* pool() const { return chosen_ ? pool_ : default_pool().load(std::memory_order_acquire); }
+  /// The pool that shares the work, or null for the calling thread alone.
+  Eigen::ThreadPoolInterface* pool() const { return resolved().pool_; }
 
-  /// How many threads work on a call.
-  int count() const {
-    const Eigen::ThreadPoolInterface* p = pool();
-    return p == nullptr ? 1 : p->NumThreads();
+  /// How many threads work on a call, the calling thread included.
+  int count() const { return resolved().threads(); }
+
+  /// The threads a call made now runs on: this choice, or the default as it stands (read once, so that its pool
+  /// and count agree while another thread sets the default).
+  Threads resolved() const {
+    if (chosen_) return *this;
+    Threads threads = calling_thread();
+    threads.pool_ = default_pool().load(std::memory_order_acquire);
+    threads.count_ = default_count().load(std::memory_order_acquire);
+    return threads;
   }
 
  private:
@@ -43,8 +65,25 @@ class Threads {
     static std::atomic<Eigen::ThreadPoolInterface*> pool{nullptr};
     return pool;
   }
+  static std::atomic<int>& default_count() {
+    static std::atomic<int> count{0};
+    return count;
+  }
+  static int cores() {
+    static const int n = static_cast<int>(std::min(std::thread::hardware_concurrency(), 1024u));
+    return n;
+  }
+
+  int threads() const {
+    if (pool_ == nullptr) return 1;
+    const int most = pool_->NumThreads() + 1;
+    // (A default count read beside another set_default_threads' pool is held to that pool's size.)
+    if (count_ > 0) return std::min(count_, most);
+    return cores() > 0 ? std::min(most, cores()) : most;
+  }
 
   Eigen::ThreadPoolInterface* pool_ = nullptr;
+  int count_ = 0;        // 0: as many as the cores allow
   bool chosen_ = false;  // false: the default, looked up at each call
 };
 
@@ -52,7 +91,9 @@ class Threads {
 /// Threads::calling_thread() (the initial default). Safe to call from any thread; calls already running
 /// keep the threads they started with.
 inline void set_default_threads(Threads threads) {
-  Threads::default_pool().store(threads.pool(), std::memory_order_release);
+  const Threads chosen = threads.resolved();
+  Threads::default_count().store(chosen.count_, std::memory_order_release);
+  Threads::default_pool().store(chosen.pool_, std::memory_order_release);
 }
 
 }  // namespace cnnprim

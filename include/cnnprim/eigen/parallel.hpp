@@ -51,10 +51,10 @@ inline void spin_pause() {
 // Runs task(k) for every k in [0, n_tasks); tasks must write nothing another task reads or writes. On the
 // calling thread alone when the call has one thread, one task or less `work` than parallel_work, or when it
 // runs on one of the pool's own threads (waiting there for the pool could deadlock it). Otherwise the tasks
-// are cut into P = min(n_tasks, NumThreads()) contiguous parts, the caller runs the first and P - 1 of the
+// are cut into P = min(n_tasks, threads.count()) contiguous parts, the caller runs the first and P - 1 of the
 // pool's threads the others:
-// - a pool of N threads keeps N cores busy, not N + 1 (a waiting caller would compete with workers that
-//   spin for a while after their last task);
+// - the caller works rather than waits: a waiting caller would compete with workers that spin for a while
+//   after their last task;
 // - the same part of the same shapes goes to the caller again on the next call, so the data it last
 //   touched is still in its core's cache; taking tasks in turn from a shared counter made pooling on
 //   cache-resident tensors slower on 2 threads than on 1;
@@ -66,10 +66,12 @@ inline void spin_pause() {
 // An exception thrown by a task (std::bad_alloc from scratch memory) reaches the caller.
 template <class Task>
 void parallel_for(Threads threads, Index n_tasks, double work, const Task& task) {
-  Eigen::ThreadPoolInterface* const pool = threads.pool();
+  const Threads chosen = threads.resolved();
+  Eigen::ThreadPoolInterface* const pool = chosen.pool();
+  const int count = chosen.count();
   // (A part counts its tasks in 32 bits: over 2^32 tasks, each at least an element, run on the caller.)
-  if (pool == nullptr || pool->NumThreads() < 2 || n_tasks < 2 || work < parallel_work ||
-      pool->CurrentThreadId() >= 0 || n_tasks >= (Index{1} << 32)) {
+  if (pool == nullptr || count < 2 || n_tasks < 2 || work < parallel_work || pool->CurrentThreadId() >= 0 ||
+      n_tasks >= (Index{1} << 32)) {
     for (Index k = 0; k < n_tasks; ++k) task(k);
     return;
   }
@@ -126,7 +128,7 @@ void parallel_for(Threads threads, Index n_tasks, double work, const Task& task)
       }
     }
   };
-  Shared shared(task, n_tasks, std::min<Index>(n_tasks, pool->NumThreads()));
+  Shared shared(task, n_tasks, std::min<Index>(n_tasks, count));
   for (Index part = 1; part < shared.parts; ++part)
     // Two words captured: std::function keeps them without allocating.
     pool->Schedule([state = &shared, part] {
