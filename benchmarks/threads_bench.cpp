@@ -1,6 +1,6 @@
 // The second form of each operation (Eigen path, float) on 1 and 2 threads, for the scaling table; oneDNN
-// runs the same shapes at the same thread counts in onednn_bench.cpp. Real time: the caller waits while
-// the pool's threads work.
+// runs the same shapes at the same thread counts in onednn_bench.cpp. Real time: n threads are the calling
+// thread and a pool of n - 1 (shapes.hpp), and CPU time counts the caller's alone.
 #include <benchmark/benchmark.h>
 
 #include <cnnprim/cnnprim.hpp>
