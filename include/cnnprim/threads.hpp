@@ -69,6 +69,7 @@ class Threads {
     static std::atomic<int> count{0};
     return count;
   }
+  // The machine's cores, 0 when unknown; read once, the query being a call into the system.
   static int cores() {
     static const int n = static_cast<int>(std::min(std::thread::hardware_concurrency(), 1024u));
     return n;
