@@ -140,6 +140,19 @@ std::vector<ConvLayer> wide_layers() {
   };
 }
 
+// 3x3 layers at stride 1 that take Winograd's F(2x2, 3x3) forward and for the data gradient: outputs of odd
+// height and width (a last 2x2 block half outside), padding 0, 2 and per side, 3 packets of output channels.
+std::vector<ConvLayer> winograd_layers() {
+  return {
+      {"Winograd, odd sizes, no padding", {3, 11, 9, 32}, 3, 3, 48, params({1, 1}, {0, 0, 0, 0}, {1, 1})},
+      {"Winograd, padding 2 and per side", {1, 12, 15, 48}, 3, 3, 32, params({1, 1}, {2, 0, 1, 2}, {1, 1})},
+      {"Winograd, ReLU6 without bias", {2, 8, 8, 32}, 3, 3, 64,
+       params({1, 1}, {1, 1, 1, 1}, {1, 1}, 1, Activation::relu6()), false},
+      {"Winograd, same", {2, 10, 7, 32}, 3, 3, 32, same({1, 1}, {1, 1})},
+      {"Winograd, wide", {2, 8, 8, 256}, 3, 3, 32, params({1, 1}, {1, 1, 1, 1}, {1, 1})},
+  };
+}
+
 template <class T>
 struct ConvRun {
   Tensor<T> Z, dA_prev, dW, db;
@@ -176,6 +189,87 @@ TYPED_TEST(WideLayers, EigenPathAgreesWithTheLoopPath) {
   for (const ConvLayer& layer : wide_layers()) {
     SCOPED_TRACE(layer.name);
     expect_eigen_path_agrees_with_loop_path<TypeParam>(layer);
+  }
+}
+
+TYPED_TEST(WideLayers, WinogradAgreesWithTheLoopPath) {
+  for (const ConvLayer& layer : winograd_layers()) {
+    SCOPED_TRACE(layer.name);
+    const auto g = cnnprim::detail::conv_geometry("test", "A_prev", layer.A_prev, "W",
+                                                  {layer.f_H, layer.f_W, layer.A_prev[3], layer.n_C}, layer.hp);
+    namespace kernels = cnnprim::detail::eigen;
+    ASSERT_TRUE(kernels::winograd_fits<TypeParam>(g));
+    const kernels::DirectGeometry forward{g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom,
+                                          g.pad_left, g.pad_right, 3, 3, 1, 1, 1, 1, g.n_H, g.n_W, g.n_C};
+    ASSERT_TRUE(kernels::winograd_pays(forward));
+    expect_eigen_path_agrees_with_loop_path<TypeParam>(layer);
+  }
+}
+
+// Inputs of one sign (no cancellation in the direct sums to hide the transforms' rounding) over 256 channels.
+TYPED_TEST(WideLayers, WinogradIsAccurateOnInputsOfOneSign) {
+  using T = TypeParam;
+  auto A_prev = oracle::uniform<T, 4>({2, 8, 8, 256}, 11);
+  auto W = oracle::uniform<T, 4>({3, 3, 256, 32}, 12);
+  A_prev.vector() = A_prev.vector().cwiseAbs();
+  W.vector() = W.vector().cwiseAbs();
+  const auto b = oracle::uniform<T, 4>({1, 1, 1, 32}, 13);
+  auto dZ_sign = [](Tensor<T> dZ) {
+    dZ.vector() = dZ.vector().cwiseAbs();
+    return dZ;
+  };
+  const auto loop = cnnprim::conv_forward(A_prev, W, b, ConvParams{1, 1}, Backend::Loop);
+  const auto eigen = cnnprim::conv_forward(A_prev, W, b, ConvParams{1, 1}, Backend::Eigen);
+  EXPECT_TRUE(oracle::near(eigen.Z, loop.Z, oracle::tolerance<T>()));
+  const auto dZ = dZ_sign(oracle::uniform<T, 4>(loop.Z.shape(), 14));
+  EXPECT_TRUE(oracle::near(cnnprim::conv_backward(dZ, eigen.cache, Backend::Eigen).dA_prev,
+                           cnnprim::conv_backward(dZ, loop.cache, Backend::Loop).dA_prev, oracle::tolerance<T>()));
+}
+
+// Elements where `actual` is not `expected`: NaN where it is NaN, the same infinity, or within 1e-4 relative.
+template <class T>
+Index disagreements(const Tensor<T>& actual, const Tensor<T>& expected) {
+  Index count = 0;
+  for (Index k = 0; k < expected.size(); ++k) {
+    const T x = actual.data()[k], y = expected.data()[k];
+    if (std::isnan(y)) count += !std::isnan(x);
+    else if (std::isinf(y)) count += x != y;
+    else count += !(std::abs(x - y) <= 1e-4 * (1 + std::abs(y)));
+  }
+  return count;
+}
+
+// A NaN or an infinity, which Winograd's transforms would spread to pixels whose windows do not hold it, and
+// values large enough that a transform could overflow where the direct sum does not: such inputs take the direct
+// kernel, and each output is what the Loop path gives.
+TYPED_TEST(WideLayers, WinogradLeavesNonFiniteAndHugeInputsToTheDirectKernel) {
+  using T = TypeParam;
+  const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+  const T huge = std::numeric_limits<T>::max() / 8;
+  const auto A_prev = oracle::uniform<T, 4>({2, 9, 10, 32}, 21);
+  const auto W = oracle::uniform<T, 4>({3, 3, 32, 32}, 22);
+  const auto b = oracle::uniform<T, 4>({1, 1, 1, 32}, 23);
+  const std::function<void(Tensor<T>&, Tensor<T>&)> cases[] = {
+      [&](Tensor<T>& a, Tensor<T>&) { a(0, 4, 5, 3) = nan; },
+      [&](Tensor<T>& a, Tensor<T>&) { a(1, 0, 9, 31) = inf; },
+      [&](Tensor<T>& a, Tensor<T>&) { a(1, 8, 0, 0) = -inf; },
+      [&](Tensor<T>&, Tensor<T>& w) { w(1, 2, 5, 7) = inf; },
+      [&](Tensor<T>& a, Tensor<T>&) { a(0, 3, 3, 3) = huge; },
+      [&](Tensor<T>&, Tensor<T>& w) { w(0, 0, 0, 0) = huge; },
+  };
+  int case_number = 0;
+  for (const auto& spoil : cases) {
+    SCOPED_TRACE(testing::Message() << "case " << case_number++);
+    Tensor<T> a = A_prev, w = W;
+    spoil(a, w);
+    const auto Z_loop = cnnprim::conv_forward(a, w, b, ConvParams{1, 1}, Backend::Loop).Z;
+    const auto Z_eigen = cnnprim::conv_forward(a, w, b, ConvParams{1, 1}, Backend::Eigen).Z;
+    EXPECT_EQ(disagreements(Z_eigen, Z_loop), 0);
+    // The data gradient of a dZ spoilt the same way (dZ has A_prev's shape here).
+    Tensor<T> dA_loop(a.shape()), dA_eigen(a.shape());
+    cnnprim::conv_backward_data(a, w, ConvParams{1, 1}, dA_loop, Backend::Loop);
+    cnnprim::conv_backward_data(a, w, ConvParams{1, 1}, dA_eigen, Backend::Eigen);
+    EXPECT_EQ(disagreements(dA_eigen, dA_loop), 0);
   }
 }
 

@@ -113,7 +113,8 @@ Outputs<T> run(const Layer& s, cnnprim::Threads threads, Backend backend = Backe
 const Layer layers[] = {
     {4, 16, 16, 8, 32, 3, 1, 1, 2, 2},      // direct forward and weights, patch-matrix data (8 channels)
     {3, 30, 30, 16, 16, 3, 1, 1, 2, 2},     // direct weights in two blocks of rows, the first ending inside image 1
-    {2, 20, 18, 32, 32, 3, 1, 1, 3, 1},     // direct everywhere; overlapping pooling windows
+    {2, 20, 18, 32, 32, 3, 1, 1, 3, 1},     // Winograd forward and data, direct weights; overlapping pooling windows
+    {3, 15, 13, 32, 48, 3, 1, 0, 2, 2},     // Winograd: odd output sizes, no padding, 3 packets of filters
     {8, 32, 32, 3, 10, 3, 1, 0, 3, 2},      // patch matrix, overlapping windows: per-image data, partial dW sums
     {8, 32, 32, 3, 10, 2, 2, 0, 2, 2},      // patch matrix, windows apart: one chunk per task
     {4, 24, 24, 16, 20, 1, 1, 0, 2, 2},     // pointwise

@@ -6,7 +6,8 @@
 // - Direct: when the channel counts fill whole SIMD packets, P is never formed. A register tile
 //   (tile.hpp) multiplies windows of a zero-padded image straight into Z, dW is accumulated from the image
 //   and dZ row by row, and at stride 1 dA_prev is the convolution of the padded dZ with the flipped,
-//   transposed filter.
+//   transposed filter. A 3x3 pass at stride 1 over 32 or more channels takes Winograd's F(2x2, 3x3)
+//   instead (winograd.hpp), on the same register tile.
 // - Patch matrix: otherwise P is built a chunk of rows at a time (im2col) in a buffer of bounded size and
 //   multiplied with Eigen's GEMM; dP is scattered back onto dA_prev (col2im).
 // - Window rows: with one output channel and no padding, W is a single window, and each pass works on the
@@ -28,6 +29,7 @@
 #include "parallel.hpp"
 #include "scratch.hpp"
 #include "tile.hpp"
+#include "winograd.hpp"
 
 namespace cnnprim::detail::eigen {
 
@@ -342,39 +344,6 @@ void zero_pad(TensorView<const T> X, Index pad, TensorView<T> X_pad) {
   for (Index i = 0; i < X.dim(0); ++i) images.copy_rows(i, 0, images.height(), X_pad.data() + i * image_size);
 }
 
-// The sizes of a direct convolution pass: input (m, n_H_in, n_W_in, n_in) with padding on each side,
-// f_H x f_W taps dilation_H and dilation_W apart at stride (stride_H, stride_W), output (m, n_H, n_W, n_out).
-struct DirectGeometry {
-  Index m, n_H_in, n_W_in, n_in;
-  Index pad_top, pad_bottom, pad_left, pad_right;
-  Index f_H, f_W, stride_H, stride_W, dilation_H, dilation_W;
-  Index n_H, n_W, n_out;
-};
-
-// The filter of a direct convolution pass, in HWIO layout: W itself, or for the backward data pass W flipped
-// in space with its channel axes swapped (tap (kh, kw), input channel k of dZ, output channel c of dA_prev is
-// W(f_H-1-kh, f_W-1-kw, c, k)).
-template <class T>
-struct DirectFilter {
-  const T* W;
-  bool flipped;
-
-  // Copies output channels [c0, c0 + width) to `block`, f_H * f_W * n_in rows of width: a tile then reads each
-  // filter row's packets from one contiguous block, where the filter's own rows, 1 or 2 KB apart in wide
-  // layers, would compete for the same sets of the L1 cache.
-  void pack(const DirectGeometry& g, Index c0, Index width, T* block) const {
-    const Index taps = g.f_H * g.f_W;
-    if (!flipped) {
-      for (Index r = 0; r < taps * g.n_in; ++r) std::copy_n(W + r * g.n_out + c0, width, block + r * width);
-      return;
-    }
-    using Rows = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    for (Index tap = 0; tap < taps; ++tap)
-      Eigen::Map<Rows>(block + tap * g.n_in * width, g.n_in, width) =
-          Eigen::Map<const Rows>(W + ((taps - 1 - tap) * g.n_out + c0) * g.n_in, width, g.n_in).transpose();
-  }
-};
-
 // Bytes of packed filter rows one pass of a small output's task reads, kept in L2 cache (256 KiB or more on
 // the processors whose SIMD packets the direct kernels use) while every tile of the output uses them.
 constexpr Index filter_pass_bytes = Index{192} << 10;
@@ -686,6 +655,29 @@ void one_channel_backward_weights(const T* A_prev, const T* dZ, const ConvGeomet
   add_partial_sums(dW, partials, blocks, K, threads);
 }
 
+// A 3x3 layer at stride 1 whose channels fill whole packets, 32 or more on each side (fewer are too few
+// multiply-adds to pay for the transforms of each tile).
+template <class T>
+bool winograd_fits(const ConvGeometry& g) {
+  return packet_size<T> > 1 && g.groups == 1 && g.f_H == 3 && g.f_W == 3 && g.stride_H == 1 && g.stride_W == 1 &&
+         g.dilation_H == 1 && g.dilation_W == 1 && g.pads_within_filter() && g.n_C_prev % packet_size<T> == 0 &&
+         g.n_C % packet_size<T> == 0 && std::min(g.n_C_prev, g.n_C) >= 32;
+}
+
+// The direct or the Winograd kernel for a pass of a layer the direct kernel takes (the filter in whole packets of
+// n output channels); the Winograd kernel when the layer fits it, the pass pays for it and its inputs suit it.
+template <class T, Index n>
+void convolve(const ConvGeometry& layer, const T* input, Index input_size, const DirectGeometry& pass,
+              DirectFilter<T> filter, Index filter_size, const T* bias, Activation activation, T* output,
+              Threads threads) {
+  if constexpr (n == packet_size<T>) {
+    if (winograd_fits<T>(layer) && winograd_pays(pass) &&
+        winograd_suits(input, input_size, filter.W, filter_size, pass.n_in))
+      return winograd_conv(input, pass, filter, bias, activation, output, threads);
+  }
+  direct_conv<T, n>(input, pass, filter, bias, activation, output, threads);
+}
+
 /// Z = activation(P W_mat + b) (b may be null): by the depthwise kernel for depthwise layers, by the window-row
 /// kernel for one output channel, by the direct kernel when n_C fills whole packets, otherwise a chunk of
 /// output pixels at a time (each group's product in turn), one chunk per task.
@@ -710,11 +702,11 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
   if (g.is_depthwise()) return depthwise_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
   if (one_output_channel(g)) return one_channel_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
   if (g.groups == 1 && g.pads_within_filter() && with_packets_dividing<T>(n_C, [&](auto n) {
-        direct_conv<T, decltype(n)::value>(
-            A_prev.data(),
+        convolve<T, decltype(n)::value>(
+            g, A_prev.data(), A_prev.size(),
             {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
              g.f_W, g.stride_H, g.stride_W, g.dilation_H, g.dilation_W, g.n_H, g.n_W, n_C},
-            {W.data(), /*flipped=*/false}, b, g.activation, Z.data(), threads);
+            {W.data(), /*flipped=*/false}, W.size(), b, g.activation, Z.data(), threads);
       }))
     return;
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
@@ -763,13 +755,13 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   // (Channels that fill only half or quarter packets, as in the forum thread's 4, took twice as long this way as
   // by the patch matrix.)
   if (g.groups == 1 && g.n_C_prev % packet_size<T> == 0 && packet_size<T> > 1 && g.stride_H == 1 &&
-      g.stride_W == 1 && g.pads_within_filter() && W.vector().allFinite()) {
+      g.stride_W == 1 && g.pads_within_filter() && is_finite(largest_magnitude(W.data(), W.size()))) {
     const Index e_H = g.extent_H() - 1, e_W = g.extent_W() - 1;
-    direct_conv<T, packet_size<T>>(
-        dZ.data(),
-        {g.m, g.n_H, g.n_W, n_C, e_H - g.pad_top, e_H - g.pad_bottom, e_W - g.pad_left, e_W - g.pad_right, g.f_H,
-         g.f_W, 1, 1, g.dilation_H, g.dilation_W, g.n_H_prev, g.n_W_prev, g.n_C_prev},
-        {W.data(), /*flipped=*/true}, static_cast<const T*>(nullptr), Activation::none(), dA_prev.data(), threads);
+    const DirectGeometry pass{g.m, g.n_H, g.n_W, n_C, e_H - g.pad_top, e_H - g.pad_bottom, e_W - g.pad_left,
+                              e_W - g.pad_right, g.f_H, g.f_W, 1, 1, g.dilation_H, g.dilation_W, g.n_H_prev,
+                              g.n_W_prev, g.n_C_prev};
+    convolve<T, packet_size<T>>(g, dZ.data(), dZ.size(), pass, {W.data(), /*flipped=*/true}, W.size(), nullptr,
+                                Activation::none(), dA_prev.data(), threads);
     return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);

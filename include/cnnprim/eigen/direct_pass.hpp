@@ -1,0 +1,62 @@
+// The geometry and the filter of a direct convolution pass, shared by the direct and the Winograd kernels.
+#pragma once
+
+#include <algorithm>
+
+#include <Eigen/Core>
+
+#include "../tensor.hpp"
+
+namespace cnnprim::detail::eigen {
+
+// The sizes of a direct convolution pass: input (m, n_H_in, n_W_in, n_in) with padding on each side,
+// f_H x f_W taps dilation_H and dilation_W apart at stride (stride_H, stride_W), output (m, n_H, n_W, n_out).
+struct DirectGeometry {
+  Index m, n_H_in, n_W_in, n_in;
+  Index pad_top, pad_bottom, pad_left, pad_right;
+  Index f_H, f_W, stride_H, stride_W, dilation_H, dilation_W;
+  Index n_H, n_W, n_out;
+};
+
+// The filter of a direct convolution pass, in HWIO layout: W itself, or for the backward data pass W flipped
+// in space with its channel axes swapped (tap (kh, kw), input channel k of dZ, output channel c of dA_prev is
+// W(f_H-1-kh, f_W-1-kw, c, k)).
+template <class T>
+struct DirectFilter {
+  const T* W;
+  bool flipped;
+
+  // Copies output channels [c0, c0 + width) to `block`, f_H * f_W * n_in rows of width: a tile then reads each
+  // filter row's packets from one contiguous block, where the filter's own rows, 1 or 2 KB apart in wide
+  // layers, would compete for the same sets of the L1 cache.
+  void pack(const DirectGeometry& g, Index c0, Index width, T* block) const {
+    const Index taps = g.f_H * g.f_W;
+    if (!flipped) {
+      for (Index r = 0; r < taps * g.n_in; ++r) std::copy_n(W + r * g.n_out + c0, width, block + r * width);
+      return;
+    }
+    for (Index tap = 0; tap < taps; ++tap)
+      transpose(W + ((taps - 1 - tap) * g.n_out + c0) * g.n_in, width, g.n_in, block + tap * g.n_in * width);
+  }
+
+ private:
+  // to (columns x rows) = from (rows x columns)^T, both row-major, by squares that stay in L1 cache (a row of
+  // `to` gathers a column of `from`, whose elements lie a row apart), each a fixed-size transpose in registers.
+  static void transpose(const T* from, Index rows, Index columns, T* to) {
+    constexpr int square = 16;
+    using Square = Eigen::Matrix<T, square, square, Eigen::RowMajor>;
+    using Stride = Eigen::OuterStride<>;
+    for (Index r0 = 0; r0 < rows; r0 += square)
+      for (Index c0 = 0; c0 < columns; c0 += square) {
+        if (r0 + square <= rows && c0 + square <= columns) {
+          Eigen::Map<Square, 0, Stride>(to + c0 * rows + r0, Stride(rows)) =
+              Eigen::Map<const Square, 0, Stride>(from + r0 * columns + c0, Stride(columns)).transpose();
+          continue;
+        }
+        for (Index c = c0; c < std::min(columns, c0 + square); ++c)
+          for (Index r = r0; r < std::min(rows, r0 + square); ++r) to[c * rows + r] = from[r * columns + c];
+      }
+  }
+};
+
+}  // namespace cnnprim::detail::eigen

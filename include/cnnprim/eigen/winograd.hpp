@@ -1,0 +1,220 @@
+// Winograd's minimal filtering F(2x2, 3x3) for 3x3 convolutions at stride 1 (Lavin and Gray, "Fast Algorithms
+// for Convolutional Neural Networks", 2016).
+//
+// Each 2x2 block of output pixels is A^T [(G g G^T) . (B^T d B)] A over its 4x4 input tile d, per pair of input
+// and output channels, with
+//   B^T = | 1  0 -1  0 |     G = | 1    0    0   |     A^T = | 1  1  1  0 |
+//         | 0  1  1  0 |         | 1/2  1/2  1/2 |           | 0  1 -1 -1 |
+//         | 0 -1  1  0 |         | 1/2 -1/2  1/2 |
+//         | 0  1  0 -1 |         | 0    0    1   |
+// Summed over the input channels, the 16 element-wise products are 16 matrix products (tiles x n_in by
+// n_in x n_out), which take 16 multiply-adds per tile and channel pair where the direct kernel takes 36. They
+// run on the direct kernel's register tile; the transforms are additions on whole packets of channels.
+// Values are combined that the direct sum keeps apart (an input outside a pixel's window is added and taken away
+// again), so a NaN or an infinity would reach pixels it does not touch, and values near the largest finite one
+// could overflow where the direct sum does not: such inputs take the direct kernel (winograd_suits).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "../params.hpp"
+#include "direct_pass.hpp"
+#include "packet.hpp"
+#include "parallel.hpp"
+#include "scratch.hpp"
+#include "tile.hpp"
+
+namespace cnnprim::detail::eigen {
+
+// The largest |x| of x[0, size), or infinity when one is not finite. (Four packets at a time: four chains of
+// maxima and sums, whose latencies overlap.)
+template <class T>
+T largest_magnitude(const T* x, Index size) {
+  using P = Packet<T>;
+  constexpr Index n = packet_size<T>;
+  constexpr int U = 4;
+  P largest[U], finite[U];  // finite: the sum of x - x, 0 unless some x is NaN or infinite
+  unroll<U>([&](int u) { largest[u] = finite[u] = constant<P>(T(0)); });
+  Index j = 0;
+  for (; j + U * n <= size; j += U * n)
+    unroll<U>([&](int u) {
+      const P v = load<P>(x + j + u * n);
+      largest[u] = Eigen::internal::pmax(largest[u], Eigen::internal::pabs(v));
+      finite[u] = add(finite[u], Eigen::internal::psub(v, v));
+    });
+  T result = Eigen::internal::predux_max(
+      Eigen::internal::pmax(Eigen::internal::pmax(largest[0], largest[1]), Eigen::internal::pmax(largest[2], largest[3])));
+  T check = sum_lanes(add(add(finite[0], finite[1]), add(finite[2], finite[3])));
+  for (; j < size; ++j) {
+    result = std::max(result, std::abs(x[j]));
+    check += x[j] - x[j];
+  }
+  return check == T(0) ? result : std::numeric_limits<T>::infinity();
+}
+
+template <class T>
+bool is_finite(T x) {
+  return x < std::numeric_limits<T>::infinity();
+}
+
+// Whether the Winograd kernel computes a 3x3, stride-1 pass to rounding: every input and weight finite, and small
+// enough that no transform, product or sum overflows (the transforms scale a value by at most 4, the filter's by
+// 9/4, and an output adds 9 x n_in of their products).
+template <class T>
+bool winograd_suits(const T* input, Index input_size, const T* filter, Index filter_size, Index n_in) {
+  const T a = largest_magnitude(input, input_size), w = largest_magnitude(filter, filter_size);
+  if (!is_finite(a) || !is_finite(w)) return false;
+  const T limit = std::numeric_limits<T>::max() / T(1024);
+  return a <= limit && w <= limit && (a == T(0) || w <= limit / a / T(n_in));
+}
+
+// Whether the multiply-adds a pass saves (16 a 2x2 block of output pixels and a pair of channels where the direct
+// kernel takes 36, less the blocks' pixels past the output's edges) pay for transforming the filter, which each
+// chunk of blocks reads again. (ResNet-18's 7x7 layers do not pay at batch 1.)
+inline bool winograd_pays(const DirectGeometry& g) {
+  const double blocks = double(g.m) * double((g.n_H + 1) / 2) * double((g.n_W + 1) / 2);
+  return double(g.m) * double(g.n_H) * double(g.n_W) * 9 - blocks * 16 >= 512;
+}
+
+// The input transform in one dimension: B^T d.
+template <class P>
+EIGEN_ALWAYS_INLINE void winograd_input_1d(const P& d0, const P& d1, const P& d2, const P& d3, P& v0, P& v1, P& v2,
+                                           P& v3) {
+  v0 = Eigen::internal::psub(d0, d2);
+  v1 = add(d1, d2);
+  v2 = Eigen::internal::psub(d2, d1);
+  v3 = Eigen::internal::psub(d1, d3);
+}
+
+// The output transform in one dimension: A^T m.
+template <class P>
+EIGEN_ALWAYS_INLINE void winograd_output_1d(const P& m0, const P& m1, const P& m2, const P& m3, P& y0, P& y1) {
+  y0 = add(add(m0, m1), m2);
+  y1 = Eigen::internal::psub(Eigen::internal::psub(m1, m2), m3);
+}
+
+// The filter transform in one dimension: G g.
+template <class P>
+EIGEN_ALWAYS_INLINE void winograd_filter_1d(const P& g0, const P& g1, const P& g2, P& u0, P& u1, P& u2, P& u3) {
+  using T = typename Eigen::internal::unpacket_traits<P>::type;
+  const P half = constant<P>(T(0.5));
+  const P outer = Eigen::internal::pmul(add(g0, g2), half), middle = Eigen::internal::pmul(g1, half);
+  u0 = g0;
+  u1 = add(outer, middle);
+  u2 = Eigen::internal::psub(outer, middle);
+  u3 = g2;
+}
+
+// output = activation(conv(input, filter) (+ bias)) for a 3x3 filter at stride 1 and dilation 1, n_in and n_out
+// whole packets, pads below 3 (as direct_conv's geometry g). The tasks are chunks of 2x2 blocks of output pixels,
+// fixed by the shapes; each transforms its tiles into its thread's scratch memory, multiplies, and transforms
+// back into the output.
+template <class T>
+void winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter, const T* bias,
+                   Activation activation, T* output, Threads threads) {
+  using P = Packet<T>;
+  constexpr Index n = packet_size<T>;
+  constexpr int tiles_per_step = tile_rows;
+  const Index C = g.n_in, K = g.n_out, block = tile_packets * n;
+  const Index t_H = (g.n_H + 1) / 2, t_W = (g.n_W + 1) / 2, tiles = g.m * t_H * t_W;
+  // Tiles per chunk: each of the 16 products of a chunk reads its rows of V and writes its rows of M (C + K values
+  // a tile) within 256 KiB of L2 cache, and reads all of U (16 C K values) once: the larger the chunk, the fewer
+  // times U comes from memory. But at least as many chunks as threads. (How the tiles are cut changes no bit:
+  // every tile's sums run in the same order whatever its chunk.)
+  const Index most = std::max<Index>(1, (Index{256} << 10) / ((C + K) * static_cast<Index>(sizeof(T))) /
+                                            tiles_per_step) * tiles_per_step;
+  const Index chunks = std::max<Index>((tiles + most - 1) / most,
+                                       std::min<Index>(threads.resolved().count(), tiles / tiles_per_step));
+  const Index chunk = (tiles + chunks - 1) / chunks;
+
+  // U = G g G^T for every pair of channels: 16 matrices of C x K, each in blocks of `block` output channels
+  // (rows of width), as direct_conv packs its filter.
+  const T* W = filter.W;
+  if (filter.flipped) {
+    T* const packed = scratch<T, Scratch::WideOperand>(static_cast<std::size_t>(9 * C * K));
+    filter.pack(g, 0, K, packed);
+    W = packed;
+  }
+  T* const U = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(16 * C * K));
+  parallel_for(threads, C, double(9 * C * K), [&](Index c) {
+    for (Index k = 0; k < K; k += n) {
+      P g_[3][3], t[4][3];
+      for (int r = 0; r < 3; ++r)
+        for (int s = 0; s < 3; ++s) g_[r][s] = load<P>(W + ((r * 3 + s) * C + c) * K + k);
+      for (int s = 0; s < 3; ++s) winograd_filter_1d(g_[0][s], g_[1][s], g_[2][s], t[0][s], t[1][s], t[2][s], t[3][s]);
+      const Index c0 = k / block * block, width = std::min(block, K - c0);
+      for (int r = 0; r < 4; ++r) {
+        P u[4];
+        winograd_filter_1d(t[r][0], t[r][1], t[r][2], u[0], u[1], u[2], u[3]);
+        for (int s = 0; s < 4; ++s) store(U + (r * 4 + s) * C * K + c0 * C + c * width + (k - c0), u[s]);
+      }
+    }
+  });
+
+  parallel_for(threads, chunks, double(tiles) * double(16 * C * K), [&](Index task) {
+    const Index first = task * chunk, count = std::min(chunk, tiles - first);
+    if (count <= 0) return;
+    T* const V = scratch<T, Scratch::Patches>(static_cast<std::size_t>(16 * count * C));
+    T* const M = scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(16 * count * K));
+    // V[e][t] = B^T d B over tile t's 4x4 input pixels, zero outside the image.
+    for (Index t = 0; t < count; ++t) {
+      const Index tile = first + t, i = tile / (t_H * t_W), a = tile / t_W % t_H, b = tile % t_W;
+      const Index y0 = 2 * a - g.pad_top, x0 = 2 * b - g.pad_left;
+      const bool inside = y0 >= 0 && x0 >= 0 && y0 + 4 <= g.n_H_in && x0 + 4 <= g.n_W_in;
+      const T* image = input + i * g.n_H_in * g.n_W_in * C;
+      for (Index c = 0; c < C; c += n) {
+        P d[4][4];
+        for (int r = 0; r < 4; ++r)
+          for (int s = 0; s < 4; ++s) {
+            const Index y = y0 + r, x = x0 + s;
+            d[r][s] = inside || (y >= 0 && y < g.n_H_in && x >= 0 && x < g.n_W_in)
+                          ? load<P>(image + (y * g.n_W_in + x) * C + c)
+                          : constant<P>(T(0));
+          }
+        P v[4][4];
+        for (int s = 0; s < 4; ++s) winograd_input_1d(d[0][s], d[1][s], d[2][s], d[3][s], v[0][s], v[1][s], v[2][s], v[3][s]);
+        for (int r = 0; r < 4; ++r) {
+          P e[4];
+          winograd_input_1d(v[r][0], v[r][1], v[r][2], v[r][3], e[0], e[1], e[2], e[3]);
+          for (int s = 0; s < 4; ++s) store(V + ((r * 4 + s) * count + t) * C + c, e[s]);
+        }
+      }
+    }
+    // M[e] = V[e] U[e], register tiles of tiles_per_step tiles x `block` output channels.
+    for (Index e = 0; e < 16; ++e)
+      for (Index c0 = 0; c0 < K; c0 += block) {
+        const Index width = std::min(block, K - c0);
+        const T* u = U + e * C * K + c0 * C;
+        for (Index t = 0; t < count; t += tiles_per_step)
+          with_tile(std::min<Index>(tiles_per_step, count - t), width / n, [&](auto R, auto CB) {
+            Tile<T, R, CB, n> acc;
+            acc.broadcast_row(nullptr);
+            acc.update(V + (e * count + t) * C, C, 1, u, width, C);
+            acc.store(M + (e * count + t) * K + c0, K);
+          });
+      }
+    // The 2x2 output pixels of each tile, A^T M A (+ bias), those inside the output.
+    for (Index t = 0; t < count; ++t) {
+      const Index tile = first + t, i = tile / (t_H * t_W), a = tile / t_W % t_H, b = tile % t_W;
+      const Index rows = std::min<Index>(2, g.n_H - 2 * a), columns = std::min<Index>(2, g.n_W - 2 * b);
+      T* const z = output + ((i * g.n_H + 2 * a) * g.n_W + 2 * b) * K;
+      for (Index k = 0; k < K; k += n) {
+        P m[4][4], o[2][4];
+        for (int r = 0; r < 4; ++r)
+          for (int s = 0; s < 4; ++s) m[r][s] = load<P>(M + ((r * 4 + s) * count + t) * K + k);
+        for (int s = 0; s < 4; ++s) winograd_output_1d(m[0][s], m[1][s], m[2][s], m[3][s], o[0][s], o[1][s]);
+        const P offset = bias ? load<P>(bias + k) : constant<P>(T(0));
+        for (Index r = 0; r < rows; ++r) {
+          P y[2];
+          winograd_output_1d(o[r][0], o[r][1], o[r][2], o[r][3], y[0], y[1]);
+          for (Index q = 0; q < columns; ++q) store(z + (r * g.n_W + q) * K + k, add(y[q], offset));
+        }
+      }
+      for (Index r = 0; r < rows; ++r) activate(activation, z + r * g.n_W * K, columns * K);
+    }
+  });
+}
+
+}  // namespace cnnprim::detail::eigen
