@@ -665,15 +665,14 @@ bool winograd_fits(const ConvGeometry& g) {
 }
 
 // The direct or the Winograd kernel for a pass of a layer the direct kernel takes (the filter in whole packets of
-// n output channels); the Winograd kernel when the layer fits it, the pass pays for it and its inputs suit it.
+// n output channels): the Winograd kernel when the layer fits it, the pass pays for it and its inputs suit it.
 template <class T, Index n>
-void convolve(const ConvGeometry& layer, const T* input, Index input_size, const DirectGeometry& pass,
-              DirectFilter<T> filter, Index filter_size, const T* bias, Activation activation, T* output,
-              Threads threads) {
+void convolve(const ConvGeometry& layer, const T* input, const DirectGeometry& pass, DirectFilter<T> filter,
+              const T* bias, Activation activation, T* output, Threads threads) {
   if constexpr (n == packet_size<T>) {
     if (winograd_fits<T>(layer) && winograd_pays(pass) &&
-        winograd_suits(input, input_size, filter.W, filter_size, pass.n_in))
-      return winograd_conv(input, pass, filter, bias, activation, output, threads);
+        winograd_conv(input, pass, filter, bias, activation, output, threads))
+      return;
   }
   direct_conv<T, n>(input, pass, filter, bias, activation, output, threads);
 }
@@ -703,10 +702,10 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
   if (one_output_channel(g)) return one_channel_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
   if (g.groups == 1 && g.pads_within_filter() && with_packets_dividing<T>(n_C, [&](auto n) {
         convolve<T, decltype(n)::value>(
-            g, A_prev.data(), A_prev.size(),
+            g, A_prev.data(),
             {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
              g.f_W, g.stride_H, g.stride_W, g.dilation_H, g.dilation_W, g.n_H, g.n_W, n_C},
-            {W.data(), /*flipped=*/false}, W.size(), b, g.activation, Z.data(), threads);
+            {W.data(), /*flipped=*/false}, b, g.activation, Z.data(), threads);
       }))
     return;
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
@@ -755,14 +754,19 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   // (Channels that fill only half or quarter packets, as in the forum thread's 4, took twice as long this way as
   // by the patch matrix.)
   if (g.groups == 1 && g.n_C_prev % packet_size<T> == 0 && packet_size<T> > 1 && g.stride_H == 1 &&
-      g.stride_W == 1 && g.pads_within_filter() && is_finite(largest_magnitude(W.data(), W.size()))) {
+      g.stride_W == 1 && g.pads_within_filter()) {
     const Index e_H = g.extent_H() - 1, e_W = g.extent_W() - 1;
     const DirectGeometry pass{g.m, g.n_H, g.n_W, n_C, e_H - g.pad_top, e_H - g.pad_bottom, e_W - g.pad_left,
                               e_W - g.pad_right, g.f_H, g.f_W, 1, 1, g.dilation_H, g.dilation_W, g.n_H_prev,
                               g.n_W_prev, g.n_C_prev};
-    convolve<T, packet_size<T>>(g, dZ.data(), dZ.size(), pass, {W.data(), /*flipped=*/true}, W.size(), nullptr,
-                                Activation::none(), dA_prev.data(), threads);
-    return;
+    const DirectFilter<T> flipped{W.data(), true};
+    if (winograd_fits<T>(g) && winograd_pays(pass) &&
+        winograd_conv<T>(dZ.data(), pass, flipped, nullptr, Activation::none(), dA_prev.data(), threads))
+      return;
+    if (is_finite(largest_magnitude(W.data(), W.size()))) {
+      direct_conv<T, packet_size<T>>(dZ.data(), pass, flipped, nullptr, Activation::none(), dA_prev.data(), threads);
+      return;
+    }
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);

@@ -30,13 +30,18 @@ struct DirectFilter {
   // filter row's packets from one contiguous block, where the filter's own rows, 1 or 2 KB apart in wide
   // layers, would compete for the same sets of the L1 cache.
   void pack(const DirectGeometry& g, Index c0, Index width, T* block) const {
+    for (Index tap = 0; tap < g.f_H * g.f_W; ++tap) pack_tap(g, tap, c0, width, block);
+  }
+
+  // The rows of one tap (n_in of them) of that block.
+  void pack_tap(const DirectGeometry& g, Index tap, Index c0, Index width, T* block) const {
     const Index taps = g.f_H * g.f_W;
+    T* const rows = block + tap * g.n_in * width;
     if (!flipped) {
-      for (Index r = 0; r < taps * g.n_in; ++r) std::copy_n(W + r * g.n_out + c0, width, block + r * width);
+      for (Index r = 0; r < g.n_in; ++r) std::copy_n(W + (tap * g.n_in + r) * g.n_out + c0, width, rows + r * width);
       return;
     }
-    for (Index tap = 0; tap < taps; ++tap)
-      transpose(W + ((taps - 1 - tap) * g.n_out + c0) * g.n_in, width, g.n_in, block + tap * g.n_in * width);
+    transpose(W + ((taps - 1 - tap) * g.n_out + c0) * g.n_in, width, g.n_in, rows);
   }
 
  private:

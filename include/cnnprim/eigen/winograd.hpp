@@ -28,46 +28,52 @@
 
 namespace cnnprim::detail::eigen {
 
+template <class T>
+bool is_finite(T x) {
+  return x < std::numeric_limits<T>::infinity();
+}
+
+// The largest magnitude of the packets it is shown, or infinity when a lane is not finite.
+template <class T>
+struct Magnitude {
+  using P = Packet<T>;
+  P largest = constant<P>(T(0));
+  P finite = constant<P>(T(0));  // the sum of x - x: 0 unless some x is NaN or infinite
+
+  EIGEN_ALWAYS_INLINE void see(const P& x) {
+    largest = Eigen::internal::pmax(largest, Eigen::internal::pabs(x));
+    finite = add(finite, Eigen::internal::psub(x, x));
+  }
+  T value() const {
+    return sum_lanes(finite) == T(0) ? Eigen::internal::predux_max(largest) : std::numeric_limits<T>::infinity();
+  }
+};
+
 // The largest |x| of x[0, size), or infinity when one is not finite. (Four packets at a time: four chains of
 // maxima and sums, whose latencies overlap.)
 template <class T>
 T largest_magnitude(const T* x, Index size) {
   using P = Packet<T>;
   constexpr Index n = packet_size<T>;
-  constexpr int U = 4;
-  P largest[U], finite[U];  // finite: the sum of x - x, 0 unless some x is NaN or infinite
-  unroll<U>([&](int u) { largest[u] = finite[u] = constant<P>(T(0)); });
+  Magnitude<T> part[4];
   Index j = 0;
-  for (; j + U * n <= size; j += U * n)
-    unroll<U>([&](int u) {
-      const P v = load<P>(x + j + u * n);
-      largest[u] = Eigen::internal::pmax(largest[u], Eigen::internal::pabs(v));
-      finite[u] = add(finite[u], Eigen::internal::psub(v, v));
-    });
-  T result = Eigen::internal::predux_max(
-      Eigen::internal::pmax(Eigen::internal::pmax(largest[0], largest[1]), Eigen::internal::pmax(largest[2], largest[3])));
-  T check = sum_lanes(add(add(finite[0], finite[1]), add(finite[2], finite[3])));
-  for (; j < size; ++j) {
-    result = std::max(result, std::abs(x[j]));
-    check += x[j] - x[j];
-  }
-  return check == T(0) ? result : std::numeric_limits<T>::infinity();
+  for (; j + 4 * n <= size; j += 4 * n) unroll<4>([&](int u) { part[u].see(load<P>(x + j + u * n)); });
+  T result = 0;
+  for (const auto& p : part) result = std::max(result, p.value());
+  for (; j < size; ++j)
+    result = std::isfinite(x[j]) ? std::max(result, std::abs(x[j])) : std::numeric_limits<T>::infinity();
+  return result;
 }
 
+// Whether the Winograd kernel computes a 3x3 pass over n_in input channels to rounding, given the largest
+// magnitudes of its input and its filter (infinite when one is not finite): both finite, and small enough that no
+// transform, product or sum overflows (the transforms scale a value by at most 4, the filter's by 9/4, and an
+// output adds 9 x n_in of their products).
 template <class T>
-bool is_finite(T x) {
-  return x < std::numeric_limits<T>::infinity();
-}
-
-// Whether the Winograd kernel computes a 3x3, stride-1 pass to rounding: every input and weight finite, and small
-// enough that no transform, product or sum overflows (the transforms scale a value by at most 4, the filter's by
-// 9/4, and an output adds 9 x n_in of their products).
-template <class T>
-bool winograd_suits(const T* input, Index input_size, const T* filter, Index filter_size, Index n_in) {
-  const T a = largest_magnitude(input, input_size), w = largest_magnitude(filter, filter_size);
-  if (!is_finite(a) || !is_finite(w)) return false;
+bool winograd_suits(T input, T filter, Index n_in) {
+  if (!is_finite(input) || !is_finite(filter)) return false;
   const T limit = std::numeric_limits<T>::max() / T(1024);
-  return a <= limit && w <= limit && (a == T(0) || w <= limit / a / T(n_in));
+  return input <= limit && filter <= limit && (input == T(0) || filter <= limit / input / T(n_in));
 }
 
 // Whether the multiply-adds a pass saves (16 a 2x2 block of output pixels and a pair of channels where the direct
@@ -108,11 +114,12 @@ EIGEN_ALWAYS_INLINE void winograd_filter_1d(const P& g0, const P& g1, const P& g
 }
 
 // output = activation(conv(input, filter) (+ bias)) for a 3x3 filter at stride 1 and dilation 1, n_in and n_out
-// whole packets, pads below 3 (as direct_conv's geometry g). The tasks are chunks of 2x2 blocks of output pixels,
-// fixed by the shapes; each transforms its tiles into its thread's scratch memory, multiplies, and transforms
-// back into the output.
+// whole packets, pads below 3 (as direct_conv's geometry g). The tasks are chunks of 2x2 blocks of output pixels;
+// each transforms its tiles into its thread's scratch memory, multiplies, and transforms back into the output.
+// Returns false, the output unspecified, when the input or the filter does not suit it (winograd_suits): each
+// task checks the part it reads as it transforms it, so that no pass over either comes first.
 template <class T>
-void winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter, const T* bias,
+bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter, const T* bias,
                    Activation activation, T* output, Threads threads) {
   using P = Packet<T>;
   constexpr Index n = packet_size<T>;
@@ -120,29 +127,36 @@ void winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
   const Index C = g.n_in, K = g.n_out, block = tile_packets * n;
   const Index t_H = (g.n_H + 1) / 2, t_W = (g.n_W + 1) / 2, tiles = g.m * t_H * t_W;
   // Tiles per chunk: each of the 16 products of a chunk reads its rows of V and writes its rows of M (C + K values
-  // a tile) within 256 KiB of L2 cache, and reads all of U (16 C K values) once: the larger the chunk, the fewer
-  // times U comes from memory. But at least as many chunks as threads. (How the tiles are cut changes no bit:
-  // every tile's sums run in the same order whatever its chunk.)
-  const Index most = std::max<Index>(1, (Index{256} << 10) / ((C + K) * static_cast<Index>(sizeof(T))) /
+  // a tile) within 64 KiB, and all 16 within L2 cache; U (16 C K values) is read again by every chunk. A multiple
+  // of the threads' number of chunks, so that each takes as many. (How the tiles are cut changes no bit: every
+  // tile's sums run in the same order whatever its chunk.)
+  const Index most = std::max<Index>(1, (Index{64} << 10) / ((C + K) * static_cast<Index>(sizeof(T))) /
                                             tiles_per_step) * tiles_per_step;
-  const Index chunks = std::max<Index>((tiles + most - 1) / most,
-                                       std::min<Index>(threads.resolved().count(), tiles / tiles_per_step));
-  const Index chunk = (tiles + chunks - 1) / chunks;
+  const Index thread_count = threads.resolved().count();
+  const Index chunks = std::min<Index>(ceil_div(ceil_div(tiles, most), thread_count) * thread_count,
+                                       std::max<Index>(1, tiles / tiles_per_step));
+  const Index chunk = ceil_div(tiles, chunks);
+  // The largest magnitude of each input channel's filter, then of each chunk's input.
+  T* const magnitudes = scratch<T, Scratch::PartialSums>(static_cast<std::size_t>(C + chunks));
 
   // U = G g G^T for every pair of channels: 16 matrices of C x K, each in blocks of `block` output channels
   // (rows of width), as direct_conv packs its filter.
   const T* W = filter.W;
   if (filter.flipped) {
     T* const packed = scratch<T, Scratch::WideOperand>(static_cast<std::size_t>(9 * C * K));
-    filter.pack(g, 0, K, packed);
+    parallel_for(threads, 9, double(9 * C * K), [&](Index tap) { filter.pack_tap(g, tap, 0, K, packed); });
     W = packed;
   }
   T* const U = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(16 * C * K));
   parallel_for(threads, C, double(9 * C * K), [&](Index c) {
+    Magnitude<T> magnitude;
     for (Index k = 0; k < K; k += n) {
       P g_[3][3], t[4][3];
       for (int r = 0; r < 3; ++r)
-        for (int s = 0; s < 3; ++s) g_[r][s] = load<P>(W + ((r * 3 + s) * C + c) * K + k);
+        for (int s = 0; s < 3; ++s) {
+          g_[r][s] = load<P>(W + ((r * 3 + s) * C + c) * K + k);
+          magnitude.see(g_[r][s]);
+        }
       for (int s = 0; s < 3; ++s) winograd_filter_1d(g_[0][s], g_[1][s], g_[2][s], t[0][s], t[1][s], t[2][s], t[3][s]);
       const Index c0 = k / block * block, width = std::min(block, K - c0);
       for (int r = 0; r < 4; ++r) {
@@ -151,14 +165,19 @@ void winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
         for (int s = 0; s < 4; ++s) store(U + (r * 4 + s) * C * K + c0 * C + c * width + (k - c0), u[s]);
       }
     }
+    magnitudes[c] = magnitude.value();
   });
+  const T filter_magnitude = *std::max_element(magnitudes, magnitudes + C);
+  if (!winograd_suits(T(0), filter_magnitude, C)) return false;
 
   parallel_for(threads, chunks, double(tiles) * double(16 * C * K), [&](Index task) {
     const Index first = task * chunk, count = std::min(chunk, tiles - first);
+    magnitudes[C + task] = 0;
     if (count <= 0) return;
     T* const V = scratch<T, Scratch::Patches>(static_cast<std::size_t>(16 * count * C));
     T* const M = scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(16 * count * K));
     // V[e][t] = B^T d B over tile t's 4x4 input pixels, zero outside the image.
+    Magnitude<T> magnitude;
     for (Index t = 0; t < count; ++t) {
       const Index tile = first + t, i = tile / (t_H * t_W), a = tile / t_W % t_H, b = tile % t_W;
       const Index y0 = 2 * a - g.pad_top, x0 = 2 * b - g.pad_left;
@@ -172,9 +191,11 @@ void winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
             d[r][s] = inside || (y >= 0 && y < g.n_H_in && x >= 0 && x < g.n_W_in)
                           ? load<P>(image + (y * g.n_W_in + x) * C + c)
                           : constant<P>(T(0));
+            magnitude.see(d[r][s]);
           }
         P v[4][4];
-        for (int s = 0; s < 4; ++s) winograd_input_1d(d[0][s], d[1][s], d[2][s], d[3][s], v[0][s], v[1][s], v[2][s], v[3][s]);
+        for (int s = 0; s < 4; ++s)
+          winograd_input_1d(d[0][s], d[1][s], d[2][s], d[3][s], v[0][s], v[1][s], v[2][s], v[3][s]);
         for (int r = 0; r < 4; ++r) {
           P e[4];
           winograd_input_1d(v[r][0], v[r][1], v[r][2], v[r][3], e[0], e[1], e[2], e[3]);
@@ -182,6 +203,8 @@ void winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
         }
       }
     }
+    magnitudes[C + task] = magnitude.value();
+    if (!winograd_suits(magnitudes[C + task], filter_magnitude, C)) return;
     // M[e] = V[e] U[e], register tiles of tiles_per_step tiles x `block` output channels.
     for (Index e = 0; e < 16; ++e)
       for (Index c0 = 0; c0 < K; c0 += block) {
@@ -215,6 +238,8 @@ void winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
       for (Index r = 0; r < rows; ++r) activate(activation, z + r * g.n_W * K, columns * K);
     }
   });
+  const T input_magnitude = *std::max_element(magnitudes + C, magnitudes + C + chunks);
+  return winograd_suits(input_magnitude, filter_magnitude, C);
 }
 
 }  // namespace cnnprim::detail::eigen
