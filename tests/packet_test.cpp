@@ -63,6 +63,9 @@ TYPED_TEST(Packets, ArithmeticMatchesOneValue) {
   using T = TypeParam;
   using P = Packet<T>;
   expect_lanes_match<T>([](P a, P b) { return add(a, b); }, [](T a, T b) { return add(a, b); });
+  expect_lanes_match<T>([](P a, P b) { return subtract(a, b); }, [](T a, T b) { return subtract(a, b); });
+  expect_lanes_match<T>([](P a, P b) { return multiply(a, b); }, [](T a, T b) { return multiply(a, b); });
+  expect_lanes_match<T>([](P a, P) { return magnitude(a); }, [](T a, T) { return std::abs(a); });
   expect_lanes_match<T>([](P a, P b) { return divide(a, b); }, [](T a, T b) { return divide(a, b); });
   // Fused or not, a * b + c with c = 1 gives the same value for these operands, which are exact in binary.
   expect_lanes_match<T>([](P a, P b) { return multiply_add(a, b, constant<P>(T(1))); },
@@ -118,6 +121,18 @@ TYPED_TEST(Packets, MaximumWithoutNan) {
     for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], std::max(a, b)) << a << ", " << b;
     EXPECT_EQ(maximum(a, b), std::max(a, b));
   }
+}
+
+TYPED_TEST(Packets, MaxLanesFindsTheLargestLane) {
+  using T = TypeParam;
+  constexpr Index n = packet_size<T>;
+  const T inf = std::numeric_limits<T>::infinity();
+  for (Index largest = 0; largest < n; ++largest)
+    for (const T top : {T(-0.5), T(0), T(7), inf}) {
+      T lanes[n];
+      for (Index k = 0; k < n; ++k) lanes[k] = k == largest ? top : T(-1) - T(k);
+      EXPECT_EQ(max_lanes(load<Packet<T>>(lanes)), top) << "lane " << largest;
+    }
 }
 
 TYPED_TEST(Packets, HasNanSeesAnyLane) {

@@ -1,13 +1,14 @@
 // The one place cnnprim uses Eigen's packet primitives (Eigen::internal, whose meanings Eigen does not
 // promise). Each operation below works on one value (V = T) or on one packet of values (V = Packet<T>) and
 // is tested on every supported Eigen version (tests/packet_test.cpp). What they rely on:
-// - packet_traits<T>::type and ::size; ploadu, pstoreu, pset1, padd, pdiv, pmadd (a * b + c), prefetch:
-//   unchanged since Eigen 3.3;
+// - packet_traits<T>::type and ::size; ploadu, pstoreu, pset1, padd, psub, pmul, pdiv, pmadd (a * b + c), pabs,
+//   predux (the sum of the lanes), prefetch: unchanged since Eigen 3.3;
 // - comparisons (pcmp_eq, pcmp_lt, pcmp_lt_or_nan) return a lane mask, all bits set where true; pand, por
 //   and pselect(mask, a, b) combine masks and values by those bits; predux_any says whether any lane is set.
 //   pandnot is avoided: its operands swapped meaning between Eigen 3.3 and 3.4;
 // - pmax<PropagateNaN> returns NaN in a lane where either operand is NaN (Eigen 3.4 and later). Plain pmax
-//   is used only where no lane holds NaN: which operand it returns then differs between instruction sets.
+//   and predux_max are used only where no lane holds NaN (or their result is then not used): which operand
+//   they return then differs between instruction sets.
 // - ploadu and pstoreu on a lane mask where unpacket_traits says masked_load_available (floats with AVX and
 //   AVX-512 since Eigen 3.4, doubles too in 5.x); elsewhere those functions are not used.
 // Three things go past Eigen, with AVX-512, by its intrinsics: bytes to floats and back (load_bytes, store_bytes),
@@ -251,6 +252,25 @@ EIGEN_ALWAYS_INLINE auto sum_lanes(const V& a) {
 }
 
 template <class V>
+EIGEN_ALWAYS_INLINE V subtract(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a - b;
+  else return Eigen::internal::psub(a, b);
+}
+
+template <class V>
+EIGEN_ALWAYS_INLINE V multiply(const V& a, const V& b) {
+  if constexpr (is_scalar_v<V>) return a * b;
+  else return Eigen::internal::pmul(a, b);
+}
+
+// |a|.
+template <class V>
+EIGEN_ALWAYS_INLINE V magnitude(const V& a) {
+  if constexpr (is_scalar_v<V>) return std::abs(a);
+  else return Eigen::internal::pabs(a);
+}
+
+template <class V>
 EIGEN_ALWAYS_INLINE V divide(const V& a, const V& b) {
   if constexpr (is_scalar_v<V>) return a / b;
   else return Eigen::internal::pdiv(a, b);
@@ -396,6 +416,13 @@ template <class V>
 EIGEN_ALWAYS_INLINE V maximum(const V& a, const V& b) {
   if constexpr (is_scalar_v<V>) return a < b ? b : a;
   else return Eigen::internal::pmax(a, b);
+}
+
+// The largest lane of a, which holds no NaN.
+template <class V>
+EIGEN_ALWAYS_INLINE auto max_lanes(const V& a) {
+  if constexpr (is_scalar_v<V>) return a;
+  else return Eigen::internal::predux_max(a);
 }
 
 // The larger of a and b, NaN where either is NaN.

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <limits>
 
+#include "../geometry.hpp"
 #include "../params.hpp"
 #include "direct_pass.hpp"
 #include "packet.hpp"
@@ -40,13 +41,12 @@ struct Magnitude {
   P largest = constant<P>(T(0));
   P finite = constant<P>(T(0));  // the sum of x - x: 0 unless some x is NaN or infinite
 
+  // (Where x is NaN, maximum's result is not specified, and not used.)
   EIGEN_ALWAYS_INLINE void see(const P& x) {
-    largest = Eigen::internal::pmax(largest, Eigen::internal::pabs(x));
-    finite = add(finite, Eigen::internal::psub(x, x));
+    largest = maximum(largest, magnitude(x));
+    finite = add(finite, subtract(x, x));
   }
-  T value() const {
-    return sum_lanes(finite) == T(0) ? Eigen::internal::predux_max(largest) : std::numeric_limits<T>::infinity();
-  }
+  T value() const { return sum_lanes(finite) == T(0) ? max_lanes(largest) : std::numeric_limits<T>::infinity(); }
 };
 
 // The largest |x| of x[0, size), or infinity when one is not finite. (Four packets at a time: four chains of
@@ -88,28 +88,27 @@ inline bool winograd_pays(const DirectGeometry& g) {
 template <class P>
 EIGEN_ALWAYS_INLINE void winograd_input_1d(const P& d0, const P& d1, const P& d2, const P& d3, P& v0, P& v1, P& v2,
                                            P& v3) {
-  v0 = Eigen::internal::psub(d0, d2);
+  v0 = subtract(d0, d2);
   v1 = add(d1, d2);
-  v2 = Eigen::internal::psub(d2, d1);
-  v3 = Eigen::internal::psub(d1, d3);
+  v2 = subtract(d2, d1);
+  v3 = subtract(d1, d3);
 }
 
 // The output transform in one dimension: A^T m.
 template <class P>
 EIGEN_ALWAYS_INLINE void winograd_output_1d(const P& m0, const P& m1, const P& m2, const P& m3, P& y0, P& y1) {
   y0 = add(add(m0, m1), m2);
-  y1 = Eigen::internal::psub(Eigen::internal::psub(m1, m2), m3);
+  y1 = subtract(subtract(m1, m2), m3);
 }
 
 // The filter transform in one dimension: G g.
-template <class P>
+template <class T, class P>
 EIGEN_ALWAYS_INLINE void winograd_filter_1d(const P& g0, const P& g1, const P& g2, P& u0, P& u1, P& u2, P& u3) {
-  using T = typename Eigen::internal::unpacket_traits<P>::type;
   const P half = constant<P>(T(0.5));
-  const P outer = Eigen::internal::pmul(add(g0, g2), half), middle = Eigen::internal::pmul(g1, half);
+  const P outer = multiply(add(g0, g2), half), middle = multiply(g1, half);
   u0 = g0;
   u1 = add(outer, middle);
-  u2 = Eigen::internal::psub(outer, middle);
+  u2 = subtract(outer, middle);
   u3 = g2;
 }
 
@@ -157,11 +156,12 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
           g_[r][s] = load<P>(W + ((r * 3 + s) * C + c) * K + k);
           magnitude.see(g_[r][s]);
         }
-      for (int s = 0; s < 3; ++s) winograd_filter_1d(g_[0][s], g_[1][s], g_[2][s], t[0][s], t[1][s], t[2][s], t[3][s]);
+      for (int s = 0; s < 3; ++s)
+        winograd_filter_1d<T>(g_[0][s], g_[1][s], g_[2][s], t[0][s], t[1][s], t[2][s], t[3][s]);
       const Index c0 = k / block * block, width = std::min(block, K - c0);
       for (int r = 0; r < 4; ++r) {
         P u[4];
-        winograd_filter_1d(t[r][0], t[r][1], t[r][2], u[0], u[1], u[2], u[3]);
+        winograd_filter_1d<T>(t[r][0], t[r][1], t[r][2], u[0], u[1], u[2], u[3]);
         for (int s = 0; s < 4; ++s) store(U + (r * 4 + s) * C * K + c0 * C + c * width + (k - c0), u[s]);
       }
     }
