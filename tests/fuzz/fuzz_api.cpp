@@ -1,7 +1,8 @@
 // libFuzzer target over the public API: shapes and hyperparameters from 0 to the integer limits (and
 // negative), values with NaN, infinities, signed zeros and ties, both backends, both forms, float and double.
 // Any exception but shape_error (or bad_alloc, for a valid output too large for this machine) is a finding,
-// as is anything ASan or UBSan reports; with finite inputs the two backends must agree.
+// as is anything ASan or UBSan reports; with finite inputs the two backends must agree. (Values near the largest
+// finite one and denormals come with the non-finite ones.)
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +38,10 @@ class Input {
     }
   }
 
+  // Channels: as extent(small), or now and then whole packets of many (16 to 64 on each side of a layer take
+  // the wide kernels, Winograd's among them).
+  Index channels(Index small) { return byte() % 8 != 0 ? extent(small) : 16 * (1 + byte() % 4); }
+
   template <class T>
   T value(bool finite) {
     const std::uint8_t kind = byte();
@@ -45,6 +50,8 @@ class Input {
         case 1: return std::numeric_limits<T>::infinity();
         case 2: return -std::numeric_limits<T>::infinity();
         case 3: return T(-0.0);
+        case 4: return std::numeric_limits<T>::max() / static_cast<T>(1 << (byte() % 16));
+        case 5: return std::numeric_limits<T>::denorm_min();
         default: break;
       }
     return static_cast<T>(static_cast<int>(kind % 9) - 4) / T(2);  // few distinct values: many ties
@@ -56,7 +63,7 @@ class Input {
   std::size_t at_ = 0;
 };
 
-constexpr Index max_elements = 1 << 12;
+constexpr Index max_elements = 1 << 14;
 
 // A tensor of the drawn shape, if it is small enough to make; values drawn too.
 template <class T, int Rank>
@@ -164,14 +171,14 @@ void run(Input& in) {
   const std::uint8_t op = in.byte() % 4;
   const Backend backend = in.byte() % 2 ? Backend::Loop : Backend::Eigen;
   Tensor<T> A_prev;
-  if (!make<T, 4>(in, {in.extent(3), in.extent(9), in.extent(9), in.extent(17)}, finite, A_prev)) return;
+  if (!make<T, 4>(in, {in.extent(3), in.extent(9), in.extent(9), in.channels(17)}, finite, A_prev)) return;
   switch (op) {
     case 0: {  // convolution, forward and backward, both forms; finite inputs: Loop and Eigen agree
       const cnnprim::ConvParams hp = conv_params<T>(in, finite);
       const bool bias = in.byte() % 4 != 0;
-      const Index channels = hp.groups >= 1 && in.byte() % 4 != 0 ? A_prev.dim(3) / hp.groups : in.extent(17);
+      const Index channels = hp.groups >= 1 && in.byte() % 4 != 0 ? A_prev.dim(3) / hp.groups : in.channels(17);
       Tensor<T> W, b;
-      if (!make<T, 4>(in, {in.extent(4), in.extent(4), channels, in.extent(17)}, finite, W)) return;
+      if (!make<T, 4>(in, {in.extent(4), in.extent(4), channels, in.channels(17)}, finite, W)) return;
       if (bias && !make<T, 4>(in, {1, 1, 1, W.dim(3)}, finite, b)) return;
       if (!small_convolution(A_prev.shape(), W.shape(), hp, backend)) return;
       auto forward = bias ? cnnprim::conv_forward(A_prev, W, b, hp, backend) : cnnprim::conv_forward(A_prev, W, hp, backend);
