@@ -422,10 +422,13 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
     });
     return;
   }
+  // (Past the caches when several threads read it, as winograd_conv stores its filter.)
   T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(taps * C * g.n_out));
+  const bool shared = runs_parallel(threads, g.m * pieces, work);
   parallel_for(threads, c_blocks, double(taps * C * g.n_out), [&](Index c_block) {
-    const Index c0 = c_block * block;
-    filter.pack(g, c0, std::min(block, g.n_out - c0), packed + taps * C * c0);
+    const Index c0 = c_block * block, width = std::min(block, g.n_out - c0);
+    if (shared) filter.template pack<true>(g, c0, width, packed + taps * C * c0);
+    else filter.pack(g, c0, width, packed + taps * C * c0);
   });
   parallel_for(threads, g.m * pieces, work, [&](Index task) {
     const Index i = task / pieces;

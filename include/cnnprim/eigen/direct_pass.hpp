@@ -2,10 +2,12 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 
 #include <Eigen/Core>
 
 #include "../tensor.hpp"
+#include "packet.hpp"
 
 namespace cnnprim::detail::eigen {
 
@@ -28,23 +30,39 @@ struct DirectFilter {
 
   // Copies output channels [c0, c0 + width) to `block`, f_H * f_W * n_in rows of width: a tile then reads each
   // filter row's packets from one contiguous block, where the filter's own rows, 1 or 2 KB apart in wide
-  // layers, would compete for the same sets of the L1 cache.
+  // layers, would compete for the same sets of the L1 cache. Stream: W's rows are stored past the caches
+  // (store_streaming), for a block that the other threads of the call read (a flipped filter's squares are not).
+  template <bool Stream = false>
   void pack(const DirectGeometry& g, Index c0, Index width, T* block) const {
-    for (Index tap = 0; tap < g.f_H * g.f_W; ++tap) pack_tap(g, tap, c0, width, block);
+    for (Index tap = 0; tap < g.f_H * g.f_W; ++tap) pack_tap<Stream>(g, tap, c0, width, block);
   }
 
   // The rows of one tap (n_in of them) of that block.
+  template <bool Stream = false>
   void pack_tap(const DirectGeometry& g, Index tap, Index c0, Index width, T* block) const {
     const Index taps = g.f_H * g.f_W;
     T* const rows = block + tap * g.n_in * width;
     if (!flipped) {
-      for (Index r = 0; r < g.n_in; ++r) std::copy_n(W + (tap * g.n_in + r) * g.n_out + c0, width, rows + r * width);
+      for (Index r = 0; r < g.n_in; ++r)
+        copy_row<Stream>(W + (tap * g.n_in + r) * g.n_out + c0, width, rows + r * width);
+      if constexpr (Stream) streaming_fence();
       return;
     }
     transpose(W + ((taps - 1 - tap) * g.n_out + c0) * g.n_in, width, g.n_in, rows);
   }
 
  private:
+  template <bool Stream>
+  static void copy_row(const T* from, Index size, T* to) {
+    if constexpr (Stream && has_streaming_stores<T>) {
+      if (size % packet_size<T> == 0 && reinterpret_cast<std::uintptr_t>(to) % 64 == 0) {
+        for (Index j = 0; j < size; j += packet_size<T>) store_streaming(to + j, load<Packet<T>>(from + j));
+        return;
+      }
+    }
+    std::copy_n(from, size, to);
+  }
+
   // to (columns x rows) = from (rows x columns)^T, both row-major, by squares that stay in L1 cache (a row of
   // `to` gathers a column of `from`, whose elements lie a row apart), each a fixed-size transpose in registers.
   static void transpose(const T* from, Index rows, Index columns, T* to) {

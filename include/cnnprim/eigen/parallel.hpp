@@ -64,17 +64,24 @@ inline void spin_pause() {
 //   tasks, and only then sleeps.
 // Which thread runs a task changes no result: tasks are fixed by the shapes and write apart.
 // An exception thrown by a task (std::bad_alloc from scratch memory) reaches the caller.
+// Whether parallel_for(threads, n_tasks, work, ...) shares its tasks with the pool's threads (see below).
+inline bool runs_parallel(Threads threads, Index n_tasks, double work) {
+  const Threads chosen = threads.resolved();
+  Eigen::ThreadPoolInterface* const pool = chosen.pool();
+  // (A part counts its tasks in 32 bits: over 2^32 tasks, each at least an element, run on the caller.)
+  return pool != nullptr && chosen.count() >= 2 && n_tasks >= 2 && work >= parallel_work &&
+         pool->CurrentThreadId() < 0 && n_tasks < (Index{1} << 32);
+}
+
 template <class Task>
 void parallel_for(Threads threads, Index n_tasks, double work, const Task& task) {
   const Threads chosen = threads.resolved();
-  Eigen::ThreadPoolInterface* const pool = chosen.pool();
-  const int count = chosen.count();
-  // (A part counts its tasks in 32 bits: over 2^32 tasks, each at least an element, run on the caller.)
-  if (pool == nullptr || count < 2 || n_tasks < 2 || work < parallel_work || pool->CurrentThreadId() >= 0 ||
-      n_tasks >= (Index{1} << 32)) {
+  if (!runs_parallel(chosen, n_tasks, work)) {
     for (Index k = 0; k < n_tasks; ++k) task(k);
     return;
   }
+  Eigen::ThreadPoolInterface* const pool = chosen.pool();
+  const int count = chosen.count();
   // The tasks of part p not yet taken: [first, last) of its range, both packed in one atomic word (the owner
   // takes the first, others the last), so that no task is taken twice or lost.
   // (A cache line each: its owner's claims stay in its own core's cache.)
