@@ -203,6 +203,26 @@ TYPED_TEST(WideLayers, WinogradAgreesWithTheLoopPath) {
                                           g.pad_left, g.pad_right, 3, 3, 1, 1, 1, 1, g.n_H, g.n_W, g.n_C};
     ASSERT_TRUE(kernels::winograd_pays(forward));
     expect_eigen_path_agrees_with_loop_path<TypeParam>(layer);
+
+    // The kernel itself takes these inputs (one that fell back to the direct kernel would pass the comparison above
+    // unseen), forward and with the flipped filter of the data gradient, against the Loop path.
+    using T = TypeParam;
+    const auto A_prev = oracle::uniform<T, 4>(layer.A_prev, 5);
+    const auto W = oracle::uniform<T, 4>({3, 3, layer.A_prev[3], layer.n_C}, 6);
+    const auto loop = cnnprim::conv_forward(A_prev, W, layer.hp, Backend::Loop);
+    Tensor<T> Z(loop.Z.shape());
+    ASSERT_TRUE(kernels::winograd_conv<T>(A_prev.data(), forward, {W.data(), false}, nullptr, layer.hp.activation,
+                                          Z.data(), cnnprim::Threads()));
+    EXPECT_TRUE(oracle::near(Z, loop.Z, oracle::tolerance<T>()));
+    const auto dZ = oracle::uniform<T, 4>(loop.Z.shape(), 7);
+    Tensor<T> dA_prev(A_prev.shape()), dA_prev_loop(A_prev.shape());
+    cnnprim::conv_backward_data(dZ, W, layer.hp, dA_prev_loop, Backend::Loop);
+    const kernels::DirectGeometry backward{g.m, g.n_H, g.n_W, g.n_C, 2 - g.pad_top, 2 - g.pad_bottom,
+                                           2 - g.pad_left, 2 - g.pad_right, 3, 3, 1, 1, 1, 1, g.n_H_prev, g.n_W_prev,
+                                           g.n_C_prev};
+    ASSERT_TRUE(kernels::winograd_conv<T>(dZ.data(), backward, {W.data(), true}, nullptr,
+                                          cnnprim::Activation::none(), dA_prev.data(), cnnprim::Threads()));
+    EXPECT_TRUE(oracle::near(dA_prev, dA_prev_loop, oracle::tolerance<T>()));
   }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 
 #include <Eigen/Core>
@@ -49,6 +50,19 @@ struct DirectFilter {
       return;
     }
     transpose(W + ((taps - 1 - tap) * g.n_out + c0) * g.n_in, width, g.n_in, rows);
+  }
+
+  // The n x n square of a flipped filter at `tap` from input channel r0 and output channel c0, transposed from W:
+  // to[i * n + j] is the filter's value for input channel r0 + i and output channel c0 + j (as pack_tap lays out
+  // its rows).
+  template <Index n>
+  void flipped_square(const DirectGeometry& g, Index tap, Index r0, Index c0, T* to) const {
+    assert(flipped);
+    using Square = Eigen::Matrix<T, int{n}, int{n}, Eigen::RowMajor>;
+    using Stride = Eigen::OuterStride<>;
+    Eigen::Map<Square> result(to);
+    result = Eigen::Map<const Square, 0, Stride>(W + ((g.f_H * g.f_W - 1 - tap) * g.n_out + c0) * g.n_in + r0,
+                                                 Stride(g.n_in)).transpose();
   }
 
  private:

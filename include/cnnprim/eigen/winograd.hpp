@@ -136,31 +136,28 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
   const Index chunks = std::min<Index>(ceil_div(ceil_div(tiles, most), thread_count) * thread_count,
                                        std::max<Index>(1, tiles / tiles_per_step));
   const Index chunk = ceil_div(tiles, chunks);
-  // The largest magnitude of each input channel's filter, then of each chunk's input.
-  T* const magnitudes = scratch<T, Scratch::PartialSums>(static_cast<std::size_t>(C + chunks));
+  // The largest magnitude of each block of n input (or, flipped, output) channels' filter, then of each chunk's input.
+  const Index filter_tasks = (filter.flipped ? K : C) / n;
+  T* const magnitudes = scratch<T, Scratch::PartialSums>(static_cast<std::size_t>(filter_tasks + chunks));
 
   // U = G g G^T for every pair of channels: 16 matrices of C x K, each in blocks of `block` output channels
-  // (rows of width), as direct_conv packs its filter.
-  const T* W = filter.W;
-  if (filter.flipped) {
-    T* const packed = scratch<T, Scratch::WideOperand>(static_cast<std::size_t>(9 * C * K));
-    parallel_for(threads, 9, double(9 * C * K), [&](Index tap) { filter.pack_tap(g, tap, 0, K, packed); });
-    W = packed;
-  }
+  // (rows of width), as direct_conv packs its filter. The tasks are blocks of n input channels, or of n output
+  // channels for a flipped filter (the data gradient's), whose taps are transposed from W as they are read.
   // Every thread of the products reads all of U. When there are several, U is stored past the caches: a store into
   // lines that another core's cache holds from the call before waits for that core to give them up (writing 1 MB so
   // took 150 µs here, against 50 µs streamed and 10 µs into lines of the writer's own cache).
   const double product_work = double(tiles) * double(16 * C * K);
   const bool shared = runs_parallel(threads, chunks, product_work);
   T* const U = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(16 * C * K));
-  const auto transform_filter = [&](Index c, auto stream) {
+  const auto transform_filter = [&](Index first, auto stream) {
     constexpr bool Stream = decltype(stream)::value;
     Magnitude<T> magnitude;
-    for (Index k = 0; k < K; k += n) {
+    // Output channels [k, k + n) of input channel c, the 9 taps' packets at tap_row(tap).
+    const auto transform = [&](Index c, Index k, auto tap_row) {
       P g_[3][3], t[4][3];
       for (int r = 0; r < 3; ++r)
         for (int s = 0; s < 3; ++s) {
-          g_[r][s] = load<P>(W + ((r * 3 + s) * C + c) * K + k);
+          g_[r][s] = load<P>(tap_row(r * 3 + s));
           magnitude.see(g_[r][s]);
         }
       for (int s = 0; s < 3; ++s)
@@ -172,19 +169,33 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
         for (int s = 0; s < 4; ++s)
           store_streaming<Stream>(U + (r * 4 + s) * C * K + c0 * C + c * width + (k - c0), u[s]);
       }
+    };
+    if (!filter.flipped) {
+      // Input channels [first, first + n), each one's 9 rows of W read in turn: streams the prefetcher follows.
+      for (Index c = first; c < first + n; ++c)
+        for (Index k = 0; k < K; k += n)
+          transform(c, k, [&](int tap) { return filter.W + (tap * C + c) * K + k; });
+    } else {
+      // Output channels [first, first + n) of every input channel, by n x n squares of each tap transposed from W
+      // into the thread's scratch memory, W's rows read whole and in order.
+      T* const taps = scratch<T, Scratch::WideOperand>(static_cast<std::size_t>(9 * C * n));
+      for (int tap = 0; tap < 9; ++tap)
+        for (Index c = 0; c < C; c += n) filter.template flipped_square<n>(g, tap, c, first, taps + (tap * C + c) * n);
+      for (Index c = 0; c < C; ++c) transform(c, first, [&](int tap) { return taps + (tap * C + c) * n; });
     }
-    magnitudes[c] = magnitude.value();
+    magnitudes[first / n] = magnitude.value();
     if constexpr (Stream) streaming_fence();
   };
-  parallel_for(threads, C, double(9 * C * K), [&](Index c) {
-    shared ? transform_filter(c, std::true_type()) : transform_filter(c, std::false_type());
+  parallel_for(threads, filter_tasks, double(9 * C * K), [&](Index task) {
+    if (shared) transform_filter(task * n, std::true_type());
+    else transform_filter(task * n, std::false_type());
   });
-  const T filter_magnitude = *std::max_element(magnitudes, magnitudes + C);
+  const T filter_magnitude = *std::max_element(magnitudes, magnitudes + filter_tasks);
   if (!winograd_suits(T(0), filter_magnitude, C)) return false;
 
   parallel_for(threads, chunks, product_work, [&](Index task) {
     const Index first = task * chunk, count = std::min(chunk, tiles - first);
-    magnitudes[C + task] = 0;
+    magnitudes[filter_tasks + task] = 0;
     if (count <= 0) return;
     T* const V = scratch<T, Scratch::Patches>(static_cast<std::size_t>(16 * count * C));
     T* const M = scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(16 * count * K));
@@ -215,8 +226,8 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
         }
       }
     }
-    magnitudes[C + task] = magnitude.value();
-    if (!winograd_suits(magnitudes[C + task], filter_magnitude, C)) return;
+    magnitudes[filter_tasks + task] = magnitude.value();
+    if (!winograd_suits(magnitudes[filter_tasks + task], filter_magnitude, C)) return;
     // M[e] = V[e] U[e], register tiles of tiles_per_step tiles x `block` output channels.
     for (Index e = 0; e < 16; ++e)
       for (Index c0 = 0; c0 < K; c0 += block) {
@@ -250,7 +261,7 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
       for (Index r = 0; r < rows; ++r) activate(activation, z + r * g.n_W * K, columns * K);
     }
   });
-  const T input_magnitude = *std::max_element(magnitudes + C, magnitudes + C + chunks);
+  const T input_magnitude = *std::max_element(magnitudes + filter_tasks, magnitudes + filter_tasks + chunks);
   return winograd_suits(input_magnitude, filter_magnitude, C);
 }
 
