@@ -48,6 +48,15 @@ inline void spin_pause() {
 #endif
 }
 
+// Whether parallel_for(threads, n_tasks, work, ...) shares its tasks with the pool's threads (see there).
+inline bool runs_parallel(Threads threads, Index n_tasks, double work) {
+  const Threads chosen = threads.resolved();
+  Eigen::ThreadPoolInterface* const pool = chosen.pool();
+  // (A part counts its tasks in 32 bits: over 2^32 tasks, each at least an element, run on the caller.)
+  return pool != nullptr && chosen.count() >= 2 && n_tasks >= 2 && work >= parallel_work &&
+         pool->CurrentThreadId() < 0 && n_tasks < (Index{1} << 32);
+}
+
 // Runs task(k) for every k in [0, n_tasks); tasks must write nothing another task reads or writes. On the
 // calling thread alone when the call has one thread, one task or less `work` than parallel_work, or when it
 // runs on one of the pool's own threads (waiting there for the pool could deadlock it). Otherwise the tasks
@@ -64,15 +73,6 @@ inline void spin_pause() {
 //   tasks, and only then sleeps.
 // Which thread runs a task changes no result: tasks are fixed by the shapes and write apart.
 // An exception thrown by a task (std::bad_alloc from scratch memory) reaches the caller.
-// Whether parallel_for(threads, n_tasks, work, ...) shares its tasks with the pool's threads (see below).
-inline bool runs_parallel(Threads threads, Index n_tasks, double work) {
-  const Threads chosen = threads.resolved();
-  Eigen::ThreadPoolInterface* const pool = chosen.pool();
-  // (A part counts its tasks in 32 bits: over 2^32 tasks, each at least an element, run on the caller.)
-  return pool != nullptr && chosen.count() >= 2 && n_tasks >= 2 && work >= parallel_work &&
-         pool->CurrentThreadId() < 0 && n_tasks < (Index{1} << 32);
-}
-
 template <class Task>
 void parallel_for(Threads threads, Index n_tasks, double work, const Task& task) {
   const Threads chosen = threads.resolved();
