@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
+
 #include <cnnprim/tensor.hpp>
 
 #include "support/oracle.hpp"
@@ -264,6 +269,36 @@ TEST(Tensor, EigenViewsShareStorage) {
 }
 
 TEST(Tensor, DataIsAligned) {
-  Tensor<float> x({1, 3, 5, 7});
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(x.data()) % 64, 0u);
+  for (const Index n : {Index{105}, Index{(2 << 20) / 4 - 16}, Index{(2 << 20) / 4}, Index{(9 << 20) / 4 + 3}}) {
+    Tensor<float, 1> x({n});
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(x.data()) % 64, 0u) << n;
+    x(n - 1) = 1.0f;  // the last element is inside the block (ASan)
+    Tensor<float, 1> copy = x;
+    EXPECT_EQ(copy(n - 1), 1.0f);
+  }
 }
+
+#if defined(__linux__)
+// The flags of the mapping that holds `address`, from /proc/self/smaps ("" if it is not found).
+std::string mapping_flags(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<std::uintptr_t>(address);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    std::uintptr_t begin = 0, end = 0;
+    char dash = 0;
+    std::istringstream range(line);
+    if (range >> std::hex >> begin >> dash >> end && dash == '-') inside = at >= begin && at < end;
+    else if (inside && line.rfind("VmFlags:", 0) == 0) return line;
+  }
+  return "";
+}
+
+// A large tensor's whole 2 MiB pages are advised into transparent huge pages ("hg"), where the kernel has them.
+TEST(Tensor, LargeTensorsAskForHugePages) {
+  if (!std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled")) GTEST_SKIP() << "no transparent huge pages";
+  Tensor<float, 1> x({Index{(5 << 20) / 4}});
+  const auto first = (reinterpret_cast<std::uintptr_t>(x.data()) + (2 << 20) - 1) / (2 << 20) * (2 << 20);
+  EXPECT_NE(mapping_flags(reinterpret_cast<const void*>(first)).find(" hg"), std::string::npos);
+}
+#endif

@@ -24,6 +24,7 @@
 #include <unsupported/Eigen/CXX11/Tensor>
 
 #include "errors.hpp"
+#include "memory.hpp"
 
 namespace cnnprim {
 
@@ -204,7 +205,7 @@ class TensorView {
   Index size_ = 0;
 };
 
-/// Owning, contiguous, row-major and 64-byte aligned; a value (see the top of this file).
+/// Owning, contiguous, row-major and 64-byte aligned (see memory.hpp); a value (see the top of this file).
 template <class T, int Rank>
 class Tensor {
   static_assert(Rank >= 1, "a Tensor has at least one axis");
@@ -329,19 +330,12 @@ class Tensor {
   ConstVectorMap vector() const { return ConstVectorMap(data(), size_); }
 
  private:
-  struct AlignedDelete {
-    void operator()(T* p) const noexcept { ::operator delete[](p, std::align_val_t{alignment}); }
-  };
-  // A cache line: full-width SIMD loads never straddle two lines.
-  static constexpr std::size_t alignment = 64;
-
-  static std::unique_ptr<T[], AlignedDelete> allocate(Index size) {
+  static detail::Block<T> allocate(Index size) {
     if (size == 0) return nullptr;
-    void* p = ::operator new[](static_cast<std::size_t>(size) * sizeof(T), std::align_val_t{alignment});
-    return std::unique_ptr<T[], AlignedDelete>(static_cast<T*>(p));
+    return detail::allocate_block<T>(static_cast<std::size_t>(size));
   }
 
-  std::unique_ptr<T[], AlignedDelete> data_;
+  detail::Block<T> data_;
   Shape shape_{};
   Index size_ = 0;
 };

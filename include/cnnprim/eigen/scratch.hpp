@@ -10,7 +10,8 @@
 #include <array>
 #include <cstddef>
 #include <memory>
-#include <new>
+
+#include "../memory.hpp"
 
 namespace cnnprim::detail::eigen {
 
@@ -36,12 +37,12 @@ class ScratchMemory {
     return memory;
   }
 
-  // `bytes` of the buffer for `purpose`, 64-byte aligned; their values are left from earlier use.
+  // `bytes` of the buffer for `purpose`, aligned as memory.hpp says; their values are left from earlier use.
   void* get(Scratch purpose, std::size_t bytes) {
     Buffer& buffer = buffers_[static_cast<std::size_t>(purpose)];
     if (buffer.bytes < bytes) {
       buffer.data.reset();  // before the new allocation, so the two are never held at once
-      buffer.data.reset(static_cast<std::byte*>(::operator new(bytes, std::align_val_t{alignment})));
+      buffer.data = allocate_block<std::byte>(bytes);
       buffer.bytes = bytes;
     }
     return buffer.data.get();
@@ -57,12 +58,8 @@ class ScratchMemory {
   }
 
  private:
-  static constexpr std::size_t alignment = 64;
-  struct AlignedDelete {
-    void operator()(std::byte* p) const noexcept { ::operator delete(p, std::align_val_t{alignment}); }
-  };
   struct Buffer {
-    std::unique_ptr<std::byte, AlignedDelete> data;
+    Block<std::byte> data;
     std::size_t bytes = 0;
   };
   std::array<Buffer, static_cast<std::size_t>(Scratch::Count)> buffers_;
