@@ -51,7 +51,7 @@ static void BM_PoolForward(benchmark::State& state) {
     } else if constexpr (call == Call::Second) {
       cnnprim::pool_forward(p.A_prev, p.hp, mode, p.A, backend);
     } else {
-      cnnprim::detail::eigen::pool_forward(p.A_prev.view(), p.g, mode, p.A.view(), {});
+      cnnprim::detail::eigen::pool_forward(p.A_prev.view(), p.g, mode, p.A.view(), static_cast<T*>(nullptr), {});
     }
   });
 }
@@ -85,7 +85,7 @@ static void BM_MaxPoolArgmaxForward(benchmark::State& state) {
     } else if constexpr (call == Call::Second) {
       cnnprim::max_pool_forward(p.A_prev, p.hp, p.A, argmax, backend);
     } else {
-      cnnprim::detail::eigen::max_pool_forward(p.A_prev.view(), p.g, p.A.view(), argmax.view(), {});
+      cnnprim::detail::eigen::max_pool_forward(p.A_prev.view(), p.g, p.A.view(), argmax.view(), static_cast<T*>(nullptr), {});
     }
     benchmark::DoNotOptimize(argmax.data());
   });

@@ -308,6 +308,8 @@ TEST(PoolBackends, OutputsStoredPastTheCachesMatch) {
     EXPECT_TRUE(same_bits(memory.data() + 1, A));
     cnnprim::pool_forward(A_prev, hp, mode, A_threads, Backend::Eigen, two);
     EXPECT_TRUE(same_bits(A_threads.data(), A));
+    const auto first_form = cnnprim::pool_forward(A_prev, hp, mode, Backend::Eigen, two);  // its cache streamed
+    EXPECT_TRUE(same_bits(A_prev.data(), first_form.cache.A_prev));
     if (mode == PoolMode::Max) {
       Tensor<std::uint8_t> argmax(A.shape()), argmax_threads(A.shape());
       cnnprim::max_pool_forward(A_prev, hp, A_threads, argmax, Backend::Eigen);
@@ -345,6 +347,33 @@ TEST_P(Pool, CacheKeepsTheMode) {
     EXPECT_TRUE(oracle::near(cnnprim::pool_backward(dA, cache, other, GetParam()),
                              oracle::pool_backward(dA, A_prev, 2, 2, other), 1e-12));
   }
+}
+
+// The cache's copy of A_prev is made by the forward pass row by row: every element of A_prev, bit for bit, also
+// the rows and columns that no window reads (a stride past the window, a partial last window, padding, ceil
+// mode), on one thread and on two.
+TEST_P(Pool, CacheHoldsEveryElementOfA_prev) {
+  Eigen::ThreadPool pool(1);
+  const cnnprim::Threads two(pool, 2);
+  std::vector<cnnprim::PoolParams> shapes{{2, 2}, {2, 3}, {3, 2}, {1, 4}, {5, 1}};
+  shapes.emplace_back();
+  shapes.back().padding = cnnprim::Padding{1, 0, 0, 1};
+  shapes.back().ceil_mode = true;
+  shapes.emplace_back();
+  shapes.back().window = cnnprim::Axes{1, 3};
+  shapes.back().strides = cnnprim::Axes{4, 2};
+  auto A_prev = oracle::uniform<float, 4>({3, 9, 11, 20}, 96);
+  A_prev.data()[7] = std::numeric_limits<float>::quiet_NaN();
+  A_prev.data()[A_prev.size() - 1] = -std::numeric_limits<float>::infinity();
+  for (const auto& hp : shapes)
+    for (PoolMode mode : {PoolMode::Max, PoolMode::Average})
+      for (const cnnprim::Threads threads : {cnnprim::Threads(), two}) {
+        A_prev.vector().array() += 1.0f;  // new values: the last call's freed copy may hold the old ones
+        const auto forward = cnnprim::pool_forward(A_prev, hp, mode, GetParam(), threads);
+        ASSERT_EQ(forward.cache.A_prev.shape(), A_prev.shape());
+        EXPECT_EQ(std::memcmp(forward.cache.A_prev.data(), A_prev.data(), sizeof(float) * static_cast<std::size_t>(A_prev.size())),
+                  0) << "f " << hp.f << " stride " << hp.stride << " " << cnnprim::to_string(mode);
+      }
 }
 
 TEST_P(Pool, RvalueInputIsMovedIntoTheCache) {

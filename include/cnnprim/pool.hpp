@@ -60,12 +60,17 @@ inline void require_dA_shape(const char* function, const std::array<Index, 4>& d
   require_same_shape(function, "dA", dA, output_shape(g), a_name, " for A_prev ", shape_text(a));
 }
 
+// A_prev_copy, when not null (a first form's cache), is set to A_prev: the Eigen path copies each row as it
+// reads it.
 template <class T>
 void pool_forward(TensorView<const T> A_prev, const PoolGeometry& g, PoolMode mode, TensorView<T> A, Backend backend,
-                  Threads threads) {
+                  Threads threads, T* A_prev_copy = nullptr) {
   switch (backend) {
-    case Backend::Loop: loop::pool_forward(A_prev, g, mode, A); break;
-    case Backend::Eigen: eigen::pool_forward(A_prev, g, mode, A, threads); break;
+    case Backend::Loop:
+      if (A_prev_copy) std::copy_n(A_prev.data(), A_prev.size(), A_prev_copy);
+      loop::pool_forward(A_prev, g, mode, A);
+      break;
+    case Backend::Eigen: eigen::pool_forward(A_prev, g, mode, A, A_prev_copy, threads); break;
   }
 }
 
@@ -80,10 +85,13 @@ void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, const Poo
 
 template <class T>
 void max_pool_forward(TensorView<const T> A_prev, const PoolGeometry& g, TensorView<T> A,
-                      TensorView<std::uint8_t> argmax, Backend backend, Threads threads) {
+                      TensorView<std::uint8_t> argmax, Backend backend, Threads threads, T* A_prev_copy = nullptr) {
   switch (backend) {
-    case Backend::Loop: loop::max_pool_forward(A_prev, g, A, argmax); break;
-    case Backend::Eigen: eigen::max_pool_forward(A_prev, g, A, argmax, threads); break;
+    case Backend::Loop:
+      if (A_prev_copy) std::copy_n(A_prev.data(), A_prev.size(), A_prev_copy);
+      loop::max_pool_forward(A_prev, g, A, argmax);
+      break;
+    case Backend::Eigen: eigen::max_pool_forward(A_prev, g, A, argmax, A_prev_copy, threads); break;
   }
 }
 
@@ -134,14 +142,18 @@ PoolForward<T> pool_forward(In&& A_prev, PoolParams hp, PoolMode mode = PoolMode
   const detail::input_t<In> a = A_prev;
   const auto g = detail::pool_geometry("pool_forward", "A_prev", a.shape(), hp);
   auto A = Tensor<T>::uninitialized(detail::output_shape(g), "pool_forward", "A's shape");
+  // The cache's A_prev: an rvalue Tensor moved in, anything else copied by the forward pass.
+  constexpr bool moved = std::is_same_v<In, Tensor<T>>;
+  Tensor<T> kept = moved ? Tensor<T>() : Tensor<T>::uninitialized(a.shape());
   Tensor<std::uint8_t> argmax;
   if (mode == PoolMode::Max && g.max_taps() <= max_pool_positions) {
     argmax = Tensor<std::uint8_t>::uninitialized(A.shape());
-    detail::max_pool_forward(a, g, A.view(), argmax.view(), backend, threads);
+    detail::max_pool_forward(a, g, A.view(), argmax.view(), backend, threads, kept.data());
   } else {
-    detail::pool_forward(a, g, mode, A.view(), backend, threads);
+    detail::pool_forward(a, g, mode, A.view(), backend, threads, kept.data());
   }
-  return {std::move(A), {detail::keep(std::forward<In>(A_prev)), hp, mode, std::move(argmax)}};
+  if constexpr (moved) kept = std::move(A_prev);
+  return {std::move(A), {std::move(kept), hp, mode, std::move(argmax)}};
 }
 
 /// Max pooling that also writes, for max_pool_backward, the position of each window's first maximum (by the

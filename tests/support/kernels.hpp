@@ -18,11 +18,11 @@
       cnnprim::TensorView<T>, cnnprim::TensorView<T>, cnnprim::Threads);                                            \
   EXTERN template void cnnprim::detail::eigen::pool_forward<T>(cnnprim::TensorView<const T>,                        \
                                                                const cnnprim::detail::PoolGeometry&,                \
-                                                               cnnprim::PoolMode, cnnprim::TensorView<T>,           \
+                                                               cnnprim::PoolMode, cnnprim::TensorView<T>, T*,       \
                                                                cnnprim::Threads);                                   \
   EXTERN template void cnnprim::detail::eigen::max_pool_forward<T>(                                                 \
       cnnprim::TensorView<const T>, const cnnprim::detail::PoolGeometry&, cnnprim::TensorView<T>,                   \
-      cnnprim::TensorView<std::uint8_t>, cnnprim::Threads);                                                         \
+      cnnprim::TensorView<std::uint8_t>, T*, cnnprim::Threads);                                                     \
   EXTERN template void cnnprim::detail::eigen::pool_backward<T>(                                                    \
       cnnprim::TensorView<const T>, cnnprim::TensorView<const T>, const std::uint8_t*,                              \
       const cnnprim::detail::PoolGeometry&, cnnprim::PoolMode, cnnprim::TensorView<T>, cnnprim::Threads);

@@ -45,7 +45,7 @@ struct DirectFilter {
     T* const rows = block + tap * g.n_in * width;
     if (!flipped) {
       for (Index r = 0; r < g.n_in; ++r)
-        copy_row<Stream>(W + (tap * g.n_in + r) * g.n_out + c0, width, rows + r * width);
+        copy_streaming<Stream>(W + (tap * g.n_in + r) * g.n_out + c0, width, rows + r * width);
       if constexpr (Stream) streaming_fence();
       return;
     }
@@ -66,17 +66,6 @@ struct DirectFilter {
   }
 
  private:
-  template <bool Stream>
-  static void copy_row(const T* from, Index size, T* to) {
-    if constexpr (Stream && has_streaming_stores<T>) {
-      if (size % packet_size<T> == 0 && reinterpret_cast<std::uintptr_t>(to) % 64 == 0) {
-        for (Index j = 0; j < size; j += packet_size<T>) store_streaming(to + j, load<Packet<T>>(from + j));
-        return;
-      }
-    }
-    std::copy_n(from, size, to);
-  }
-
   // to (columns x rows) = from (rows x columns)^T, both row-major, by squares that stay in L1 cache (a row of
   // `to` gathers a column of `from`, whose elements lie a row apart), each a fixed-size transpose in registers.
   static void transpose(const T* from, Index rows, Index columns, T* to) {

@@ -15,6 +15,7 @@
 // comparisons into mask registers (select_less, masked_equal) and streaming stores (store_streaming).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -160,6 +161,18 @@ EIGEN_ALWAYS_INLINE void streaming_fence() {
 #if defined(EIGEN_VECTORIZE_AVX512)
   _mm_sfence();
 #endif
+}
+
+// to[0, size) = from[0, size), past the caches when Stream and `to` and `size` are whole 64-byte lines.
+template <bool Stream, class T>
+void copy_streaming(const T* from, Index size, T* to) {
+  if constexpr (Stream && has_streaming_stores<T>) {
+    if (size % packet_size<T> == 0 && reinterpret_cast<std::uintptr_t>(to) % 64 == 0) {
+      for (Index j = 0; j < size; j += packet_size<T>) store_streaming(to + j, load<Packet<T>>(from + j));
+      return;
+    }
+  }
+  std::copy_n(from, size, to);
 }
 
 template <class V, class T>

@@ -228,12 +228,27 @@ bool streams_output(const PoolWindows& g, const T* A, const std::uint8_t* positi
          double(g.size() + g.m * g.n_H * g.n_W * g.n_C) * double(sizeof(T)) > too_large;
 }
 
-// A = max (Max) or mean over each window, one task per output row.
+// The first form's copy of A_prev for its cache, made by the forward tasks as they read A_prev rather than in a
+// pass of its own that reads it all again: the task of output row h copies image i's rows from its first window
+// row to the next task's (the first task from row 0, the last to the image's end, so that rows no window reads
+// are copied too). Stored past the caches with A.
+template <bool Stream, class T>
+void copy_task_rows(const T* A_prev, const PoolWindows& g, Index i, Index h, T* A_prev_copy) {
+  const auto first_row = [&](Index task) {
+    return task == 0 ? 0 : task == g.n_H ? g.n_H_prev : std::min(g.row_begin(task), g.n_H_prev);
+  };
+  const Index row_size = g.n_W_prev * g.n_C, begin = (i * g.n_H_prev + first_row(h)) * row_size;
+  copy_streaming<Stream>(A_prev + begin, (first_row(h + 1) - first_row(h)) * row_size, A_prev_copy + begin);
+}
+
+// A = max (Max) or mean over each window, one task per output row; A_prev_copy, when not null, = A_prev.
 template <bool Max, class T>
-void pool_forward_pass(const T* A_prev, const PoolWindows& g, T* A, Threads threads) {
+void pool_forward_pass(const T* A_prev, const PoolWindows& g, T* A, T* A_prev_copy, Threads threads) {
   const auto pass = [&](auto stream) {
+    constexpr bool Stream = decltype(stream)::value;
     parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
-      pool_forward_row<Max, decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A);
+      if (A_prev_copy) copy_task_rows<Stream>(A_prev, g, row / g.n_H, row % g.n_H, A_prev_copy);
+      pool_forward_row<Max, Stream>(A_prev, g, row / g.n_H, row % g.n_H, A);
     });
   };
   streams_output(g, A) ? pass(std::true_type()) : pass(std::false_type());
@@ -266,10 +281,12 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows
 
 template <class T>
 void max_forward_with_positions(const T* A_prev, const PoolWindows& g, T* A, std::uint8_t* positions,
-                                Threads threads) {
+                                T* A_prev_copy, Threads threads) {
   const auto pass = [&](auto stream) {
+    constexpr bool Stream = decltype(stream)::value;
     parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
-      max_row_with_positions<decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A, positions);
+      if (A_prev_copy) copy_task_rows<Stream>(A_prev, g, row / g.n_H, row % g.n_H, A_prev_copy);
+      max_row_with_positions<Stream>(A_prev, g, row / g.n_H, row % g.n_H, A, positions);
     });
   };
   streams_output(g, A, positions) ? pass(std::true_type()) : pass(std::false_type());
@@ -382,27 +399,28 @@ void max_backward_by_index(const T* dA, const T* A_prev, const PoolWindows& g, T
         }
 }
 
-/// A = max or mean over each window, one block of channel packets at a time.
+/// A = max or mean over each window, one block of channel packets at a time; A_prev_copy, when not null (a first
+/// form's cache), = A_prev. (A is empty only when A_prev is.)
 template <class T>
 void pool_forward(TensorView<const T> A_prev, const PoolGeometry& geometry, PoolMode mode, TensorView<T> A,
-                  Threads threads) {
+                  T* A_prev_copy, Threads threads) {
   const ScratchScope scope;
   if (A.empty()) return;
   const PoolWindows g(geometry);
   switch (mode) {
-    case PoolMode::Max: pool_forward_pass<true>(A_prev.data(), g, A.data(), threads); break;
-    case PoolMode::Average: pool_forward_pass<false>(A_prev.data(), g, A.data(), threads); break;
+    case PoolMode::Max: pool_forward_pass<true>(A_prev.data(), g, A.data(), A_prev_copy, threads); break;
+    case PoolMode::Average: pool_forward_pass<false>(A_prev.data(), g, A.data(), A_prev_copy, threads); break;
   }
 }
 
 /// Max pooling's A and the window position of each first maximum (windows of at most max_pool_positions
-/// elements, which the public call checks).
+/// elements, which the public call checks); A_prev_copy as pool_forward's.
 template <class T>
 void max_pool_forward(TensorView<const T> A_prev, const PoolGeometry& geometry, TensorView<T> A,
-                      TensorView<std::uint8_t> argmax, Threads threads) {
+                      TensorView<std::uint8_t> argmax, T* A_prev_copy, Threads threads) {
   const ScratchScope scope;
   if (A.empty()) return;
-  max_forward_with_positions(A_prev.data(), PoolWindows(geometry), A.data(), argmax.data(), threads);
+  max_forward_with_positions(A_prev.data(), PoolWindows(geometry), A.data(), argmax.data(), A_prev_copy, threads);
 }
 
 /// Max: each dA goes to its window's first maximum, found per lane by a running argmax, or read from
