@@ -85,7 +85,8 @@ static void BM_MaxPoolArgmaxForward(benchmark::State& state) {
     } else if constexpr (call == Call::Second) {
       cnnprim::max_pool_forward(p.A_prev, p.hp, p.A, argmax, backend);
     } else {
-      cnnprim::detail::eigen::max_pool_forward(p.A_prev.view(), p.g, p.A.view(), argmax.view(), static_cast<T*>(nullptr), {});
+      cnnprim::detail::eigen::max_pool_forward(p.A_prev.view(), p.g, p.A.view(), argmax.view(),
+                                               static_cast<T*>(nullptr), {});
     }
     benchmark::DoNotOptimize(argmax.data());
   });

@@ -371,8 +371,9 @@ TEST_P(Pool, CacheHoldsEveryElementOfA_prev) {
         A_prev.vector().array() += 1.0f;  // new values: the last call's freed copy may hold the old ones
         const auto forward = cnnprim::pool_forward(A_prev, hp, mode, GetParam(), threads);
         ASSERT_EQ(forward.cache.A_prev.shape(), A_prev.shape());
-        EXPECT_EQ(std::memcmp(forward.cache.A_prev.data(), A_prev.data(), sizeof(float) * static_cast<std::size_t>(A_prev.size())),
-                  0) << "f " << hp.f << " stride " << hp.stride << " " << cnnprim::to_string(mode);
+        const std::size_t bytes = sizeof(float) * static_cast<std::size_t>(A_prev.size());
+        EXPECT_EQ(std::memcmp(forward.cache.A_prev.data(), A_prev.data(), bytes), 0)
+            << "f " << hp.f << " stride " << hp.stride << " " << cnnprim::to_string(mode);
       }
 }
 
