@@ -133,9 +133,9 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
   const Index most = std::max<Index>(1, (Index{64} << 10) / ((C + K) * static_cast<Index>(sizeof(T))) /
                                             tiles_per_step) * tiles_per_step;
   const Index thread_count = threads.resolved().count();
-  const Index chunks = std::min<Index>(ceil_div(ceil_div(tiles, most), thread_count) * thread_count,
-                                       std::max<Index>(1, tiles / tiles_per_step));
-  const Index chunk = ceil_div(tiles, chunks);
+  // Chunks are cut at whole steps of the register tile, so that no chunk ends with a short step.
+  const Index steps = std::max<Index>(1, ceil_div(tiles, Index{tiles_per_step}));
+  const Index chunks = std::min<Index>(ceil_div(ceil_div(tiles, most), thread_count) * thread_count, steps);
   // The largest magnitude of each block of n input (or, flipped, output) channels' filter, then of each chunk's input.
   const Index filter_tasks = (filter.flipped ? K : C) / n;
   T* const magnitudes = scratch<T, Scratch::PartialSums>(static_cast<std::size_t>(filter_tasks + chunks));
@@ -194,7 +194,8 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
   if (!winograd_suits(T(0), filter_magnitude, C)) return false;
 
   parallel_for(threads, chunks, product_work, [&](Index task) {
-    const Index first = task * chunk, count = std::min(chunk, tiles - first);
+    const Index first = task * steps / chunks * tiles_per_step;
+    const Index count = std::min<Index>((task + 1) * steps / chunks * tiles_per_step, tiles) - first;
     magnitudes[filter_tasks + task] = 0;
     if (count <= 0) return;
     T* const V = scratch<T, Scratch::Patches>(static_cast<std::size_t>(16 * count * C));
