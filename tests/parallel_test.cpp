@@ -130,6 +130,7 @@ const Layer layers[] = {
     {4, 20, 20, 8, 16, 3, 1, 1, 2, 1, 2, 1, 1},    // two groups: patch matrix per group
     {8, 65, 65, 3, 1, 5, 2, 0, 3, 2},       // one output channel: window-row kernels, partial dW sums
     {16, 60, 40, 3, 1, 5, 2, 0, 3, 2},      // one output channel, rows of dA_prev in registers shared out
+    {1, 22, 18, 32, 32, 3, 1, 1, 2, 2},     // Winograd: 99 tiles, a short last register-tile step
 };
 
 template <class T>
@@ -164,7 +165,7 @@ TYPED_TEST(ThreadCounts, EveryThreadCountGivesTheSameBits) {
 TYPED_TEST(ThreadCounts, ThreadedEigenPathAgreesWithTheLoopPath) {
   using T = TypeParam;
   Eigen::ThreadPool pool(2);
-  for (const Layer& s : {layers[0], layers[2], layers[5], layers[10], layers[11], layers[12], layers[13]}) {
+  for (const Layer& s : {layers[0], layers[2], layers[5], layers[10], layers[11], layers[12], layers[13], layers[19]}) {
     const auto eigen = run<T>(s, cnnprim::Threads(pool, 3));
     const auto loop = run<T>(s, cnnprim::Threads::calling_thread(), Backend::Loop);
     const double tolerance = oracle::tolerance<T>();
