@@ -282,10 +282,10 @@ TEST(PoolBackends, LoopAndEigenAgreeOnLargeInput) {
   }
 }
 
-// With AVX-512, outputs too large to stay in cache (A_prev and A over 16 MiB) are stored past it. The values are
-// the Loop path's, and the bits those of the same call into memory not 64-byte aligned (stored as usual) and
-// of two threads.
-TEST(PoolBackends, OutputsStoredPastTheCachesMatch) {
+// Passes too large to stay in cache (A_prev and A over 16 MiB) ask for A_prev ahead of their windows and, with
+// AVX-512, store their outputs past the caches. The values are the Loop path's, and the bits those of the same
+// call into memory not 64-byte aligned (stored as usual) and of two threads.
+TEST(PoolBackends, PassesTooLargeForTheCacheMatch) {
   auto A_prev = oracle::uniform<float, 4>({2, 129, 129, 128}, 83);
   for (Index k = 0; k < A_prev.size(); k += 5) A_prev.data()[k] = std::round(A_prev.data()[k]);  // ties
   A_prev.data()[1000] = std::numeric_limits<float>::quiet_NaN();
@@ -319,6 +319,13 @@ TEST(PoolBackends, OutputsStoredPastTheCachesMatch) {
       EXPECT_TRUE(same_bits(A_threads.data(), A));
       EXPECT_TRUE(std::equal(argmax.data(), argmax.data() + argmax.size(), argmax_threads.data()));
     }
+    const auto dA = oracle::uniform<float, 4>(A.shape(), 84);
+    const auto dA_prev_loop = cnnprim::pool_backward(dA, expected.cache, mode, Backend::Loop);
+    Tensor<float> dA_prev(A_prev.shape()), dA_prev_threads(A_prev.shape());
+    cnnprim::pool_backward(dA, A_prev, hp, mode, dA_prev, Backend::Eigen);  // max: A_prev's windows read ahead
+    EXPECT_TRUE(oracle::near(dA_prev, dA_prev_loop, mode == PoolMode::Max ? 0.0 : 1e-6));
+    cnnprim::pool_backward(dA, A_prev, hp, mode, dA_prev_threads, Backend::Eigen, two);
+    EXPECT_TRUE(same_bits(dA_prev_threads.data(), dA_prev));
   }
 }
 

@@ -2,7 +2,7 @@
 // promise). Each operation below works on one value (V = T) or on one packet of values (V = Packet<T>) and
 // is tested on every supported Eigen version (tests/packet_test.cpp). What they rely on:
 // - packet_traits<T>::type and ::size; ploadu, pstoreu, pset1, padd, psub, pmul, pdiv, pmadd (a * b + c), pabs,
-//   predux (the sum of the lanes), prefetch: unchanged since Eigen 3.3;
+//   predux (the sum of the lanes): unchanged since Eigen 3.3;
 // - comparisons (pcmp_eq, pcmp_lt, pcmp_lt_or_nan) return a lane mask, all bits set where true; pand, por
 //   and pselect(mask, a, b) combine masks and values by those bits; predux_any says whether any lane is set.
 //   pandnot is avoided: its operands swapped meaning between Eigen 3.3 and 3.4;
@@ -341,7 +341,12 @@ EIGEN_ALWAYS_INLINE void for_each_covering_packet(Index length, Op op) {
 
 template <class T>
 EIGEN_ALWAYS_INLINE void prefetch(const T* p) {
+#if defined(__GNUC__)
+  // (Not Eigen::internal::prefetch: GCC takes that call for one without effects and removes it.)
+  __builtin_prefetch(p);
+#else
   Eigen::internal::prefetch(p);
+#endif
 }
 
 // Masks: bool for one value, a packet with all bits set in its true lanes.
