@@ -224,19 +224,23 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
   if constexpr (Stream) streaming_fence();
 }
 
-// Calls pass(Ahead, Stream), two std::bool_constant, for a forward pass that writes A (and the argmax
-// `positions`): it asks for A_prev ahead when the pass exceeds the cache, and then also stores past the caches,
-// so that A's cache lines need not first be read from memory, if every packet store can be aligned.
+// Calls pass(Ahead, Stream), two std::bool_constant, for a forward pass (one task per output row) that writes A
+// (and the argmax `positions`). When the pass exceeds the cache, it asks for A_prev ahead if it runs on one thread
+// (on two, whose loads already kept memory busy, large max pooling took 15 % longer with the requests), and stores
+// past the caches, so that A's cache lines need not first be read from memory, if every packet store can be aligned.
 template <class T, class Pass>
-void with_forward_pass(const PoolWindows& g, const T* A, const std::uint8_t* positions, Pass pass) {
+void with_forward_pass(const PoolWindows& g, const T* A, const std::uint8_t* positions, Threads threads, Pass pass) {
   const auto aligned = [](const void* p, Index bytes) {
     return reinterpret_cast<std::uintptr_t>(p) % static_cast<std::uintptr_t>(bytes) == 0;
   };
-  if (!exceeds_cache<T>(g)) return pass(std::false_type(), std::false_type());
-  if (has_streaming_stores<T> && g.n_C % packet_size<T> == 0 && aligned(A, 64) &&
-      (!positions || aligned(positions, packet_size<T>)))
-    return pass(std::true_type(), std::true_type());
-  pass(std::true_type(), std::false_type());
+  const bool far = exceeds_cache<T>(g);
+  const bool ahead = far && !runs_parallel(threads, g.m * g.n_H, g.work());
+  const bool stream = far && has_streaming_stores<T> && g.n_C % packet_size<T> == 0 && aligned(A, 64) &&
+                      (!positions || aligned(positions, packet_size<T>));
+  const auto with_stream = [&](auto asks) {
+    stream ? pass(asks, std::true_type()) : pass(asks, std::false_type());
+  };
+  ahead ? with_stream(std::true_type()) : with_stream(std::false_type());
 }
 
 // The first form's copy of A_prev for its cache, made by the forward tasks as they read A_prev rather than in a
@@ -255,7 +259,7 @@ void copy_task_rows(const T* A_prev, const PoolWindows& g, Index i, Index h, T* 
 // A = max (Max) or mean over each window, one task per output row; A_prev_copy, when not null, = A_prev.
 template <bool Max, class T>
 void pool_forward_pass(const T* A_prev, const PoolWindows& g, T* A, T* A_prev_copy, Threads threads) {
-  with_forward_pass(g, A, nullptr, [&](auto ahead, auto stream) {
+  with_forward_pass(g, A, nullptr, threads, [&](auto ahead, auto stream) {
     parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
       if (A_prev_copy) copy_task_rows<decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A_prev_copy);
       pool_forward_row<Max, decltype(ahead)::value, decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A);
@@ -291,7 +295,7 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows
 template <class T>
 void max_forward_with_positions(const T* A_prev, const PoolWindows& g, T* A, std::uint8_t* positions,
                                 T* A_prev_copy, Threads threads) {
-  with_forward_pass(g, A, positions, [&](auto ahead, auto stream) {
+  with_forward_pass(g, A, positions, threads, [&](auto ahead, auto stream) {
     parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
       if (A_prev_copy) copy_task_rows<decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A_prev_copy);
       max_row_with_positions<decltype(ahead)::value, decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A,
