@@ -12,7 +12,8 @@
 // - ploadu and pstoreu on a lane mask where unpacket_traits says masked_load_available (floats with AVX and
 //   AVX-512 since Eigen 3.4, doubles too in 5.x); elsewhere those functions are not used.
 // Three things go past Eigen, with AVX-512, by its intrinsics: bytes to floats and back (load_bytes, store_bytes),
-// comparisons into mask registers (select_less, masked_equal) and streaming stores (store_streaming).
+// comparisons into mask registers (select_less, masked_equal) and streaming stores (store_streaming); and prefetch
+// calls GCC's and clang's builtin, since GCC removes Eigen's.
 #pragma once
 
 #include <algorithm>
