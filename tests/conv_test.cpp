@@ -1,6 +1,8 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -569,6 +571,100 @@ TEST_P(Conv, SecondFormRejectsWrongOutputShapes) {
             "(3, 3, 3, 4), but dZ is (2, 3, 5, 5)");
   EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W, b, {1, -1}, Z, be); }),
             "conv_forward: pad must be non-negative, but got pad = -1");
+}
+
+// Every second-form output is checked against every input of its call (and the other outputs): one that shares
+// memory with them would be read after it is written. Views that only touch end to end are apart.
+TEST(SecondForm, OutputsThatShareMemoryWithInputsAreRejected) {
+  using cnnprim::TensorView;
+  using Shape = std::array<Index, 4>;
+  std::vector<double> memory(4096, 0.5);
+  // A view of `shape` from element `at` of the one buffer.
+  const auto at = [&](Index offset, const Shape& shape) { return TensorView<double>(memory.data() + offset, shape); };
+  const auto in = [&](Index offset, const Shape& shape) { return TensorView<const double>(at(offset, shape)); };
+  const auto overlaps = [](const char* function, const char* output, const char* input) {
+    return std::string(function) + ": " + output + " shares memory with " + input +
+           ": a call's outputs must not overlap its inputs or each other";
+  };
+  const ConvParams hp{1, 0};
+  const Shape a{2, 5, 7, 3}, w{3, 3, 3, 4}, b{1, 1, 1, 4}, z{2, 3, 5, 4};  // 210, 108, 4 and 120 elements
+  const auto A_prev = in(0, a), W = in(1000, w), bias = in(1200, b), dZ = in(1300, z);
+  for (const Backend be : {Backend::Loop, Backend::Eigen}) {
+    SCOPED_TRACE(cnnprim::to_string(be));
+    EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W, bias, hp, at(209, z), be); }),
+              overlaps("conv_forward", "Z", "A_prev"));
+    EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W, hp, at(900, z), be); }),
+              overlaps("conv_forward", "Z", "W"));
+    EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_forward(A_prev, W, bias, hp, at(1108, z), be); }),
+              overlaps("conv_forward", "Z", "b"));
+    EXPECT_NO_THROW(cnnprim::conv_forward(A_prev, W, bias, hp, at(210, z), be));  // begins where A_prev ends
+    EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_backward_data(dZ, W, hp, at(1200, a), be); }),
+              overlaps("conv_backward_data", "dA_prev", "dZ"));
+    EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_backward_data(dZ, W, hp, at(800, a), be); }),
+              overlaps("conv_backward_data", "dA_prev", "W"));
+    EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_backward_weights(dZ, A_prev, hp, at(1419, w), be); }),
+              overlaps("conv_backward_weights", "dW", "dZ"));
+    EXPECT_EQ(oracle::error_message([&] { cnnprim::conv_backward_weights(dZ, A_prev, hp, at(0, w), be); }),
+              overlaps("conv_backward_weights", "dW", "A_prev"));
+    EXPECT_EQ(oracle::error_message([&] {
+                cnnprim::conv_backward_weights(dZ, A_prev, hp, at(2000, w), at(2107, b), be);
+              }),
+              overlaps("conv_backward_weights", "db", "dW"));
+    EXPECT_EQ(oracle::error_message([&] {
+                cnnprim::conv_backward_weights(dZ, A_prev, hp, at(2000, w), at(1300, b), be);
+              }),
+              overlaps("conv_backward_weights", "db", "dZ"));
+    EXPECT_NO_THROW(cnnprim::conv_backward_weights(dZ, A_prev, hp, at(2000, w), at(2108, b), be));
+
+    const cnnprim::PoolParams pool{3, 2};
+    const Shape pooled{2, 2, 3, 3};  // 36 elements
+    EXPECT_EQ(oracle::error_message([&] {
+                cnnprim::pool_forward(A_prev, pool, cnnprim::PoolMode::Max, at(100, pooled), be);
+              }),
+              overlaps("pool_forward", "A", "A_prev"));
+    EXPECT_EQ(oracle::error_message([&] {
+                cnnprim::pool_backward(in(2500, pooled), A_prev, pool, cnnprim::PoolMode::Average, at(2300, a), be);
+              }),
+              overlaps("pool_backward", "dA_prev", "dA"));
+    EXPECT_EQ(oracle::error_message([&] {
+                cnnprim::pool_backward(in(2500, pooled), A_prev, pool, cnnprim::PoolMode::Max, at(0, a), be);
+              }),
+              overlaps("pool_backward", "dA_prev", "A_prev"));
+    // The argmax's bytes inside A, then inside A_prev.
+    std::vector<std::uint8_t> bytes(64);
+    TensorView<std::uint8_t> argmax(bytes.data(), pooled);
+    const auto bytes_in = [&](Index offset) {
+      return TensorView<std::uint8_t>(reinterpret_cast<std::uint8_t*>(memory.data() + offset), pooled);
+    };
+    EXPECT_EQ(oracle::error_message([&] {
+                cnnprim::max_pool_forward(A_prev, pool, at(2500, pooled), bytes_in(2510), be);
+              }),
+              overlaps("max_pool_forward", "argmax", "A"));
+    EXPECT_EQ(oracle::error_message([&] {
+                cnnprim::max_pool_forward(A_prev, pool, at(2500, pooled), bytes_in(200), be);
+              }),
+              overlaps("max_pool_forward", "argmax", "A_prev"));
+    EXPECT_NO_THROW(cnnprim::max_pool_forward(A_prev, pool, at(2500, pooled), argmax, be));
+    EXPECT_EQ(oracle::error_message([&] {
+                cnnprim::max_pool_backward(in(2500, pooled), argmax, pool, at(2480, a), be);
+              }),
+              overlaps("max_pool_backward", "dA_prev", "dA"));
+    EXPECT_EQ(oracle::error_message([&] {
+                cnnprim::max_pool_backward(in(2500, pooled), TensorView<const std::uint8_t>(bytes_in(3000)), pool,
+                                           at(2990, a), be);
+              }),
+              overlaps("max_pool_backward", "dA_prev", "argmax"));
+
+    EXPECT_EQ(oracle::error_message([&] { cnnprim::zero_pad(A_prev, 0, at(0, a), be); }),
+              overlaps("zero_pad", "X_pad", "X"));
+  }
+  // An element-wise call may write in place, but not into a shifted copy of its input.
+  EXPECT_NO_THROW(cnnprim::activation_backward(dZ, in(1500, z), cnnprim::Activation::relu(), at(1300, z)));
+  EXPECT_EQ(oracle::error_message([&] {
+              cnnprim::activation_backward(dZ, in(1500, z), cnnprim::Activation::relu(), at(1301, z));
+            }),
+            "activation_backward: dZ shares memory with dA without being dA itself: an element-wise call may write "
+            "in place, but not into a shifted or partial copy");
 }
 
 TEST(ConvSingleStep, MismatchedShapesThrow) {

@@ -8,7 +8,8 @@
 // conv_backward returns dA_prev, dW, db with the shapes of A_prev, W, b, for every stride and pad (pad = 0
 // included); conv_backward_data and conv_backward_weights are its two halves. Each function has two forms:
 // the notebook's, which returns new tensors (and a cache), and one that writes into the caller's views and
-// keeps nothing; both take, last, the Threads they may use (threads.hpp; the Loop path runs on the calling
+// keeps nothing, views that share no memory with the call's inputs or with each other (activation_backward may
+// write dA in place); both take, last, the Threads they may use (threads.hpp; the Loop path runs on the calling
 // thread). Inputs are validated here, once, above both backends.
 #pragma once
 
@@ -76,6 +77,15 @@ inline void require_dZ_shape(const char* function, const std::array<Index, 4>& d
                              const char* w_name, const std::array<Index, 4>& w) {
   require_same_shape(function, "dZ", dZ, output_shape(g), z_name, " for ", a_name, " ", shape_text(a), " and ",
                      w_name, " ", shape_text(w));
+}
+
+// The second form's Z apart from A_prev, W and b (when there is one).
+template <class T>
+void require_conv_forward_apart(TensorView<T> Z, TensorView<const T> A_prev, TensorView<const T> W,
+                                const TensorView<const T>* b) {
+  require_apart("conv_forward", "Z", Z, "A_prev", A_prev);
+  require_apart("conv_forward", "Z", Z, "W", W);
+  if (b) require_apart("conv_forward", "Z", Z, "b", *b);
 }
 
 template <class T>
@@ -185,6 +195,7 @@ void conv_forward(const In& A_prev, detail::input_t<In> W, detail::input_t<In> b
   const auto g = detail::checked_conv_forward(a, W, &b, hp);
   detail::require_same_shape("conv_forward", "Z", Z.shape(), detail::output_shape(g), "A_prev ",
                              detail::shape_text(a.shape()), " and W ", detail::shape_text(W.shape()));
+  detail::require_conv_forward_apart(Z, a, W, &b);
   detail::conv_forward(a, W, b.data(), g, Z, backend, threads);
 }
 
@@ -197,6 +208,7 @@ void conv_forward(const In& A_prev, detail::input_t<In> W, const ConvParams& hp,
   const auto g = detail::checked_conv_forward<detail::tensor_value_t<In>>(a, W, nullptr, hp);
   detail::require_same_shape("conv_forward", "Z", Z.shape(), detail::output_shape(g), "A_prev ",
                              detail::shape_text(a.shape()), " and W ", detail::shape_text(W.shape()));
+  detail::require_conv_forward_apart<detail::tensor_value_t<In>>(Z, a, W, nullptr);
   detail::conv_forward(a, W, static_cast<const detail::tensor_value_t<In>*>(nullptr), g, Z, backend, threads);
 }
 
@@ -244,6 +256,8 @@ void activation_backward(const In& dA, detail::input_t<In> A, const Activation& 
   const detail::input_t<In> da = dA;
   detail::require_same_shape("activation_backward", "A", A.shape(), da.shape(), "dA");
   detail::require_same_shape("activation_backward", "dZ", dZ.shape(), da.shape(), "dA");
+  detail::require_apart_or_same("activation_backward", "dZ", dZ, "dA", da);
+  detail::require_apart_or_same("activation_backward", "dZ", dZ, "A", A);
   detail::activation_backward(da, A, activation, dZ, threads);
 }
 
@@ -257,6 +271,8 @@ void conv_backward_data(const In& dZ, detail::input_t<In> W, const ConvParams& h
   const auto g = detail::conv_geometry("conv_backward_data", "dA_prev", dA_prev.shape(), "W", W.shape(), hp);
   detail::require_dZ_shape("conv_backward_data", dz.shape(), g, "the Z", "dA_prev", dA_prev.shape(), "W",
                            W.shape());
+  detail::require_apart("conv_backward_data", "dA_prev", dA_prev, "dZ", dz);
+  detail::require_apart("conv_backward_data", "dA_prev", dA_prev, "W", W);
   detail::conv_backward_data(dz, W, g, dA_prev, backend, threads);
 }
 
@@ -270,6 +286,11 @@ void checked_conv_backward_weights(TensorView<const T> dz, TensorView<const T> A
   const auto g = conv_geometry("conv_backward_weights", "A_prev", A_prev.shape(), "dW", dW.shape(), hp);
   if (has_bias) require_bias_shape("conv_backward_weights", "db", db.shape(), "dW", dW.shape());
   require_dZ_shape("conv_backward_weights", dz.shape(), g, "the Z", "A_prev", A_prev.shape(), "dW", dW.shape());
+  require_apart("conv_backward_weights", "dW", dW, "dZ", dz);
+  require_apart("conv_backward_weights", "dW", dW, "A_prev", A_prev);
+  require_apart("conv_backward_weights", "db", db, "dZ", dz);
+  require_apart("conv_backward_weights", "db", db, "A_prev", A_prev);
+  require_apart("conv_backward_weights", "db", db, "dW", dW);
   conv_backward_weights(dz, A_prev, g, dW, db, backend, threads);
 }
 

@@ -33,13 +33,15 @@ void zero_pad(TensorView<const T> X, Index pad, TensorView<T> X_pad, Backend bac
 }  // namespace detail
 
 /// X (m, n_H, n_W, n_C) -> X_pad (m, n_H + 2 pad, n_W + 2 pad, n_C), with zeros around each image; X_pad is
-/// the caller's, of exactly that shape. Throws shape_error when pad < 0 or X_pad has another shape.
+/// the caller's, of exactly that shape. Throws shape_error when pad < 0, or X_pad has another shape or shares
+/// memory with X.
 template <class In>
 void zero_pad(const In& X, Index pad, detail::output_t<In> X_pad, Backend backend = Backend::Eigen) {
   static_assert(detail::is_real_v<detail::tensor_value_t<In>>, "cnnprim computes in float or double");
   const detail::input_t<In> x = X;
   detail::require_same_shape("zero_pad", "X_pad", X_pad.shape(), detail::zero_pad_shape("zero_pad", x.shape(), pad),
                              "X ", detail::shape_text(x.shape()), " padded by ", pad);
+  detail::require_apart("zero_pad", "X_pad", X_pad, "X", x);
   detail::zero_pad(x, pad, X_pad, backend);
 }
 

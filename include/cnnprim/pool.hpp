@@ -6,8 +6,8 @@
 // fields add per-axis windows and strides, padding, ceil mode and global pooling (params.hpp, geometry.hpp);
 // a pad cell never wins a max, and an average counts pad cells only with count_include_pad. Each operation
 // has the notebook's form, which returns new tensors (and a cache), and a form that writes into the caller's
-// views and keeps nothing; both take, last, the Threads they may use (threads.hpp; the Loop path runs on the
-// calling thread).
+// views and keeps nothing, views that share no memory with the call's inputs or with each other; both take,
+// last, the Threads they may use (threads.hpp; the Loop path runs on the calling thread).
 // Max pooling also has an argmax form (max_pool_forward, max_pool_backward): forward records each window's
 // first maximum in a byte, and backward routes dA by it without reading A_prev again; the notebook's form
 // keeps that argmax in its cache.
@@ -130,6 +130,7 @@ void pool_forward(const In& A_prev, PoolParams hp, PoolMode mode, detail::output
   const auto g = detail::pool_geometry("pool_forward", "A_prev", a.shape(), hp);
   detail::require_same_shape("pool_forward", "A", A.shape(), detail::output_shape(g), "A_prev ",
                              detail::shape_text(a.shape()));
+  detail::require_apart("pool_forward", "A", A, "A_prev", a);
   detail::pool_forward(a, g, mode, A, backend, threads);
 }
 
@@ -170,6 +171,9 @@ void max_pool_forward(const In& A_prev, PoolParams hp, detail::output_t<In> A, T
   detail::require_same_shape("max_pool_forward", "A", A.shape(), detail::output_shape(g), "A_prev ",
                              detail::shape_text(a.shape()));
   detail::require_argmax("max_pool_forward", argmax.shape(), "A", g);
+  detail::require_apart("max_pool_forward", "A", A, "A_prev", a);
+  detail::require_apart("max_pool_forward", "argmax", argmax, "A_prev", a);
+  detail::require_apart("max_pool_forward", "argmax", argmax, "A", A);
   detail::max_pool_forward(a, g, A, argmax, backend, threads);
 }
 
@@ -186,6 +190,8 @@ void max_pool_backward(const In& dA, TensorView<const std::uint8_t> argmax, Pool
   detail::require_same_shape("max_pool_backward", "dA", da.shape(), detail::output_shape(g), "the A for dA_prev ",
                              detail::shape_text(dA_prev.shape()));
   detail::require_argmax("max_pool_backward", argmax.shape(), "dA", g);
+  detail::require_apart("max_pool_backward", "dA_prev", dA_prev, "dA", da);
+  detail::require_apart("max_pool_backward", "dA_prev", dA_prev, "argmax", argmax);
   detail::max_pool_backward(da, argmax, g, dA_prev, backend, threads);
 }
 
@@ -199,6 +205,8 @@ void pool_backward(const In& dA, detail::input_t<In> A_prev, PoolParams hp, Pool
   const auto g = detail::pool_geometry("pool_backward", "A_prev", A_prev.shape(), hp);
   detail::require_dA_shape("pool_backward", da.shape(), "the A", A_prev.shape(), g);
   detail::require_same_shape("pool_backward", "dA_prev", dA_prev.shape(), A_prev.shape(), "A_prev");
+  detail::require_apart("pool_backward", "dA_prev", dA_prev, "dA", da);
+  detail::require_apart("pool_backward", "dA_prev", dA_prev, "A_prev", A_prev);
   detail::pool_backward(da, A_prev, g, mode, dA_prev, backend, threads);
 }
 

@@ -11,6 +11,7 @@
 #include <array>
 #include <cassert>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <new>
@@ -204,6 +205,41 @@ class TensorView {
   Shape shape_{};
   Index size_ = 0;
 };
+
+namespace detail {
+
+// Whether views a and b share memory (an empty view shares none).
+template <class A, int RankA, class B, int RankB>
+bool overlap(const TensorView<A, RankA>& a, const TensorView<B, RankB>& b) {
+  if (a.empty() || b.empty()) return false;
+  const auto begin = [](const auto& v) { return reinterpret_cast<std::uintptr_t>(v.data()); };
+  const auto end = [&](const auto& v) {
+    return begin(v) + static_cast<std::uintptr_t>(v.size()) * sizeof(*v.data());
+  };
+  return begin(a) < end(b) && begin(b) < end(a);
+}
+
+// A call reads its inputs while it writes its outputs: an output that shares memory with an input, or with
+// another output, would make the results depend on the order of the work.
+template <class Out, int RankOut, class In, int RankIn>
+void require_apart(const char* function, const char* output, const TensorView<Out, RankOut>& out, const char* input,
+                   const TensorView<In, RankIn>& in) {
+  if (overlap(out, in))
+    fail(function, output, " shares memory with ", input,
+         ": a call's outputs must not overlap its inputs or each other");
+}
+
+// The same for an element-wise call, whose output may also be exactly its input (written in place).
+template <class Out, int RankOut, class In, int RankIn>
+void require_apart_or_same(const char* function, const char* output, const TensorView<Out, RankOut>& out,
+                           const char* input, const TensorView<In, RankIn>& in) {
+  if (static_cast<const void*>(out.data()) == static_cast<const void*>(in.data()) && out.size() == in.size()) return;
+  if (overlap(out, in))
+    fail(function, output, " shares memory with ", input, " without being ", input,
+         " itself: an element-wise call may write in place, but not into a shifted or partial copy");
+}
+
+}  // namespace detail
 
 /// Owning, contiguous, row-major and 64-byte aligned (see memory.hpp); a value (see the top of this file).
 template <class T, int Rank>
