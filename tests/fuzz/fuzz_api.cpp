@@ -1,8 +1,11 @@
 // libFuzzer target over the public API: shapes and hyperparameters from 0 to the integer limits (and
-// negative), values with NaN, infinities, signed zeros and ties, both backends, both forms, float and double.
-// Any exception but shape_error (or bad_alloc, for a valid output too large for this machine) is a finding,
-// as is anything ASan or UBSan reports; with finite inputs the two backends must agree. (Values near the largest
-// finite one and denormals come with the non-finite ones.)
+// negative), values with NaN, infinities, signed zeros and ties, both backends, both forms, float and double,
+// and second-form outputs placed anywhere in their input's memory. Any exception but shape_error (or bad_alloc,
+// for a valid output too large for this machine) is a finding, as is anything ASan or UBSan reports; with finite
+// inputs the two backends must agree; an output that overlaps its input must be refused, one that does not must
+// get the values it gets in memory of its own. (Values near the largest finite one and denormals come with the
+// non-finite ones.)
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +14,7 @@
 #include <initializer_list>
 #include <limits>
 #include <new>
+#include <vector>
 
 #include <cnnprim/cnnprim.hpp>
 
@@ -168,7 +172,7 @@ void run(Input& in) {
   using cnnprim::PoolMode;
   using cnnprim::Tensor;
   const bool finite = in.byte() % 2;
-  const std::uint8_t op = in.byte() % 4;
+  const std::uint8_t op = in.byte() % 5;
   const Backend backend = in.byte() % 2 ? Backend::Loop : Backend::Eigen;
   Tensor<T> A_prev;
   if (!make<T, 4>(in, {in.extent(3), in.extent(9), in.extent(9), in.channels(17)}, finite, A_prev)) return;
@@ -230,6 +234,30 @@ void run(Input& in) {
       const auto X_pad = cnnprim::zero_pad(A_prev, pad, backend);
       Tensor<T> out(X_pad.shape());
       cnnprim::zero_pad(A_prev, pad, out, backend);
+      break;
+    }
+    case 3: {  // pooling's second form into a view of A_prev's memory at a drawn offset
+      const cnnprim::PoolParams hp = pool_params(in);
+      const PoolMode mode = in.byte() % 2 ? PoolMode::Max : PoolMode::Average;
+      if (!small_pooling(A_prev.shape(), hp)) return;
+      const auto g = cnnprim::detail::pool_geometry("fuzz", "A_prev", A_prev.shape(), hp);
+      Tensor<T> A(cnnprim::detail::output_shape(g));
+      cnnprim::pool_forward(A_prev, hp, mode, A, backend);
+      std::vector<T> memory(static_cast<std::size_t>(A_prev.size() + 2 * A.size()));
+      std::copy_n(A_prev.data(), A_prev.size(), memory.data());
+      const Index offset = (Index{in.byte()} << 8 | in.byte()) % (A_prev.size() + A.size() + 1);
+      const cnnprim::TensorView<const T> a(memory.data(), A_prev.shape());
+      const cnnprim::TensorView<T> out(memory.data() + offset, A.shape());
+      const bool apart = A_prev.size() == 0 || A.size() == 0 || offset >= A_prev.size();
+      try {
+        cnnprim::pool_forward(a, hp, mode, out, backend);
+      } catch (const cnnprim::shape_error&) {
+        if (apart) std::abort();
+        return;
+      }
+      if (!apart) std::abort();
+      if (A.size() != 0 && std::memcmp(out.data(), A.data(), static_cast<std::size_t>(A.size()) * sizeof(T)) != 0)
+        std::abort();
       break;
     }
     default: {  // the helpers and output_size
