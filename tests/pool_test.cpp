@@ -268,6 +268,51 @@ TEST_P(Pool, GradientSumIsConserved) {
   }
 }
 
+// An average is its window's sum, in row-major order, divided by the divisor, to the last bit, on both paths.
+// Values of every magnitude, down to quotients below the smallest normal number, so that a product by the divisor's
+// reciprocal (exact only for powers of two) would show. Backward, on windows that tile the image, stores dA / divisor
+// in each of their elements.
+TEST_P(Pool, AverageIsTheSumOverTheDivisorToTheLastBit) {
+  auto A_prev = oracle::uniform<float, 4>({2, 9, 9, 35}, 73);  // 35 channels: whole packets and single ones
+  for (Index k = 0; k < A_prev.size(); ++k)
+    A_prev.data()[k] = std::ldexp(A_prev.data()[k], static_cast<int>(k * 37 % 260) - 148);
+  auto same_bits = [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+  const auto window = [](Index H, Index W) {
+    cnnprim::PoolParams hp;
+    hp.window = cnnprim::Axes{H, W};
+    hp.strides = cnnprim::Axes{H, W};
+    return hp;
+  };
+  cnnprim::PoolParams padded{3, 2}, counted{3, 2};
+  padded.padding = counted.padding = cnnprim::Padding{1, 1, 1, 1};
+  counted.count_include_pad = true;
+  for (const cnnprim::PoolParams& hp : {cnnprim::PoolParams{2, 2}, cnnprim::PoolParams{4, 4}, cnnprim::PoolParams{3, 3},
+                                        window(2, 1), window(1, 3), padded, counted}) {
+    const auto g = cnnprim::detail::pool_geometry("test", "A_prev", A_prev.shape(), hp);
+    SCOPED_TRACE(testing::Message() << "window " << g.f_H << "x" << g.f_W << ", pad " << g.pad_top);
+    const auto [A, cache] = cnnprim::pool_forward(A_prev, hp, PoolMode::Average, GetParam());
+    const auto dA = oracle::uniform<float, 4>(A.shape(), 74);
+    const auto dA_prev = cnnprim::pool_backward(dA, cache, PoolMode::Average, GetParam());
+    const bool tiled = g.stride_H == g.f_H && g.stride_W == g.f_W && g.pad_top == 0;
+    Index wrong = 0;
+    for (Index i = 0; i < g.m; ++i)
+      for (Index h = 0; h < g.n_H; ++h)
+        for (Index w = 0; w < g.n_W; ++w)
+          for (Index c = 0; c < g.n_C; ++c) {
+            const auto divisor = static_cast<float>(g.divisor(h, w));
+            const float share = dA(i, h, w, c) / divisor;
+            float sum = A_prev(i, g.row_begin(h), g.column_begin(w), c);
+            for (Index r = g.row_begin(h); r < g.row_end(h); ++r)
+              for (Index s = g.column_begin(w); s < g.column_end(w); ++s) {
+                if (r != g.row_begin(h) || s != g.column_begin(w)) sum += A_prev(i, r, s, c);
+                if (tiled) wrong += !same_bits(dA_prev(i, r, s, c), share);
+              }
+            wrong += !same_bits(A(i, h, w, c), sum / divisor);
+          }
+    EXPECT_EQ(wrong, 0);
+  }
+}
+
 // ---- Backends agree; caches cross backends and modes ----
 
 TEST(PoolBackends, LoopAndEigenAgreeOnLargeInput) {
