@@ -399,10 +399,15 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
             Tile<T, R, CB, n> tile;
             if (k0 == 0) tile.broadcast_row(bias ? bias + c0 : nullptr);
             else tile.load(z, g.n_out);
-            for (Index kh = 0; kh < g.f_H; ++kh)
-              for (Index q = 0; q < runs; ++q)
+            // Loops that always run (f_H, runs >= 1), for the accumulators' sake (see Tile::update).
+            Index kh = 0;
+            do {
+              Index q = 0;
+              do {
                 tile.update(a + kh * g.dilation_H * row + q * g.dilation_W * C, column_step, 1,
                             packed + ((kh * g.f_W + q) * C + k0) * width, width, length);
+              } while (++q < runs);
+            } while (++kh < g.f_H);
             tile.store(z, g.n_out);
           });
         }

@@ -43,11 +43,13 @@ struct Tile {
       for (int j = 0; j < CB; ++j) eigen::store(c + r * c_stride + j * n, acc[r][j]);
   }
 
-  // acc[r][j] += a[r * a_stride + d * a_step] * b[d * b_step + j * n]  for d in [0, depth).
+  // acc[r][j] += a[r * a_stride + d * a_step] * b[d * b_step + j * n]  for d in [0, depth), depth >= 1.
   // Pointers are formed only for the elements read, never one step past the last, which may lie outside the
-  // tensor when steps are large.
+  // tensor when steps are large. (A loop that always runs lets the compiler keep acc in registers across
+  // a caller's loop of updates: where it might not run, GCC 12 stores and reloads acc around each update.)
   EIGEN_ALWAYS_INLINE void update(const T* a, Index a_stride, Index a_step, const T* b, Index b_step, Index depth) {
-    for (Index d = 0; d < depth; ++d) {
+    Index d = 0;
+    do {
       const T* a_d = a + d * a_step;
       const T* b_d = b + d * b_step;
       P b_packets[std::size_t{CB}];
@@ -56,7 +58,7 @@ struct Tile {
         const P a_value = constant<P>(a_d[r * a_stride]);
         for (int j = 0; j < CB; ++j) acc[r][j] = multiply_add(a_value, b_packets[j], acc[r][j]);
       }
-    }
+    } while (++d < depth);
   }
 };
 
