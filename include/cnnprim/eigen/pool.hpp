@@ -33,63 +33,66 @@ struct Window {
   Index origin, rows, columns;
 };
 
-// The windows of one pooling.
-struct PoolWindows : PoolGeometry {
-  explicit PoolWindows(const PoolGeometry& g) : PoolGeometry(g) {}
+// Window (i, h, w) of A_prev. (The geometry is taken by reference throughout: a copy made just after the public
+// call computed it waited for the stores that wrote it, some 10 ns of a small call.)
+inline Window window_at(const PoolGeometry& g, Index i, Index h, Index w) {
+  const Index top = g.row_begin(h), left = g.column_begin(w);
+  return {((i * g.n_H_prev + top) * g.n_W_prev + left) * g.n_C, g.row_end(h) - top, g.column_end(w) - left};
+}
 
-  Window window(Index i, Index h, Index w) const {
-    const Index top = row_begin(h), left = column_begin(w);
-    return {((i * n_H_prev + top) * n_W_prev + left) * n_C, row_end(h) - top, column_end(w) - left};
-  }
-  class Row;
-  // Calls visit(k, offset) for the elements k = 1, 2, ... of `window` in order, at `offset` from its top-left
-  // element (element 0, at offset 0, is where the caller starts). Whole windows of 2x2 and, up to `unrolled`, 3x3
-  // elements are unrolled: their offsets become addressing modes, where a loop's counting held the window's
-  // loads back (but a long unrolled argmax search spilled its registers, and a rare visit need not be fast).
-  template <int unrolled = 3, class Visit>
-  EIGEN_ALWAYS_INLINE void for_each_element(const Window& window, Visit visit) const {
-    const Index row_pitch = n_W_prev * n_C;
-    const auto unroll_window = [&](auto f) CNNPRIM_INLINE_LAMBDA {
-      constexpr int size = decltype(f)::value;
-      unroll<size * size - 1>([&](auto k) CNNPRIM_INLINE_LAMBDA {
-        constexpr int element = decltype(k)::value + 1;
-        visit(Index{element}, element / size * row_pitch + element % size * n_C);
-      });
-    };
-    if (unrolled >= 3 && window.rows == 3 && window.columns == 3) return unroll_window(Int<3>());
-    if (unrolled >= 2 && window.rows == 2 && window.columns == 2) return unroll_window(Int<2>());
-    for (Index s = 1; s < window.columns; ++s) visit(s, s * n_C);
-    for (Index r = 1; r < window.rows; ++r)
-      for (Index s = 0; s < window.columns; ++s) visit(r * window.columns + s, r * row_pitch + s * n_C);
-  }
-  Index pixel(Index i, Index h, Index w) const { return ((i * n_H + h) * n_W + w) * n_C; }
-  Index size() const { return m * n_H_prev * n_W_prev * n_C; }
-  // Elements read and written by one pass.
-  double work() const { return double(m * n_H * n_W) * double(n_C) * double(max_taps() + 1); }
-};
+// Calls visit(k, offset) for the elements k = 1, 2, ... of `window` in order, at `offset` from its top-left
+// element (element 0, at offset 0, is where the caller starts). Whole windows of 2x2 and, up to `unrolled`, 3x3
+// elements are unrolled: their offsets become addressing modes, where a loop's counting held the window's
+// loads back (but a long unrolled argmax search spilled its registers, and a rare visit need not be fast).
+template <int unrolled = 3, class Visit>
+EIGEN_ALWAYS_INLINE void for_each_element(const PoolGeometry& g, const Window& window, Visit visit) {
+  const Index row_pitch = g.n_W_prev * g.n_C;
+  const auto unroll_window = [&](auto f) CNNPRIM_INLINE_LAMBDA {
+    constexpr int size = decltype(f)::value;
+    unroll<size * size - 1>([&](auto k) CNNPRIM_INLINE_LAMBDA {
+      constexpr int element = decltype(k)::value + 1;
+      visit(Index{element}, element / size * row_pitch + element % size * g.n_C);
+    });
+  };
+  if (unrolled >= 3 && window.rows == 3 && window.columns == 3) return unroll_window(Int<3>());
+  if (unrolled >= 2 && window.rows == 2 && window.columns == 2) return unroll_window(Int<2>());
+  for (Index s = 1; s < window.columns; ++s) visit(s, s * g.n_C);
+  for (Index r = 1; r < window.rows; ++r)
+    for (Index s = 0; s < window.columns; ++s) visit(r * window.columns + s, r * row_pitch + s * g.n_C);
+}
+
+// The offset of A's pixel (i, h, w).
+inline Index pixel_offset(const PoolGeometry& g, Index i, Index h, Index w) {
+  return ((i * g.n_H + h) * g.n_W + w) * g.n_C;
+}
+inline Index input_size(const PoolGeometry& g) { return g.m * g.n_H_prev * g.n_W_prev * g.n_C; }
+// Elements read and written by one pass.
+inline double pool_work(const PoolGeometry& g) {
+  return double(g.m * g.n_H * g.n_W) * double(g.n_C) * double(g.max_taps() + 1);
+}
 
 // The windows of output row h of image i. Those wholly inside the image, most of them, are found without
 // clipping and share one divisor.
-class PoolWindows::Row {
+class WindowRow {
  public:
-  Row(const PoolWindows& g, Index i, Index h) : g_(g), i_(i), h_(h) {
+  WindowRow(const PoolGeometry& g, Index i, Index h) : g_(g), i_(i), h_(h) {
     constexpr Index most = std::numeric_limits<Index>::max();
     const Index room = g.n_W_prev - g.f_W;  // how far right a window may start
     if (g.row_end(h) - g.row_begin(h) != g.f_H || room < 0) return;
     inside_begin_ = std::min(g.n_W, ceil_div(g.pad_left, g.stride_W));
     inside_end_ = std::min(g.n_W, (g.pad_left > most - room ? most : room + g.pad_left) / g.stride_W + 1);
-    if (inside_begin_ < inside_end_) origin_ = g.window(i, h, inside_begin_).origin;
+    if (inside_begin_ < inside_end_) origin_ = window_at(g, i, h, inside_begin_).origin;
   }
   Window window(Index w) const {
     if (inside(w)) return {origin_ + (w - inside_begin_) * g_.stride_W * g_.n_C, g_.f_H, g_.f_W};
-    return g_.window(i_, h_, w);
+    return window_at(g_, i_, h_, w);
   }
   // The average's divisor (params.hpp's rule): a window inside the image holds f_H * f_W elements either way.
   double divisor(Index w) const { return inside(w) ? double(g_.f_H * g_.f_W) : g_.divisor(h_, w); }
 
  private:
   bool inside(Index w) const { return w >= inside_begin_ && w < inside_end_; }
-  const PoolWindows& g_;
+  const PoolGeometry& g_;
   Index i_, h_;
   Index inside_begin_ = 0, inside_end_ = 0;  // the windows inside the image
   Index origin_ = 0;                          // the offset of the first of them
@@ -117,7 +120,7 @@ EIGEN_ALWAYS_INLINE bool may_hold_nan(const V* sum) {
 // A running argmax without NaN checks and a sum that turns NaN if any value is NaN (or if infinities of both
 // signs meet); only then is the packet scanned again with the NaN rule.
 template <int U, class V, class T>
-EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, const Window& pixels, V* best,
+EIGEN_ALWAYS_INLINE void window_argmax(const PoolGeometry& g, const T* window, const Window& pixels, V* best,
                                        V* argmax) {
   constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
   V sum[std::size_t{U}];
@@ -125,7 +128,7 @@ EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, co
     best[u] = sum[u] = load<V>(window + u * step);
     argmax[u] = constant<V>(T(0));
   });
-  g.for_each_element<2>(pixels, [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
+  for_each_element<2>(g, pixels, [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
     const V position = constant<V>(static_cast<T>(k));
     unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
       const V x = load<V>(window + offset + u * step);
@@ -139,7 +142,7 @@ EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, co
     if (!has_nan(sum[u])) return;
     // (In locals: a reference to best[u] in the rare path's loop would keep every packet of best in memory.)
     V first = load<V>(window + u * step), first_position = constant<V>(T(0));
-    g.for_each_element<0>(pixels, [&](Index k, Index offset) {
+    for_each_element<0>(g, pixels, [&](Index k, Index offset) {
       const V x = load<V>(window + offset + u * step);
       const auto won = wins(x, first);
       first = select(won, x, first);
@@ -153,9 +156,9 @@ EIGEN_ALWAYS_INLINE void window_argmax(const PoolWindows& g, const T* window, co
 // Whether A_prev and A together are too large to be in a core's share of the last-level cache when A is next read
 // (taken as 16 MiB), so that a pass reads A_prev from memory.
 template <class T>
-bool exceeds_cache(const PoolWindows& g) {
+bool exceeds_cache(const PoolGeometry& g) {
   constexpr double too_large = 16 << 20;
-  return double(g.size() + g.m * g.n_H * g.n_W * g.n_C) * double(sizeof(T)) > too_large;
+  return double(input_size(g) + g.m * g.n_H * g.n_W * g.n_C) * double(sizeof(T)) > too_large;
 }
 
 // Asks for the input columns that the window four places to the right adds to its left neighbour's, so
@@ -164,7 +167,7 @@ bool exceeds_cache(const PoolWindows& g) {
 // Only when A_prev comes from memory (exceeds_cache): from cache the requests only cost (a 4 MB A_prev pooled
 // 10-15 % slower with them), and the passes that do not ask are compiled without them.
 template <class T>
-EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolWindows& g, Index i, Index h, Index w) {
+EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolGeometry& g, Index i, Index h, Index w) {
   constexpr Index line = 64 / static_cast<Index>(sizeof(T));
   if (w + 4 >= g.n_W) return;
   const T* ahead = A_prev + ((i * g.n_H_prev + g.row_begin(h)) * g.n_W_prev + g.column_begin(w + 4)) * g.n_C;
@@ -179,13 +182,13 @@ EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolWindows& g, I
 // A_prev ahead when Ahead and storing past the caches when Stream. (Not inlined into the task: in a function of
 // its own the window's offsets stay in registers.)
 template <bool Max, bool Ahead, bool Stream, class T>
-EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, Index i, Index h, T* A) {
-  const PoolWindows::Row windows(g, i, h);
+EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A) {
+  const WindowRow windows(g, i, h);
   for (Index w = 0; w < g.n_W; ++w) {
     const Window pixels = windows.window(w);
     const T* window = A_prev + pixels.origin;
     const T window_size = static_cast<T>(windows.divisor(w));
-    T* A_pixel = A + g.pixel(i, h, w);
+    T* A_pixel = A + pixel_offset(g, i, h, w);
     if constexpr (Ahead) prefetch_ahead(A_prev, g, i, h, w);
     for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
       using V = decltype(lanes);
@@ -194,7 +197,7 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
       const T* const base = window + c;
       V result[std::size_t{U}], sum[std::size_t{U}];
       unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA { result[u] = sum[u] = load<V>(base + u * step); });
-      g.for_each_element(pixels, [&](Index, Index offset) CNNPRIM_INLINE_LAMBDA {
+      for_each_element(g, pixels, [&](Index, Index offset) CNNPRIM_INLINE_LAMBDA {
         unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
           const V x = load<V>(base + offset + u * step);
           if constexpr (Max) result[u] = maximum(result[u], x);
@@ -209,7 +212,7 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
           // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
           if (nan_possible && has_nan(sum[u])) {
             V max = load<V>(base + u * step);  // (a local, as in window_argmax)
-            g.for_each_element<0>(pixels, [&](Index, Index offset) {
+            for_each_element<0>(g, pixels, [&](Index, Index offset) {
               max = nan_propagating_max(max, load<V>(base + offset + u * step));
             });
             result[u] = max;
@@ -229,12 +232,12 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolWindows& g, I
 // (on two, whose loads already kept memory busy, large max pooling took 15 % longer with the requests), and stores
 // past the caches, so that A's cache lines need not first be read from memory, if every packet store can be aligned.
 template <class T, class Pass>
-void with_forward_pass(const PoolWindows& g, const T* A, const std::uint8_t* positions, Threads threads, Pass pass) {
+void with_forward_pass(const PoolGeometry& g, const T* A, const std::uint8_t* positions, Threads threads, Pass pass) {
   const auto aligned = [](const void* p, Index bytes) {
     return reinterpret_cast<std::uintptr_t>(p) % static_cast<std::uintptr_t>(bytes) == 0;
   };
   const bool far = exceeds_cache<T>(g);
-  const bool ahead = far && !runs_parallel(threads, g.m * g.n_H, g.work());
+  const bool ahead = far && !runs_parallel(threads, g.m * g.n_H, pool_work(g));
   const bool stream = far && has_streaming_stores<T> && g.n_C % packet_size<T> == 0 && aligned(A, 64) &&
                       (!positions || aligned(positions, packet_size<T>));
   const auto with_stream = [&](auto asks) {
@@ -248,7 +251,7 @@ void with_forward_pass(const PoolWindows& g, const T* A, const std::uint8_t* pos
 // row to the next task's (the first task from row 0, the last to the image's end, so that rows no window reads
 // are copied too). Stored past the caches with A.
 template <bool Stream, class T>
-void copy_task_rows(const T* A_prev, const PoolWindows& g, Index i, Index h, T* A_prev_copy) {
+void copy_task_rows(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A_prev_copy) {
   const auto first_row = [&](Index task) {
     return task == 0 ? 0 : task == g.n_H ? g.n_H_prev : std::min(g.row_begin(task), g.n_H_prev);
   };
@@ -258,9 +261,9 @@ void copy_task_rows(const T* A_prev, const PoolWindows& g, Index i, Index h, T* 
 
 // A = max (Max) or mean over each window, one task per output row; A_prev_copy, when not null, = A_prev.
 template <bool Max, class T>
-void pool_forward_pass(const T* A_prev, const PoolWindows& g, T* A, T* A_prev_copy, Threads threads) {
+void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A, T* A_prev_copy, Threads threads) {
   with_forward_pass(g, A, nullptr, threads, [&](auto ahead, auto stream) {
-    parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
+    parallel_for(threads, g.m * g.n_H, pool_work(g), [&](Index row) {
       if (A_prev_copy) copy_task_rows<decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A_prev_copy);
       pool_forward_row<Max, decltype(ahead)::value, decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A);
     });
@@ -270,13 +273,13 @@ void pool_forward_pass(const T* A_prev, const PoolWindows& g, T* A, T* A_prev_co
 // A = the max of each window, and `positions` its first maximum's window position (one byte each).
 // (Row by row, as pool_forward_row.)
 template <bool Ahead, bool Stream, class T>
-EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows& g, Index i, Index h, T* A,
+EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A,
                                               std::uint8_t* positions) {
-  const PoolWindows::Row windows(g, i, h);
+  const WindowRow windows(g, i, h);
   for (Index w = 0; w < g.n_W; ++w) {
     const Window pixels = windows.window(w);
     if constexpr (Ahead) prefetch_ahead(A_prev, g, i, h, w);
-    const Index pixel = g.pixel(i, h, w);
+    const Index pixel = pixel_offset(g, i, h, w);
     for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
       using V = decltype(lanes);
       constexpr int U = packets;
@@ -293,10 +296,10 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolWindows
 }
 
 template <class T>
-void max_forward_with_positions(const T* A_prev, const PoolWindows& g, T* A, std::uint8_t* positions,
+void max_forward_with_positions(const T* A_prev, const PoolGeometry& g, T* A, std::uint8_t* positions,
                                 T* A_prev_copy, Threads threads) {
   with_forward_pass(g, A, positions, threads, [&](auto ahead, auto stream) {
-    parallel_for(threads, g.m * g.n_H, g.work(), [&](Index row) {
+    parallel_for(threads, g.m * g.n_H, pool_work(g), [&](Index row) {
       if (A_prev_copy) copy_task_rows<decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A_prev_copy);
       max_row_with_positions<decltype(ahead)::value, decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A,
                                                                              positions);
@@ -310,7 +313,7 @@ void max_forward_with_positions(const T* A_prev, const PoolWindows& g, T* A, std
 // for A_prev ahead when Ahead. One image at a time (as pool_forward_row, in a function of its own).
 template <bool Max, bool Tiled, bool Ahead, class T>
 EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const std::uint8_t* positions,
-                                           const PoolWindows& g, Index i, T* dA_prev) {
+                                           const PoolGeometry& g, Index i, T* dA_prev) {
   const Index row_size = g.n_W_prev * g.n_C;
   const auto zero_rows = [&](Index first, Index last) {
     std::fill(dA_prev + (i * g.n_H_prev + first) * row_size, dA_prev + (i * g.n_H_prev + last) * row_size, T(0));
@@ -326,7 +329,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
       // Rows are zeroed just before their first window, while they are about to be in cache anyway.
       zero_rows(h == 0 ? 0 : g.row_end(h - 1), g.row_end(h));
     }
-    const PoolWindows::Row windows(g, i, h);
+    const WindowRow windows(g, i, h);
     for (Index w = 0; w < g.n_W; ++w) {
       const Window pixels = windows.window(w);
       // (Without A_prev when the argmax is given.)
@@ -334,7 +337,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
       const T window_size = static_cast<T>(windows.divisor(w));
       if constexpr (Ahead) prefetch_ahead(A_prev, g, i, h, w);
       T* target = dA_prev + pixels.origin;
-      const T* dA_pixel = dA + g.pixel(i, h, w);
+      const T* dA_pixel = dA + pixel_offset(g, i, h, w);
       for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
         using V = decltype(lanes);
         constexpr int U = packets;
@@ -355,7 +358,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
           // dropped, nothing is written out of bounds.)
           V argmax[std::size_t{U}];
           if (positions) {
-            const std::uint8_t* pixel_positions = positions + g.pixel(i, h, w) + c;
+            const std::uint8_t* pixel_positions = positions + pixel_offset(g, i, h, w) + c;
             unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
               argmax[u] = load_bytes<V, T>(pixel_positions + u * step);
             });
@@ -368,14 +371,14 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
             give(offset, [&](int u) CNNPRIM_INLINE_LAMBDA { return masked_equal(argmax[u], position, gradient[u]); });
           };
           give_won(0, 0);
-          g.for_each_element(pixels, give_won);
+          for_each_element(g, pixels, give_won);
         } else {
           unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA { gradient[u] = divide(gradient[u], constant<V>(window_size)); });
           const auto give_share = [&](Index, Index offset) CNNPRIM_INLINE_LAMBDA {
             give(offset, [&](int u) CNNPRIM_INLINE_LAMBDA { return gradient[u]; });
           };
           give_share(0, 0);
-          g.for_each_element(pixels, give_share);
+          for_each_element(g, pixels, give_share);
         }
       });
     }
@@ -386,10 +389,10 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
 }
 
 template <bool Max, bool Tiled, bool Ahead, class T>
-void pool_backward_pass(const T* dA, const T* A_prev, const std::uint8_t* positions, const PoolWindows& g,
+void pool_backward_pass(const T* dA, const T* A_prev, const std::uint8_t* positions, const PoolGeometry& g,
                         T* dA_prev, Threads threads) {
   // One task per image: windows of one image may add onto the same rows.
-  parallel_for(threads, g.m, g.work(), [&](Index i) {
+  parallel_for(threads, g.m, pool_work(g), [&](Index i) {
     pool_backward_image<Max, Tiled, Ahead>(dA, A_prev, positions, g, i, dA_prev);
   });
 }
@@ -398,8 +401,8 @@ void pool_backward_pass(const T* dA, const T* A_prev, const std::uint8_t* positi
 // Max backward with window positions kept as Index, for windows too large for the packet argmax, which keeps
 // them as T (exact up to 2^24 for float).
 template <class T>
-void max_backward_by_index(const T* dA, const T* A_prev, const PoolWindows& g, T* dA_prev) {
-  std::fill_n(dA_prev, g.size(), T(0));
+void max_backward_by_index(const T* dA, const T* A_prev, const PoolGeometry& g, T* dA_prev) {
+  std::fill_n(dA_prev, input_size(g), T(0));
   for (Index i = 0; i < g.m; ++i)
     for (Index h = 0; h < g.n_H; ++h)
       for (Index w = 0; w < g.n_W; ++w)
@@ -407,18 +410,17 @@ void max_backward_by_index(const T* dA, const T* A_prev, const PoolWindows& g, T
           const Index top = g.row_begin(h), left = g.column_begin(w), columns = g.column_end(w) - left;
           const Index window = ((i * g.n_H_prev + top) * g.n_W_prev + left) * g.n_C + c;
           const Index k = first_max_index(A_prev + window, g.row_end(h) - top, columns, g.n_W_prev * g.n_C, g.n_C);
-          dA_prev[window + (k / columns * g.n_W_prev + k % columns) * g.n_C] += dA[g.pixel(i, h, w) + c];
+          dA_prev[window + (k / columns * g.n_W_prev + k % columns) * g.n_C] += dA[pixel_offset(g, i, h, w) + c];
         }
 }
 
 /// A = max or mean over each window, one block of channel packets at a time; A_prev_copy, when not null (a first
 /// form's cache), = A_prev. (A is empty only when A_prev is.)
 template <class T>
-void pool_forward(TensorView<const T> A_prev, const PoolGeometry& geometry, PoolMode mode, TensorView<T> A,
+void pool_forward(TensorView<const T> A_prev, const PoolGeometry& g, PoolMode mode, TensorView<T> A,
                   T* A_prev_copy, Threads threads) {
   const ScratchScope scope;
   if (A.empty()) return;
-  const PoolWindows g(geometry);
   switch (mode) {
     case PoolMode::Max: pool_forward_pass<true>(A_prev.data(), g, A.data(), A_prev_copy, threads); break;
     case PoolMode::Average: pool_forward_pass<false>(A_prev.data(), g, A.data(), A_prev_copy, threads); break;
@@ -428,24 +430,23 @@ void pool_forward(TensorView<const T> A_prev, const PoolGeometry& geometry, Pool
 /// Max pooling's A and the window position of each first maximum (windows of at most max_pool_positions
 /// elements, which the public call checks); A_prev_copy as pool_forward's.
 template <class T>
-void max_pool_forward(TensorView<const T> A_prev, const PoolGeometry& geometry, TensorView<T> A,
+void max_pool_forward(TensorView<const T> A_prev, const PoolGeometry& g, TensorView<T> A,
                       TensorView<std::uint8_t> argmax, T* A_prev_copy, Threads threads) {
   const ScratchScope scope;
   if (A.empty()) return;
-  max_forward_with_positions(A_prev.data(), PoolWindows(geometry), A.data(), argmax.data(), A_prev_copy, threads);
+  max_forward_with_positions(A_prev.data(), g, A.data(), argmax.data(), A_prev_copy, threads);
 }
 
 /// Max: each dA goes to its window's first maximum, found per lane by a running argmax, or read from
 /// `argmax` (max_pool_forward's) when it is not null. Average: dA / divisor goes to every window position.
 template <class T>
 void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, const std::uint8_t* argmax,
-                   const PoolGeometry& geometry, PoolMode mode, TensorView<T> dA_prev, Threads threads) {
+                   const PoolGeometry& g, PoolMode mode, TensorView<T> dA_prev, Threads threads) {
   const ScratchScope scope;
   if (dA.empty()) {
     dA_prev.vector().setZero();
     return;
   }
-  const PoolWindows g(geometry);
   if (mode == PoolMode::Max && !argmax && g.max_taps() > (Index{1} << std::numeric_limits<T>::digits))
     return max_backward_by_index(dA.data(), A_prev.data(), g, dA_prev.data());
   // Windows that tile the image without padding or a partial last window: each covered element is stored once.
