@@ -8,6 +8,7 @@ static int eigen_failed_checks = 0;
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include <gtest/gtest.h>
@@ -19,8 +20,10 @@ static int eigen_failed_checks = 0;
 namespace {
 
 std::atomic<long> allocations{0};
+thread_local bool allocations_fail = false;  // every allocation of this thread throws
 
 void* counted(std::size_t size, std::size_t alignment) {
+  if (allocations_fail) throw std::bad_alloc();
   allocations.fetch_add(1, std::memory_order_relaxed);
   const std::size_t a = alignment < alignof(std::max_align_t) ? alignof(std::max_align_t) : alignment;
   void* p = std::aligned_alloc(a, (size + a - 1) / a * a);
@@ -167,6 +170,45 @@ TEST_P(Allocations, FirstFormIsCounted) {
   const auto forward = cnnprim::conv_forward(layer.A_prev, layer.W, layer.b, layer.conv_hp, GetParam());
   EXPECT_GE(allocations.load() - before, 4);  // Z and the cache's A_prev, W and b
   EXPECT_EQ(forward.Z.shape(), layer.Z.shape());
+}
+
+// A pool thread that cannot allocate its scratch memory ends the call with std::bad_alloc, whatever it was doing
+// (here the data gradient's Winograd pass, whose threads share the filter's transform and wait for each other's
+// part of it), and leaves no thread waiting. (A call whose pool thread woke too late to take a task returns the
+// bits of one thread.)
+TEST(FailedAllocations, ReachTheCallerAndLeaveNoThreadWaiting) {
+  Eigen::ThreadPool pool(1);
+  const auto pool_thread_fails = [&](bool fail) {
+    Eigen::Barrier done(1);
+    pool.Schedule([&] {
+      cnnprim::release_scratch();
+      allocations_fail = fail;
+      done.Notify();
+    });
+    done.Wait();
+  };
+  const cnnprim::ConvParams hp{1, 1};
+  const auto dZ = oracle::uniform<float, 4>({2, 16, 16, 256}, 1);
+  const auto W = oracle::uniform<float, 4>({3, 3, 256, 256}, 2);
+  Tensor<float> expected(dZ.shape()), dA_prev(dZ.shape());
+  cnnprim::conv_backward_data(dZ, W, hp, expected);
+  const auto same_as_expected = [&] {
+    return std::memcmp(dA_prev.data(), expected.data(), sizeof(float) * static_cast<std::size_t>(expected.size())) == 0;
+  };
+  int failed_calls = 0;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    pool_thread_fails(true);
+    try {
+      cnnprim::conv_backward_data(dZ, W, hp, dA_prev, Backend::Eigen, {pool, 2});
+      EXPECT_TRUE(same_as_expected());
+    } catch (const std::bad_alloc&) {
+      ++failed_calls;
+    }
+    pool_thread_fails(false);
+  }
+  EXPECT_GT(failed_calls, 0);
+  cnnprim::conv_backward_data(dZ, W, hp, dA_prev, Backend::Eigen, {pool, 2});
+  EXPECT_TRUE(same_as_expected());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Allocations, ::testing::Values(Backend::Loop, Backend::Eigen),

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -186,18 +187,36 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
     magnitudes[first / n] = magnitude.value();
     if constexpr (Stream) streaming_fence();
   };
-  parallel_for(threads, filter_tasks, double(9 * C * K), [&](Index task) {
-    if (shared) transform_filter(task * n, std::true_type());
-    else transform_filter(task * n, std::false_type());
-  });
-  const T filter_magnitude = *std::max_element(magnitudes, magnitudes + filter_tasks);
-  if (!winograd_suits(T(0), filter_magnitude, C)) return false;
+  // The filter is transformed by the chunks' tasks as they start: each takes the next block of channels from a
+  // counter, then waits for the blocks that others took. So the caller transforms the filter while a pool thread
+  // woken for the chunks gets going (10-20 µs on a virtual machine), where before the filter's pass ran alone ahead
+  // of the wake. A block that throws ends the others' wait; parallel_for passes the exception to the caller.
+  std::atomic<Index> next_filter_task{0}, filter_tasks_done{0};
+  std::atomic<bool> filter_failed{false};
+  const auto prepare_filter = [&] {
+    try {
+      for (Index task; (task = next_filter_task.fetch_add(1, std::memory_order_relaxed)) < filter_tasks;) {
+        if (shared) transform_filter(task * n, std::true_type());
+        else transform_filter(task * n, std::false_type());
+        filter_tasks_done.fetch_add(1, std::memory_order_release);
+      }
+    } catch (...) {
+      filter_failed.store(true, std::memory_order_relaxed);
+      throw;
+    }
+    while (filter_tasks_done.load(std::memory_order_acquire) < filter_tasks)
+      if (filter_failed.load(std::memory_order_relaxed)) return false;
+      else spin_pause();
+    return true;
+  };
+  const auto filter_magnitude = [&] { return *std::max_element(magnitudes, magnitudes + filter_tasks); };
 
   parallel_for(threads, chunks, product_work, [&](Index task) {
     const Index first = task * steps / chunks * tiles_per_step;
     const Index count = std::min<Index>((task + 1) * steps / chunks * tiles_per_step, tiles) - first;
     magnitudes[filter_tasks + task] = 0;
     if (count <= 0) return;
+    if (!prepare_filter() || !winograd_suits(T(0), filter_magnitude(), C)) return;
     T* const V = scratch<T, Scratch::Patches>(static_cast<std::size_t>(16 * count * C));
     T* const M = scratch<T, Scratch::PatchGradients>(static_cast<std::size_t>(16 * count * K));
     // V[e][t] = B^T d B over tile t's 4x4 input pixels, zero outside the image.
@@ -228,7 +247,7 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
       }
     }
     magnitudes[filter_tasks + task] = magnitude.value();
-    if (!winograd_suits(magnitudes[filter_tasks + task], filter_magnitude, C)) return;
+    if (!winograd_suits(magnitudes[filter_tasks + task], filter_magnitude(), C)) return;
     // M[e] = V[e] U[e], register tiles of tiles_per_step tiles x `block` output channels.
     for (Index e = 0; e < 16; ++e)
       for (Index c0 = 0; c0 < K; c0 += block) {
@@ -262,8 +281,9 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
       for (Index r = 0; r < rows; ++r) activate(activation, z + r * g.n_W * K, columns * K);
     }
   });
+  prepare_filter();  // (had no chunk any tiles)
   const T input_magnitude = *std::max_element(magnitudes + filter_tasks, magnitudes + filter_tasks + chunks);
-  return winograd_suits(input_magnitude, filter_magnitude, C);
+  return winograd_suits(input_magnitude, filter_magnitude(), C);
 }
 
 }  // namespace cnnprim::detail::eigen
