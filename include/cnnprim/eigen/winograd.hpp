@@ -281,7 +281,7 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
       for (Index r = 0; r < rows; ++r) activate(activation, z + r * g.n_W * K, columns * K);
     }
   });
-  prepare_filter();  // (had no chunk any tiles)
+  prepare_filter();  // (when no chunk had tiles to take it up)
   const T input_magnitude = *std::max_element(magnitudes + filter_tasks, magnitudes + filter_tasks + chunks);
   return winograd_suits(input_magnitude, filter_magnitude(), C);
 }
