@@ -63,8 +63,10 @@ std::ostream& operator<<(std::ostream& out, const ShapeText<I, N>& text) {
 #endif
 // Joins the pieces of a message with stream formatting, so callers can mix text, numbers and shapes. Out of
 // line: inlined, its stream made every check's caller set up a frame of hundreds of bytes, paid on valid calls.
+// The pieces come by value (pointers, numbers, ShapeText): taken by reference, they had to be in memory, and
+// the callers stored them there before each check, on valid calls too.
 template <class... Parts>
-[[noreturn]] CNNPRIM_COLD void fail(const char* function, const Parts&... parts) {
+[[noreturn]] CNNPRIM_COLD void fail(const char* function, Parts... parts) {
   std::ostringstream out;
   out << function << ": ";
   (out << ... << parts);
