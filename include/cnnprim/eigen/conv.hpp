@@ -572,12 +572,15 @@ EIGEN_ALWAYS_INLINE void for_each_run(const ConvGeometry& g, Index i, Index h, I
   for (Index kh = 0; kh < g.f_H; ++kh) row(origin + kh * g.dilation_H * line, kh * length, length);
 }
 
-// Z[p] = b + the dot products of p's window rows with W's, summed in packets of each size, reduced once.
+// Z[p] = b + the dot products of p's window rows with W's, summed in packets, reduced once. With masked lanes a
+// row's tail is one masked packet; otherwise packets of each size, then single values. (The single values of a
+// 15-value row, three per row in one chain of dependent multiply-adds, had set the pace of the whole pass.)
 template <class T>
 void one_channel_forward(const T* A_prev, const T* W, const T* b, const ConvGeometry& g, T* Z, Threads threads) {
   using P = Packet<T>;
   using H = decltype(half_packet(P()));
   using Q = decltype(half_packet(H()));
+  constexpr Index p = lanes(P());
   parallel_for(threads, g.m * g.n_H, g.work(), [&](Index task) {
     const Index i = task / g.n_H, h = task % g.n_H;
     for (Index w = 0; w < g.n_W; ++w) {
@@ -586,14 +589,23 @@ void one_channel_forward(const T* A_prev, const T* W, const T* b, const ConvGeom
       Q quarter = constant<Q>(T(0));
       T single = b ? *b : T(0);
       for_each_run(g, i, h, w, [&](Index a, Index k, Index length) {
-        for_each_part<T>(length, [&](Index j, auto v) {
-          using V = decltype(v);
-          const V x = load<V>(A_prev + a + j), y = load<V>(W + k + j);
-          if constexpr (is_scalar_v<V>) single = multiply_add(x, y, single);
-          else if constexpr (lanes(V()) == lanes(P())) whole = multiply_add(x, y, whole);
-          else if constexpr (lanes(V()) == lanes(H())) half = multiply_add(x, y, half);
-          else quarter = multiply_add(x, y, quarter);
-        });
+        if constexpr (has_masked_lanes<T>) {
+          Index j = 0;
+          for (; j + p <= length; j += p) whole = multiply_add(load<P>(A_prev + a + j), load<P>(W + k + j), whole);
+          if (j < length) {
+            const LaneMask<T> tail = lane_mask<T>(0, length - j);
+            whole = multiply_add(load_masked(A_prev + a, j, tail), load_masked(W + k, j, tail), whole);
+          }
+        } else {
+          for_each_part<T>(length, [&](Index j, auto v) {
+            using V = decltype(v);
+            const V x = load<V>(A_prev + a + j), y = load<V>(W + k + j);
+            if constexpr (is_scalar_v<V>) single = multiply_add(x, y, single);
+            else if constexpr (lanes(V()) == lanes(P())) whole = multiply_add(x, y, whole);
+            else if constexpr (lanes(V()) == lanes(H())) half = multiply_add(x, y, half);
+            else quarter = multiply_add(x, y, quarter);
+          });
+        }
       });
       Z[(i * g.n_H + h) * g.n_W + w] = single + sum_lanes(whole) + sum_lanes(half) + sum_lanes(quarter);
     }
