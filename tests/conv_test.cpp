@@ -279,6 +279,28 @@ TEST(ConvBackends, SmallLayerDataGradientAgreesWithTheLoopPath) {
   EXPECT_EQ(compared, 528);
 }
 
+// A small layer's forward is one product without Eigen's GEMM: every n_C from 1 to 33 (whole packets and a masked
+// tail, or packets of each size and single values), windows inside the image and partly in the padding, two
+// strides; with bias and a ReLU on odd n_C, and without bias.
+TEST(ConvBackends, SmallLayerForwardAgreesWithTheLoopPath) {
+  int compared = 0;
+  for (Index n_C = 1; n_C <= 33; ++n_C)
+    for (Index pad : {0, 3})
+      for (Index stride : {1, 2}) {
+        SCOPED_TRACE(testing::Message() << "n_C " << n_C << ", pad " << pad << ", stride " << stride);
+        const auto A_prev = oracle::uniform<float, 4>({1, 4, 5, 3}, 71);
+        const auto W = oracle::uniform<float, 4>({3, 3, 3, n_C}, 72);
+        const auto b = oracle::uniform<float, 4>({1, 1, 1, n_C}, 73);
+        ConvParams hp{stride, pad};
+        if (n_C % 2 == 1) hp.activation = cnnprim::Activation::relu();
+        oracle::expect_backends_agree(A_prev, W, b, hp, 1e-5, 74);
+        const auto Z_loop = cnnprim::conv_forward(A_prev, W, hp, Backend::Loop).Z;
+        EXPECT_TRUE(oracle::near(cnnprim::conv_forward(A_prev, W, hp, Backend::Eigen).Z, Z_loop, 1e-5));
+        ++compared;
+      }
+  EXPECT_EQ(compared, 132);
+}
+
 // NaN and infinities in dZ reach only the elements of dA_prev under their windows, as on the loop path, in small
 // layers with one output channel and with several.
 TEST(ConvBackends, SmallLayerDataGradientKeepsNanAndInfinityInDz) {

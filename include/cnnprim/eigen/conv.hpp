@@ -267,20 +267,38 @@ struct Chunks {
 
 // C (rows x cols) = A (rows x depth) B (depth x cols), all row-major, a packet of U rows of C at a time in
 // registers (U independent chains of additions): for products too small for Eigen's GEMM to pay for packing its
-// operands.
+// operands. The columns past the last whole packet take one masked packet where masked lanes exist (the
+// lecture's 10 filters: one packet, where packets of each size left two single values, each a chain of `depth`
+// dependent multiply-adds).
 template <class T>
 void small_product(const T* A, Index rows, Index depth, const T* B, Index cols, T* C) {
   const auto product_rows = [&](Index r, auto U) CNNPRIM_INLINE_LAMBDA {
-    for_each_part<T>(cols, [&](Index j, auto v) CNNPRIM_INLINE_LAMBDA {
+    const auto columns = [&](Index j, auto v, auto load_b, auto store_c) CNNPRIM_INLINE_LAMBDA {
       using V = decltype(v);
       V sum[decltype(U)::value];
       unroll<U>([&](int u) { sum[u] = constant<V>(T(0)); });
       for (Index d = 0; d < depth; ++d) {
-        const V b = load<V>(B + d * cols + j);
+        const V b = load_b(B + d * cols + j);
         unroll<U>([&](int u) { sum[u] = multiply_add(constant<V>(A[(r + u) * depth + d]), b, sum[u]); });
       }
-      unroll<U>([&](int u) { store(C + (r + u) * cols + j, sum[u]); });
-    });
+      unroll<U>([&](int u) { store_c(C + (r + u) * cols + j, sum[u]); });
+    };
+    const auto whole = [&](Index j, auto v) CNNPRIM_INLINE_LAMBDA {
+      using V = decltype(v);
+      columns(j, v, [](const T* p) { return load<V>(p); }, [](T* p, const V& x) { store(p, x); });
+    };
+    if constexpr (has_masked_lanes<T>) {
+      constexpr Index p = packet_size<T>;
+      Index j = 0;
+      for (; j + p <= cols; j += p) whole(j, Packet<T>());
+      if (j < cols) {
+        const Index tail = cols - j;
+        columns(j, Packet<T>(), [&](const T* q) { return load_masked(q, 0, lane_mask<T>(0, tail)); },
+                [&](T* q, const Packet<T>& x) { store_lanes(q, x, tail); });
+      }
+    } else {
+      for_each_part<T>(cols, whole);
+    }
   };
   Index r = 0;
   for (; r + 4 <= rows; r += 4) product_rows(r, Int<4>());
@@ -728,6 +746,14 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
             {W.data(), /*flipped=*/false}, b, g.activation, Z.data(), threads);
       }))
     return;
+  // A small layer's product (the lecture's 16 x 27 x 10) is too small for Eigen's GEMM to pay for packing its
+  // operands.
+  if (g.groups == 1 && g.work() <= small_work) {
+    small_product(patch_rows(A_prev.data(), g, 0, 0, g.pixels()), g.pixels(), K, W.data(), n_C, Z.data());
+    if (b) Z_mat.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b, n_C);
+    activate(g.activation, Z.data(), Z.size());
+    return;
+  }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const Index columns = std::min(filters, filter_columns<T>(g));
   const Chunks chunks = Chunks::of<T>(g);
