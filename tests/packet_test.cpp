@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "cnnprim/eigen/packet.hpp"
@@ -259,6 +260,45 @@ TYPED_TEST(Packets, PartsCoverARunOnce) {
     }
     EXPECT_EQ(out[static_cast<std::size_t>(length)], T(-7)) << "a part wrote past the run of " << length;
     EXPECT_LT(singles, n == 1 ? 1 << 30 : 4) << "length " << length;
+  }
+}
+
+// for_each_packet_and_tail covers [0, length) once, in order: whole packets, then one Tail of the values left.
+// load_piece of the tail holds zeros past them, and the copy through load_piece and store_piece is exact and
+// touches nothing past the run.
+TYPED_TEST(Packets, PacketsAndTailCoverARunOnce) {
+  using T = TypeParam;
+  if constexpr (has_masked_lanes<T>) {
+    constexpr Index n = packet_size<T>;
+    for (Index length = 0; length <= 3 * n + 1; ++length) {
+      std::vector<T> in(static_cast<std::size_t>(length) + 1), out(static_cast<std::size_t>(length) + 1, T(-7));
+      for (Index k = 0; k <= length; ++k) in[static_cast<std::size_t>(k)] = T(k) + T(0.5);
+      Index next = 0, tails = 0;
+      for_each_packet_and_tail<T>(length, [&](Index j, auto piece) {
+        const Packet<T> x = load_piece(in.data() + j, piece);
+        T lanes_of[n];
+        store(lanes_of, x);
+        Index size = n;
+        if constexpr (std::is_same_v<decltype(piece), Tail<T>>) {
+          size = piece.count;
+          ++tails;
+          EXPECT_GT(size, 0);
+          EXPECT_LT(size, n);
+          EXPECT_EQ(j + size, length) << "the tail ends the run";
+        }
+        EXPECT_EQ(j, next) << "length " << length;
+        for (Index l = 0; l < n; ++l)
+          EXPECT_EQ(lanes_of[l], l < size ? in[static_cast<std::size_t>(j + l)] : T(0)) << length << ": " << l;
+        store_piece(out.data() + j, x, piece);
+        next = j + size;
+      });
+      EXPECT_EQ(next, length);
+      EXPECT_EQ(tails, length % n != 0);
+      for (Index k = 0; k < length; ++k) EXPECT_EQ(out[static_cast<std::size_t>(k)], in[static_cast<std::size_t>(k)]);
+      EXPECT_EQ(out[static_cast<std::size_t>(length)], T(-7)) << "a piece wrote past the run of " << length;
+    }
+  } else {
+    GTEST_SKIP() << "no masked loads and stores for this packet";
   }
 }
 

@@ -126,9 +126,11 @@ void im2col(const T* A_prev, const ConvGeometry& g, Index group, Index first, In
     for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
       const T* source = A_prev + (a_pixel + kw_begin) * C;
       T* target = patches + row * K + (kh * g.f_W + kw_begin) * C;
-      for_each_part<T>((kw_end - kw_begin) * C, [&](Index j, auto v) {
-        store(target + j, load<decltype(v)>(source + j));
-      });
+      const auto copy = [&](Index j, auto piece) CNNPRIM_INLINE_LAMBDA {
+        store_piece(target + j, load_piece(source + j, piece), piece);
+      };
+      if constexpr (has_masked_lanes<T>) for_each_packet_and_tail<T>((kw_end - kw_begin) * C, copy);
+      else for_each_part<T>((kw_end - kw_begin) * C, copy);
     });
     return;
   }
@@ -273,32 +275,18 @@ struct Chunks {
 template <class T>
 void small_product(const T* A, Index rows, Index depth, const T* B, Index cols, T* C) {
   const auto product_rows = [&](Index r, auto U) CNNPRIM_INLINE_LAMBDA {
-    const auto columns = [&](Index j, auto v, auto load_b, auto store_c) CNNPRIM_INLINE_LAMBDA {
-      using V = decltype(v);
+    const auto columns = [&](Index j, auto piece) CNNPRIM_INLINE_LAMBDA {
+      using V = decltype(load_piece(B, piece));
       V sum[decltype(U)::value];
       unroll<U>([&](int u) { sum[u] = constant<V>(T(0)); });
       for (Index d = 0; d < depth; ++d) {
-        const V b = load_b(B + d * cols + j);
+        const V b = load_piece(B + d * cols + j, piece);
         unroll<U>([&](int u) { sum[u] = multiply_add(constant<V>(A[(r + u) * depth + d]), b, sum[u]); });
       }
-      unroll<U>([&](int u) { store_c(C + (r + u) * cols + j, sum[u]); });
+      unroll<U>([&](int u) { store_piece(C + (r + u) * cols + j, sum[u], piece); });
     };
-    const auto whole = [&](Index j, auto v) CNNPRIM_INLINE_LAMBDA {
-      using V = decltype(v);
-      columns(j, v, [](const T* p) { return load<V>(p); }, [](T* p, const V& x) { store(p, x); });
-    };
-    if constexpr (has_masked_lanes<T>) {
-      constexpr Index p = packet_size<T>;
-      Index j = 0;
-      for (; j + p <= cols; j += p) whole(j, Packet<T>());
-      if (j < cols) {
-        const Index tail = cols - j;
-        columns(j, Packet<T>(), [&](const T* q) { return load_masked(q, 0, lane_mask<T>(0, tail)); },
-                [&](T* q, const Packet<T>& x) { store_lanes(q, x, tail); });
-      }
-    } else {
-      for_each_part<T>(cols, whole);
-    }
+    if constexpr (has_masked_lanes<T>) for_each_packet_and_tail<T>(cols, columns);
+    else for_each_part<T>(cols, columns);
   };
   Index r = 0;
   for (; r + 4 <= rows; r += 4) product_rows(r, Int<4>());
@@ -598,7 +586,6 @@ void one_channel_forward(const T* A_prev, const T* W, const T* b, const ConvGeom
   using P = Packet<T>;
   using H = decltype(half_packet(P()));
   using Q = decltype(half_packet(H()));
-  constexpr Index p = lanes(P());
   parallel_for(threads, g.m * g.n_H, g.work(), [&](Index task) {
     const Index i = task / g.n_H, h = task % g.n_H;
     for (Index w = 0; w < g.n_W; ++w) {
@@ -608,12 +595,9 @@ void one_channel_forward(const T* A_prev, const T* W, const T* b, const ConvGeom
       T single = b ? *b : T(0);
       for_each_run(g, i, h, w, [&](Index a, Index k, Index length) {
         if constexpr (has_masked_lanes<T>) {
-          Index j = 0;
-          for (; j + p <= length; j += p) whole = multiply_add(load<P>(A_prev + a + j), load<P>(W + k + j), whole);
-          if (j < length) {
-            const LaneMask<T> tail = lane_mask<T>(0, length - j);
-            whole = multiply_add(load_masked(A_prev + a, j, tail), load_masked(W + k, j, tail), whole);
-          }
+          for_each_packet_and_tail<T>(length, [&](Index j, auto piece) CNNPRIM_INLINE_LAMBDA {
+            whole = multiply_add(load_piece(A_prev + a + j, piece), load_piece(W + k + j, piece), whole);
+          });
         } else {
           for_each_part<T>(length, [&](Index j, auto v) {
             using V = decltype(v);

@@ -252,6 +252,42 @@ EIGEN_ALWAYS_INLINE void store_lanes(T* p, const Packet<T>& v, Index count) {
   Eigen::internal::pstoreu(p, v, lane_mask<T>(0, count));
 }
 
+// The last `count` values of a run (0 < count < packet_size<T>), as the lanes of one masked packet.
+template <class T>
+struct Tail {
+  Index count;
+};
+
+// Calls op(j, Packet<T>()) for the whole packets of [0, length), then op(j, Tail<T>{count}) once for the values
+// left: one masked packet where for_each_part takes a half, a quarter and single values (a chain of dependent
+// operations, where they are summed). Needs has_masked_lanes<T>.
+template <class T, class Op>
+EIGEN_ALWAYS_INLINE void for_each_packet_and_tail(Index length, Op op) {
+  constexpr Index p = packet_size<T>;
+  Index j = 0;
+  for (; j + p <= length; j += p) op(j, Packet<T>());
+  if (j < length) op(j, Tail<T>{length - j});
+}
+
+// A piece of a run: a packet of any size or a single value (as for_each_part hands them out), or a Tail's lanes
+// (zero beyond them, which are neither read nor written).
+template <class V, class T>
+EIGEN_ALWAYS_INLINE V load_piece(const T* p, const V&) {
+  return load<V>(p);
+}
+template <class T>
+EIGEN_ALWAYS_INLINE Packet<T> load_piece(const T* p, Tail<T> tail) {
+  return load_masked(p, 0, lane_mask<T>(0, tail.count));
+}
+template <class V, class T>
+EIGEN_ALWAYS_INLINE void store_piece(T* p, const V& v, const V&) {
+  store(p, v);
+}
+template <class T>
+EIGEN_ALWAYS_INLINE void store_piece(T* p, const Packet<T>& v, Tail<T> tail) {
+  store_lanes(p, v, tail.count);
+}
+
 template <class V>
 EIGEN_ALWAYS_INLINE V add(const V& a, const V& b) {
   if constexpr (is_scalar_v<V>) return a + b;
