@@ -263,42 +263,42 @@ TYPED_TEST(Packets, PartsCoverARunOnce) {
   }
 }
 
-// for_each_packet_and_tail covers [0, length) once, in order: whole packets, then one Tail of the values left.
-// load_piece of the tail holds zeros past them, and the copy through load_piece and store_piece is exact and
-// touches nothing past the run.
-TYPED_TEST(Packets, PacketsAndTailCoverARunOnce) {
+// for_each_piece covers [0, length) once, in order: with masked lanes, whole packets and then one Tail of the values
+// left, whose load holds zeros past them; otherwise for_each_part's parts. The copy through load_piece and
+// store_piece is exact and touches nothing past the run.
+TYPED_TEST(Packets, PiecesCoverARunOnce) {
   using T = TypeParam;
-  if constexpr (has_masked_lanes<T>) {
-    constexpr Index n = packet_size<T>;
-    for (Index length = 0; length <= 3 * n + 1; ++length) {
-      std::vector<T> in(static_cast<std::size_t>(length) + 1), out(static_cast<std::size_t>(length) + 1, T(-7));
-      for (Index k = 0; k <= length; ++k) in[static_cast<std::size_t>(k)] = T(k) + T(0.5);
-      Index next = 0, tails = 0;
-      for_each_packet_and_tail<T>(length, [&](Index j, auto piece) {
-        const Packet<T> x = load_piece(in.data() + j, piece);
+  constexpr Index n = packet_size<T>;
+  for (Index length = 0; length <= 3 * n + 1; ++length) {
+    std::vector<T> in(static_cast<std::size_t>(length) + 1), out(static_cast<std::size_t>(length) + 1, T(-7));
+    for (Index k = 0; k <= length; ++k) in[static_cast<std::size_t>(k)] = T(k) + T(0.5);
+    Index next = 0, tails = 0;
+    for_each_piece<T>(length, [&](Index j, auto piece) {
+      using Piece = decltype(piece);
+      const auto x = load_piece(in.data() + j, piece);
+      Index size = 0;
+      if constexpr (std::is_same_v<Piece, Tail<T>>) {
+        size = piece.count;
+        ++tails;
+        EXPECT_TRUE(has_masked_lanes<T>);
+        EXPECT_GT(size, 0);
+        EXPECT_LT(size, n);
+        EXPECT_EQ(j + size, length) << "the tail ends the run";
         T lanes_of[n];
         store(lanes_of, x);
-        Index size = n;
-        if constexpr (std::is_same_v<decltype(piece), Tail<T>>) {
-          size = piece.count;
-          ++tails;
-          EXPECT_GT(size, 0);
-          EXPECT_LT(size, n);
-          EXPECT_EQ(j + size, length) << "the tail ends the run";
-        }
-        EXPECT_EQ(j, next) << "length " << length;
-        for (Index l = 0; l < n; ++l)
-          EXPECT_EQ(lanes_of[l], l < size ? in[static_cast<std::size_t>(j + l)] : T(0)) << length << ": " << l;
-        store_piece(out.data() + j, x, piece);
-        next = j + size;
-      });
-      EXPECT_EQ(next, length);
-      EXPECT_EQ(tails, length % n != 0);
-      for (Index k = 0; k < length; ++k) EXPECT_EQ(out[static_cast<std::size_t>(k)], in[static_cast<std::size_t>(k)]);
-      EXPECT_EQ(out[static_cast<std::size_t>(length)], T(-7)) << "a piece wrote past the run of " << length;
-    }
-  } else {
-    GTEST_SKIP() << "no masked loads and stores for this packet";
+        for (Index l = size; l < n; ++l) EXPECT_EQ(lanes_of[l], T(0)) << length << ": lane " << l;
+      } else {
+        size = is_scalar_v<Piece> ? 1 : lanes(piece);
+        if (has_masked_lanes<T>) EXPECT_EQ(size, n) << "only whole packets before the tail";
+      }
+      EXPECT_EQ(j, next) << "length " << length;
+      store_piece(out.data() + j, x, piece);
+      next = j + size;
+    });
+    EXPECT_EQ(next, length);
+    EXPECT_EQ(tails, has_masked_lanes<T> && length % n != 0);
+    for (Index k = 0; k < length; ++k) EXPECT_EQ(out[static_cast<std::size_t>(k)], in[static_cast<std::size_t>(k)]);
+    EXPECT_EQ(out[static_cast<std::size_t>(length)], T(-7)) << "a piece wrote past the run of " << length;
   }
 }
 

@@ -126,11 +126,9 @@ void im2col(const T* A_prev, const ConvGeometry& g, Index group, Index first, In
     for_each_window_row(g, first, count, [&](Index row, Index kh, Index a_pixel, Index kw_begin, Index kw_end) {
       const T* source = A_prev + (a_pixel + kw_begin) * C;
       T* target = patches + row * K + (kh * g.f_W + kw_begin) * C;
-      const auto copy = [&](Index j, auto piece) CNNPRIM_INLINE_LAMBDA {
+      for_each_piece<T>((kw_end - kw_begin) * C, [&](Index j, auto piece) CNNPRIM_INLINE_LAMBDA {
         store_piece(target + j, load_piece(source + j, piece), piece);
-      };
-      if constexpr (has_masked_lanes<T>) for_each_packet_and_tail<T>((kw_end - kw_begin) * C, copy);
-      else for_each_part<T>((kw_end - kw_begin) * C, copy);
+      });
     });
     return;
   }
@@ -285,8 +283,7 @@ void small_product(const T* A, Index rows, Index depth, const T* B, Index cols, 
       }
       unroll<U>([&](int u) { store_piece(C + (r + u) * cols + j, sum[u], piece); });
     };
-    if constexpr (has_masked_lanes<T>) for_each_packet_and_tail<T>(cols, columns);
-    else for_each_part<T>(cols, columns);
+    for_each_piece<T>(cols, columns);
   };
   Index r = 0;
   for (; r + 4 <= rows; r += 4) product_rows(r, Int<4>());
@@ -595,7 +592,7 @@ void one_channel_forward(const T* A_prev, const T* W, const T* b, const ConvGeom
       T single = b ? *b : T(0);
       for_each_run(g, i, h, w, [&](Index a, Index k, Index length) {
         if constexpr (has_masked_lanes<T>) {
-          for_each_packet_and_tail<T>(length, [&](Index j, auto piece) CNNPRIM_INLINE_LAMBDA {
+          for_each_piece<T>(length, [&](Index j, auto piece) CNNPRIM_INLINE_LAMBDA {
             whole = multiply_add(load_piece(A_prev + a + j, piece), load_piece(W + k + j, piece), whole);
           });
         } else {

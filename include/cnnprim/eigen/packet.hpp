@@ -252,22 +252,11 @@ EIGEN_ALWAYS_INLINE void store_lanes(T* p, const Packet<T>& v, Index count) {
   Eigen::internal::pstoreu(p, v, lane_mask<T>(0, count));
 }
 
-// The last `count` values of a run (0 < count < packet_size<T>), as the lanes of one masked packet.
+// The last `count` values of a run (0 < count < packet_size<T>), as the lanes of one masked packet (for_each_piece).
 template <class T>
 struct Tail {
   Index count;
 };
-
-// Calls op(j, Packet<T>()) for the whole packets of [0, length), then op(j, Tail<T>{count}) once for the values
-// left: one masked packet where for_each_part takes a half, a quarter and single values (a chain of dependent
-// operations, where they are summed). Needs has_masked_lanes<T>.
-template <class T, class Op>
-EIGEN_ALWAYS_INLINE void for_each_packet_and_tail(Index length, Op op) {
-  constexpr Index p = packet_size<T>;
-  Index j = 0;
-  for (; j + p <= length; j += p) op(j, Packet<T>());
-  if (j < length) op(j, Tail<T>{length - j});
-}
 
 // A piece of a run: a packet of any size or a single value (as for_each_part hands them out), or a Tail's lanes
 // (zero beyond them, which are neither read nor written).
@@ -351,6 +340,21 @@ EIGEN_ALWAYS_INLINE void for_each_part(Index length, Op op) {
     if (j + q <= length) op(j, Q()), j += q;
   }
   for (; j < length; ++j) op(j, T());
+}
+
+// Calls op(j, piece) over [0, length) in pieces that load_piece and store_piece read and write: where masked lanes
+// exist, whole packets (Packet<T>()) and then one Tail<T> of the values left, a masked packet where for_each_part
+// takes a half, a quarter and single values (in a sum, a chain of dependent operations); elsewhere for_each_part's.
+template <class T, class Op>
+EIGEN_ALWAYS_INLINE void for_each_piece(Index length, Op op) {
+  if constexpr (has_masked_lanes<T>) {
+    constexpr Index p = packet_size<T>;
+    Index j = 0;
+    for (; j + p <= length; j += p) op(j, Packet<T>());
+    if (j < length) op(j, Tail<T>{length - j});
+  } else {
+    for_each_part<T>(length, op);
+  }
 }
 
 // Calls op(j, V()) for packets that cover [0, length) together: packets of the widest of Packet<T>, its half
