@@ -9,7 +9,7 @@
 //   transposed filter. A 3x3 pass at stride 1 over 32 or more channels takes Winograd's F(2x2, 3x3)
 //   instead (winograd.hpp), on the same register tile.
 // - Patch matrix: otherwise P is built a chunk of rows at a time (im2col) in a buffer of bounded size and
-//   multiplied with Eigen's GEMM; dP is scattered back onto dA_prev (col2im).
+//   multiplied with Eigen's GEMM (a small layer's, with small_product); dP is scattered back onto dA_prev (col2im).
 // - Window rows: with one output channel and no padding, W is a single window, and each pass works on the
 //   window rows of A_prev and W directly (one_output_channel).
 // Temporaries are one padded image, a packed or flipped filter and one chunk of P: memory does not grow with
@@ -697,8 +697,8 @@ void convolve(const ConvGeometry& layer, const T* input, const DirectGeometry& p
 }
 
 /// Z = activation(P W_mat + b) (b may be null): by the depthwise kernel for depthwise layers, by the window-row
-/// kernel for one output channel, by the direct kernel when n_C fills whole packets, otherwise a chunk of
-/// output pixels at a time (each group's product in turn), one chunk per task.
+/// kernel for one output channel, by the direct kernel when n_C fills whole packets, by one small_product for a
+/// small layer, otherwise a chunk of output pixels at a time (each group's product in turn), one chunk per task.
 template <class T>
 void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b, const ConvGeometry& g,
                   TensorView<T> Z, Threads threads) {
