@@ -313,6 +313,56 @@ TEST_P(Pool, AverageIsTheSumOverTheDivisorToTheLastBit) {
   }
 }
 
+// Average backward gives each element of dA_prev the sum, from zero, of dA / divisor over the windows that hold
+// it, in the order the windows come, to the last bit: where windows overlap, leave gaps, meet padding (counted or
+// not) or end in ceil mode's partial windows; with whole packets of channels and single ones; on one thread and
+// two; and on passes too large for the caches (A_prev and A over 16 MiB), whose stores go past them.
+TEST_P(Pool, AverageBackwardSumsTheSharesInWindowOrder) {
+  Eigen::ThreadPool pool(1);
+  const cnnprim::Threads two(pool, 2);
+  const auto params = [] {
+    std::vector<cnnprim::PoolParams> list{{3, 2}, {3, 1}, {2, 3}, {4, 2}, {5, 2}, {2, 2}};
+    cnnprim::PoolParams hp{3, 2};
+    hp.padding = cnnprim::Padding{1, 2, 0, 1};
+    list.push_back(hp);
+    hp.count_include_pad = true;
+    list.push_back(hp);
+    hp.ceil_mode = true;
+    list.push_back(hp);
+    hp = cnnprim::PoolParams{};
+    hp.window = cnnprim::Axes{1, 4};
+    hp.strides = cnnprim::Axes{3, 1};
+    list.push_back(hp);
+    return list;
+  }();
+  const auto check = [&](const Tensor<float>& A_prev, const cnnprim::PoolParams& hp, cnnprim::Threads threads) {
+    const auto g = cnnprim::detail::pool_geometry("test", "A_prev", A_prev.shape(), hp);
+    SCOPED_TRACE(testing::Message() << "window " << g.f_H << "x" << g.f_W << ", strides " << g.stride_H << "x"
+                                    << g.stride_W << ", pads " << g.pad_top << g.pad_bottom << g.pad_left
+                                    << g.pad_right << (g.count_include_pad ? ", counted" : "") << ", n_C " << g.n_C);
+    auto dA = oracle::uniform<float, 4>(output_shape(g), 75);
+    for (Index k = 0; k < dA.size(); ++k) dA.data()[k] = std::ldexp(dA.data()[k], static_cast<int>(k * 37 % 260) - 148);
+    Tensor<float> expected(A_prev.shape());
+    for (Index i = 0; i < g.m; ++i)
+      for (Index h = 0; h < g.n_H; ++h)
+        for (Index w = 0; w < g.n_W; ++w)
+          for (Index r = g.row_begin(h); r < g.row_end(h); ++r)
+            for (Index s = g.column_begin(w); s < g.column_end(w); ++s)
+              for (Index c = 0; c < g.n_C; ++c)
+                expected(i, r, s, c) += dA(i, h, w, c) / static_cast<float>(g.divisor(h, w));
+    auto dA_prev = oracle::uniform<float, 4>(A_prev.shape(), 76);  // overwritten in full
+    cnnprim::pool_backward(dA, A_prev, hp, PoolMode::Average, dA_prev, GetParam(), threads);
+    const std::size_t bytes = sizeof(float) * static_cast<std::size_t>(expected.size());
+    EXPECT_EQ(std::memcmp(dA_prev.data(), expected.data(), bytes), 0);
+  };
+  for (const Index n_C : {35, 16})
+    for (const auto& hp : params)
+      for (const cnnprim::Threads threads : {cnnprim::Threads(), two})
+        check(oracle::uniform<float, 4>({2, 11, 13, n_C}, 77), hp, threads);
+  const auto large = oracle::uniform<float, 4>({2, 160, 160, 64}, 78);
+  for (const cnnprim::Threads threads : {cnnprim::Threads(), two}) check(large, {3, 2}, threads);
+}
+
 // ---- Backends agree; caches cross backends and modes ----
 
 TEST(PoolBackends, LoopAndEigenAgreeOnLargeInput) {

@@ -2,8 +2,8 @@
 //
 // Messages read `function: argument rule, but actual`, with shapes printed as numpy prints them,
 // e.g. `conv_forward: W expects 4 input channels but A_prev (2, 5, 7, 3) has 3`.
-// A check costs its comparison: the parts of a message are kept by reference and formatted only when the
-// check fails, so a valid call formats nothing and allocates nothing.
+// A check costs its comparison: the parts of a message are formatted only when the check fails, so a valid
+// call formats nothing and allocates nothing.
 #pragma once
 
 #include <array>

@@ -22,6 +22,7 @@ enum class Scratch {
   PatchGradients,
   PartialSums,
   WindowTaps,
+  WindowShares,
   WideOperand,
   WideResult,
   Count
@@ -84,7 +85,7 @@ struct ScratchScope {
 namespace cnnprim {
 
 /// Gives back the scratch memory the Eigen path keeps for the calling thread (at most 64 MiB per buffer,
-/// eight buffers); the next call allocates it again.
+/// nine buffers); the next call allocates it again.
 inline void release_scratch() { detail::eigen::ScratchMemory::of_this_thread().trim(0); }
 
 }  // namespace cnnprim
