@@ -313,11 +313,13 @@ TEST_P(Pool, AverageIsTheSumOverTheDivisorToTheLastBit) {
   }
 }
 
-// Average backward gives each element of dA_prev the sum, from zero, of dA / divisor over the windows that hold
-// it, in the order the windows come, to the last bit: where windows overlap, leave gaps, meet padding (counted or
-// not) or end in ceil mode's partial windows; with whole packets of channels and single ones; on one thread and
-// two; and on passes too large for the caches (A_prev and A over 16 MiB), whose stores go past them.
-TEST_P(Pool, AverageBackwardSumsTheSharesInWindowOrder) {
+// Backward gives each element of dA_prev the sum, from zero, of what the windows that hold it give it, in the order
+// the windows come, to the last bit: dA / divisor to every element (average), dA to the first maximum (max, found in
+// A_prev or read from max_pool_forward's argmax). Where windows overlap, leave gaps, meet padding (counted or not)
+// or end in ceil mode's partial windows; with single channels, whole packets and blocks of packets (which average
+// backward gathers per element); on one thread and two; and on passes too large for the caches (A_prev and A over
+// 16 MiB), whose stores go past them.
+TEST_P(Pool, BackwardSumsWhatTheWindowsGiveInWindowOrder) {
   Eigen::ThreadPool pool(1);
   const cnnprim::Threads two(pool, 2);
   const auto params = [] {
@@ -335,31 +337,49 @@ TEST_P(Pool, AverageBackwardSumsTheSharesInWindowOrder) {
     list.push_back(hp);
     return list;
   }();
-  const auto check = [&](const Tensor<float>& A_prev, const cnnprim::PoolParams& hp, cnnprim::Threads threads) {
+  const auto check = [&](Tensor<float> A_prev, const cnnprim::PoolParams& hp, cnnprim::Threads threads) {
     const auto g = cnnprim::detail::pool_geometry("test", "A_prev", A_prev.shape(), hp);
     SCOPED_TRACE(testing::Message() << "window " << g.f_H << "x" << g.f_W << ", strides " << g.stride_H << "x"
                                     << g.stride_W << ", pads " << g.pad_top << g.pad_bottom << g.pad_left
                                     << g.pad_right << (g.count_include_pad ? ", counted" : "") << ", n_C " << g.n_C);
+    for (Index k = 0; k < A_prev.size(); k += 5) A_prev.data()[k] = 0.5f;  // ties
     auto dA = oracle::uniform<float, 4>(output_shape(g), 75);
     for (Index k = 0; k < dA.size(); ++k) dA.data()[k] = std::ldexp(dA.data()[k], static_cast<int>(k * 37 % 260) - 148);
-    Tensor<float> expected(A_prev.shape());
+    Tensor<float> average(A_prev.shape()), max(A_prev.shape());
     for (Index i = 0; i < g.m; ++i)
       for (Index h = 0; h < g.n_H; ++h)
-        for (Index w = 0; w < g.n_W; ++w)
-          for (Index r = g.row_begin(h); r < g.row_end(h); ++r)
-            for (Index s = g.column_begin(w); s < g.column_end(w); ++s)
-              for (Index c = 0; c < g.n_C; ++c)
-                expected(i, r, s, c) += dA(i, h, w, c) / static_cast<float>(g.divisor(h, w));
+        for (Index w = 0; w < g.n_W; ++w) {
+          const Index top = g.row_begin(h), left = g.column_begin(w), columns = g.column_end(w) - left;
+          for (Index c = 0; c < g.n_C; ++c) {
+            const Index k = cnnprim::detail::first_max_index(&A_prev(i, top, left, c), g.row_end(h) - top, columns,
+                                                             g.n_W_prev * g.n_C, g.n_C);
+            max(i, top + k / columns, left + k % columns, c) += dA(i, h, w, c);
+            for (Index r = top; r < g.row_end(h); ++r)
+              for (Index s = left; s < g.column_end(w); ++s)
+                average(i, r, s, c) += dA(i, h, w, c) / static_cast<float>(g.divisor(h, w));
+          }
+        }
+    const auto same_bits = [](const Tensor<float>& actual, const Tensor<float>& expected) {
+      return std::memcmp(actual.data(), expected.data(), sizeof(float) * static_cast<std::size_t>(actual.size())) == 0;
+    };
     auto dA_prev = oracle::uniform<float, 4>(A_prev.shape(), 76);  // overwritten in full
     cnnprim::pool_backward(dA, A_prev, hp, PoolMode::Average, dA_prev, GetParam(), threads);
-    const std::size_t bytes = sizeof(float) * static_cast<std::size_t>(expected.size());
-    EXPECT_EQ(std::memcmp(dA_prev.data(), expected.data(), bytes), 0);
+    EXPECT_TRUE(same_bits(dA_prev, average)) << "average";
+    dA_prev = oracle::uniform<float, 4>(A_prev.shape(), 77);
+    cnnprim::pool_backward(dA, A_prev, hp, PoolMode::Max, dA_prev, GetParam(), threads);
+    EXPECT_TRUE(same_bits(dA_prev, max)) << "max";
+    Tensor<float> A(output_shape(g));
+    Tensor<std::uint8_t> argmax(output_shape(g));
+    cnnprim::max_pool_forward(A_prev, hp, A, argmax, GetParam(), threads);
+    dA_prev = oracle::uniform<float, 4>(A_prev.shape(), 78);
+    cnnprim::max_pool_backward(dA, argmax, hp, dA_prev, GetParam(), threads);
+    EXPECT_TRUE(same_bits(dA_prev, max)) << "max from argmax";
   };
-  for (const Index n_C : {35, 16})
+  for (const Index n_C : {35, 16, 64})
     for (const auto& hp : params)
       for (const cnnprim::Threads threads : {cnnprim::Threads(), two})
-        check(oracle::uniform<float, 4>({2, 11, 13, n_C}, 77), hp, threads);
-  const auto large = oracle::uniform<float, 4>({2, 160, 160, 64}, 78);
+        check(oracle::uniform<float, 4>({2, 11, 13, n_C}, 79), hp, threads);
+  const auto large = oracle::uniform<float, 4>({2, 160, 160, 64}, 80);
   for (const cnnprim::Threads threads : {cnnprim::Threads(), two}) check(large, {3, 2}, threads);
 }
 

@@ -416,8 +416,9 @@ inline Index share_rows(const PoolGeometry& g) { return std::min(g.n_H, ceil_div
 // Stream): the sum, from zero, of dA / divisor over the windows that hold it, in the order the windows come (row
 // by row, then column by column). Those are the bits of adding each window's share into zeros in that order, as
 // the Loop path does, without zeroing dA_prev first and reading it back for every window that holds an element
-// (1190 -> 904 µs on (8, 112, 112, 64), 3x3 windows at stride 2). The shares of an output row are divided once,
-// into `shares`, a ring of share_rows(g) rows.
+// (in one process: 1.33-1.48 -> 0.90-0.91 ms on (8, 112, 112, 64), 3x3 windows at stride 2; 67 -> 50 µs on
+// (1, 56, 56, 64), 3x3 at stride 1, in cache). The shares of an output row are divided once, into `shares`, a ring
+// of share_rows(g) rows.
 template <bool Stream, class T>
 EIGEN_DONT_INLINE void average_backward_rows(const T* dA, const PoolGeometry& g, Index i, Index r_begin, Index r_end,
                                              T* shares, T* dA_prev) {
@@ -442,6 +443,7 @@ EIGEN_DONT_INLINE void average_backward_rows(const T* dA, const PoolGeometry& g,
   for (Index r = r_begin; r < r_end; ++r) {
     const WindowSpan rows = windows_holding(r, g.f_H, g.stride_H, g.pad_top, g.n_H);
     for (next = std::max(next, rows.first); next <= rows.last; ++next) divide_row(next);
+    const Index first_slot = rows.first % ring;  // rows.first's place in the ring, the others' following it
     T* const out = dA_prev + (i * g.n_H_prev + r) * g.n_W_prev * g.n_C;
     WindowSpan columns = windows_holding(0, g.f_W, g.stride_W, g.pad_left, g.n_W);
     for (Index x = 0; x < g.n_W_prev; ++x) {
@@ -458,8 +460,9 @@ EIGEN_DONT_INLINE void average_backward_rows(const T* dA, const PoolGeometry& g,
         constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
         V sum[std::size_t{U}];
         unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA { sum[u] = constant<V>(T(0)); });
-        for (Index h = rows.first; h <= rows.last; ++h) {
-          const T* const row = shares + h % ring * share_row + c;
+        Index slot = first_slot;
+        for (Index h = rows.first; h <= rows.last; ++h, slot = slot + 1 == ring ? 0 : slot + 1) {
+          const T* const row = shares + slot * share_row + c;
           for (Index w = columns.first; w <= columns.last; ++w)
             unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA { sum[u] = add(sum[u], load<V>(row + w * g.n_C + u * step)); });
         }
@@ -471,10 +474,14 @@ EIGEN_DONT_INLINE void average_backward_rows(const T* dA, const PoolGeometry& g,
   if constexpr (Stream) streaming_fence();
 }
 
-// Whether average_backward's ring of shares takes at most 1 MiB (more only with windows many times their stride).
+// Whether average_backward pays: its bookkeeping per element (the windows that hold it) is paid once for a block of
+// channel packets, which a pixel must fill (at 16 floats of AVX-512 it took twice as long as adding into zeros, at 64
+// it was as fast in cache and 1.3-1.5x faster where windows overlap more or dA_prev comes from memory); and its ring
+// of shares takes at most 1 MiB (more only with windows many times their stride).
 template <class T>
 bool gathers_average(const PoolGeometry& g) {
-  return double(share_rows(g)) * double(g.n_W * g.n_C) * double(sizeof(T)) <= double(1 << 20);
+  return g.n_C >= tile_packets * packet_size<T> &&
+         double(share_rows(g)) * double(g.n_W * g.n_C) * double(sizeof(T)) <= double(1 << 20);
 }
 
 // Average pooling's dA_prev by average_backward_rows, the tasks pieces of each image's input rows, stored past the
@@ -483,7 +490,9 @@ template <class T>
 void average_backward(const T* dA, const PoolGeometry& g, T* dA_prev, Threads threads) {
   const bool stream = exceeds_cache<T>(g) && has_streaming_stores<T> && g.n_C % packet_size<T> == 0 &&
                       reinterpret_cast<std::uintptr_t>(dA_prev) % 64 == 0;
-  const Index pieces = row_pieces(g.m, g.n_H_prev);
+  // Pieces of images only when threads share them: each piece divides its own rows of shares.
+  const Index parallel_pieces = row_pieces(g.m, g.n_H_prev);
+  const Index pieces = runs_parallel(threads, g.m * parallel_pieces, pool_work(g)) ? parallel_pieces : 1;
   parallel_for(threads, g.m * pieces, pool_work(g), [&](Index task) {
     const Index i = task / pieces;
     const auto [r_begin, r_end] = piece(g.n_H_prev, pieces, task % pieces);
