@@ -227,19 +227,26 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolGeometry& g, 
   if constexpr (Stream) streaming_fence();
 }
 
+// Whether `p` is a multiple of `bytes`.
+inline bool aligned(const void* p, Index bytes) {
+  return reinterpret_cast<std::uintptr_t>(p) % static_cast<std::uintptr_t>(bytes) == 0;
+}
+
+// Whether a pass that exceeds the cache stores its output (A, or dA_prev) past the caches, so that the output's
+// cache lines need not first be read from memory: when every packet store can be aligned.
+template <class T>
+bool streams(const PoolGeometry& g, const T* output) {
+  return exceeds_cache<T>(g) && has_streaming_stores<T> && g.n_C % packet_size<T> == 0 && aligned(output, 64);
+}
+
 // Calls pass(Ahead, Stream), two std::bool_constant, for a forward pass (one task per output row) that writes A
 // (and the argmax `positions`). When the pass exceeds the cache, it asks for A_prev ahead if it runs on one thread
 // (on two, whose loads already kept memory busy, large max pooling took 15 % longer with the requests), and stores
-// past the caches, so that A's cache lines need not first be read from memory, if every packet store can be aligned.
+// past the caches when `streams` says so and the argmax's stores can be aligned too.
 template <class T, class Pass>
 void with_forward_pass(const PoolGeometry& g, const T* A, const std::uint8_t* positions, Threads threads, Pass pass) {
-  const auto aligned = [](const void* p, Index bytes) {
-    return reinterpret_cast<std::uintptr_t>(p) % static_cast<std::uintptr_t>(bytes) == 0;
-  };
-  const bool far = exceeds_cache<T>(g);
-  const bool ahead = far && !runs_parallel(threads, g.m * g.n_H, pool_work(g));
-  const bool stream = far && has_streaming_stores<T> && g.n_C % packet_size<T> == 0 && aligned(A, 64) &&
-                      (!positions || aligned(positions, packet_size<T>));
+  const bool ahead = exceeds_cache<T>(g) && !runs_parallel(threads, g.m * g.n_H, pool_work(g));
+  const bool stream = streams(g, A) && (!positions || aligned(positions, packet_size<T>));
   const auto with_stream = [&](auto asks) {
     stream ? pass(asks, std::true_type()) : pass(asks, std::false_type());
   };
@@ -476,7 +483,7 @@ EIGEN_DONT_INLINE void average_backward_rows(const T* dA, const PoolGeometry& g,
 
 // Whether average_backward pays: its bookkeeping per element (the windows that hold it) is paid once for a block of
 // channel packets, which a pixel must fill (at 16 floats of AVX-512 it took twice as long as adding into zeros, at 64
-// it was as fast in cache and 1.3-1.5x faster where windows overlap more or dA_prev comes from memory); and its ring
+// it was as fast in cache and 1.3-1.6x faster where windows overlap more or dA_prev comes from memory); and its ring
 // of shares takes at most 1 MiB (more only with windows many times their stride).
 template <class T>
 bool gathers_average(const PoolGeometry& g) {
@@ -485,11 +492,10 @@ bool gathers_average(const PoolGeometry& g) {
 }
 
 // Average pooling's dA_prev by average_backward_rows, the tasks pieces of each image's input rows, stored past the
-// caches when dA_prev is too large to stay in them.
+// caches when `streams` says so.
 template <class T>
 void average_backward(const T* dA, const PoolGeometry& g, T* dA_prev, Threads threads) {
-  const bool stream = exceeds_cache<T>(g) && has_streaming_stores<T> && g.n_C % packet_size<T> == 0 &&
-                      reinterpret_cast<std::uintptr_t>(dA_prev) % 64 == 0;
+  const bool stream = streams(g, dA_prev);
   // Pieces of images only when threads share them: each piece divides its own rows of shares.
   const Index parallel_pieces = row_pieces(g.m, g.n_H_prev);
   const Index pieces = runs_parallel(threads, g.m * parallel_pieces, pool_work(g)) ? parallel_pieces : 1;
