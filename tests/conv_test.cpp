@@ -325,6 +325,36 @@ TEST(ConvBackends, SmallLayerDataGradientKeepsNanAndInfinityInDz) {
     }
 }
 
+// Channels that fill no whole number of packets: where lanes can be masked the direct kernels take whole packets
+// and a partial last one (elsewhere halves, quarters or the patch matrix). Output channels 3 to 100 with bias and
+// without, a clamp, strides, dilation, padding on one side, and the data gradient into 17 to 100 channels; 100
+// input channels over a 7x7 output take blocks of channels in two passes over the input channels.
+TEST(ConvBackends, ChannelsInPartialPacketsAgreeWithTheLoopPath) {
+  int compared = 0;
+  for (Index n_C_prev : {17, 24, 100})
+    for (Index n_C : {3, 10, 17, 24, 33, 100}) {
+      const Index n_H_prev = n_C_prev == 100 ? 7 : 11, n_W_prev = n_C_prev == 100 ? 7 : 10;
+      const auto A_prev = oracle::uniform<float, 4>({2, n_H_prev, n_W_prev, n_C_prev}, 81);
+      const auto W = oracle::uniform<float, 4>({3, 3, n_C_prev, n_C}, 82);
+      const auto b = oracle::uniform<float, 4>({1, 1, 1, n_C}, 83);
+      for (int variant = 0; variant < 3; ++variant) {
+        SCOPED_TRACE(testing::Message() << "n_C_prev " << n_C_prev << ", n_C " << n_C << ", variant " << variant);
+        ConvParams hp{1, 1};
+        if (variant == 1) {
+          hp.strides = cnnprim::Axes{2, 1};
+          hp.padding = cnnprim::Padding{0, 2, 1, 0};
+          hp.activation = cnnprim::Activation::clamp(-4, 4);  // (wide: rounding is measured against max |Z|)
+        }
+        if (variant == 2) hp.dilation = {2, 1};
+        oracle::expect_backends_agree(A_prev, W, b, hp, 1e-5, 84);
+        const auto Z_loop = cnnprim::conv_forward(A_prev, W, hp, Backend::Loop).Z;
+        EXPECT_TRUE(oracle::near(cnnprim::conv_forward(A_prev, W, hp, Backend::Eigen).Z, Z_loop, 1e-5)) << "no bias";
+        ++compared;
+      }
+    }
+  EXPECT_EQ(compared, 54);
+}
+
 // Large enough that the Eigen path works in several chunks of output pixels.
 TEST(ConvBackends, ChunkedLargeInputMatchesLoop) {
   const auto A_prev = oracle::uniform<double, 4>({3, 40, 37, 16}, 21);

@@ -289,7 +289,9 @@ TYPED_TEST(Packets, PiecesCoverARunOnce) {
         for (Index l = size; l < n; ++l) EXPECT_EQ(lanes_of[l], T(0)) << length << ": lane " << l;
       } else {
         size = is_scalar_v<Piece> ? 1 : lanes(piece);
-        if (has_masked_lanes<T>) EXPECT_EQ(size, n) << "only whole packets before the tail";
+        if (has_masked_lanes<T>) {
+          EXPECT_EQ(size, n) << "only whole packets before the tail";
+        }
       }
       EXPECT_EQ(j, next) << "length " << length;
       store_piece(out.data() + j, x, piece);

@@ -131,6 +131,8 @@ const Layer layers[] = {
     {8, 65, 65, 3, 1, 5, 2, 0, 3, 2},       // one output channel: window-row kernels, partial dW sums
     {16, 60, 40, 3, 1, 5, 2, 0, 3, 2},      // one output channel, rows of dA_prev in registers shared out
     {1, 22, 18, 32, 32, 3, 1, 1, 2, 2},     // Winograd: 99 tiles, a short last register-tile step
+    {2, 7, 7, 100, 100, 3, 1, 1, 2, 2},     // partial packets (100 = 6 x 16 + 4): blocks of channels, two passes
+    {3, 14, 13, 24, 40, 3, 1, 1, 2, 2},     // partial packets both ways, a filter shared by pieces of rows
 };
 
 template <class T>
@@ -165,7 +167,8 @@ TYPED_TEST(ThreadCounts, EveryThreadCountGivesTheSameBits) {
 TYPED_TEST(ThreadCounts, ThreadedEigenPathAgreesWithTheLoopPath) {
   using T = TypeParam;
   Eigen::ThreadPool pool(2);
-  for (const Layer& s : {layers[0], layers[2], layers[5], layers[10], layers[11], layers[12], layers[13], layers[19]}) {
+  for (const Layer& s : {layers[0], layers[2], layers[5], layers[10], layers[11], layers[12], layers[13], layers[19],
+                         layers[20], layers[21]}) {
     const auto eigen = run<T>(s, cnnprim::Threads(pool, 3));
     const auto loop = run<T>(s, cnnprim::Threads::calling_thread(), Backend::Loop);
     const double tolerance = oracle::tolerance<T>();

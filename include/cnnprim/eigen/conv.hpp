@@ -3,7 +3,8 @@
 // Two formulations of one contraction. Each output pixel's window, flattened in (kh, kw, k) order, is a row
 // of a patch matrix P (rows = m * n_H * n_W, cols = f * f * n_C_prev), and HWIO filters are already the
 // matrix W_mat (f * f * n_C_prev, n_C), so  Z = P W_mat + b,  dW = P^T dZ,  dP = dZ W_mat^T.
-// - Direct: when the channel counts fill whole SIMD packets, P is never formed. A register tile
+// - Direct: when the channel counts fill whole SIMD packets (or, where lanes can be masked, whole packets and
+//   a partial last one: takes_partial_packets), P is never formed. A register tile
 //   (tile.hpp) multiplies windows of a zero-padded image straight into Z, dW is accumulated from the image
 //   and dZ row by row, and at stride 1 dA_prev is the convolution of the padded dZ with the flipped,
 //   transposed filter. A 3x3 pass at stride 1 over 32 or more channels takes Winograd's F(2x2, 3x3)
@@ -352,11 +353,11 @@ void zero_pad(TensorView<const T> X, Index pad, TensorView<T> X_pad) {
 constexpr Index filter_pass_bytes = Index{192} << 10;
 
 // output = activation(conv(input, filter) (+ bias)), the filter in HWIO layout, one register tile of output pixels x
-// channels (in packets of n, which divides n_out) at a time. The tasks are pieces of the images' output rows, sharing a
-// copy of the filter packed by blocks of output channels; or, for small outputs of a few images (ResNet-18's 7x7 layers
-// at batch 1 or 8), blocks of output channels over every image, each task packing its own block, so that no thread
-// waits for one to pack a large filter (9.4 MB in ResNet-18's last layers), and taking the input channels in passes
-// whose filter rows stay in L2 cache.
+// channels (in packets of n; a last packet may be partial, see Tile::masks) at a time. The tasks are pieces of the
+// images' output rows, sharing a copy of the filter packed by blocks of output channels; or, for small outputs of a
+// few images (ResNet-18's 7x7 layers at batch 1 or 8), blocks of output channels over every image, each task packing
+// its own block, so that no thread waits for one to pack a large filter (9.4 MB in ResNet-18's last layers), and
+// taking the input channels in passes whose filter rows stay in L2 cache.
 template <class T, Index n>
 void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter, const T* bias, Activation activation,
                  T* output, Threads threads) {
@@ -387,8 +388,11 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
     if (!share_last || t < w_tiles - 1) return t * tile_rows;
     return (t - 1) * tile_rows + (tile_rows + g.n_W % tile_rows) / 2;
   };
-  // Rows [h_begin, h_end) of image i, output channels [c0, c0 + width), from `packed` (rows of width).
+  // Packed filter rows hold whole packets: `width` channels and zeros up to the row's end.
+  const auto row_length = [](Index width) { return ceil_div(width, n) * n; };
+  // Rows [h_begin, h_end) of image i, output channels [c0, c0 + width), from `packed` (rows of row_length(width)).
   const auto compute = [&](Index i, Index h_begin, Index h_end, Index c0, Index width, const T* packed) {
+    const Index packed_row = row_length(width), last = width - (packed_row - n);
     const T* a_rows = images.rows(i, h_begin * g.stride_H, (h_end - 1 - h_begin) * g.stride_H + extent_H);
     T* out = output + i * g.n_H * g.n_W * g.n_out;
     for (Index k0 = 0; k0 < C; k0 += depth) {
@@ -398,20 +402,20 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
           const Index w0 = tile_begin(t), w_end = tile_begin(t + 1);
           const T* a = a_rows + (h - h_begin) * g.stride_H * row + w0 * column_step + k0;
           T* z = out + (h * g.n_W + w0) * g.n_out + c0;
-          with_tile(w_end - w0, width / n, [&](auto R, auto CB) {
+          with_tile(w_end - w0, packed_row / n, [&](auto R, auto CB) {
             Tile<T, R, CB, n> tile;
-            if (k0 == 0) tile.broadcast_row(bias ? bias + c0 : nullptr);
-            else tile.load(z, g.n_out);
+            if (k0 == 0) tile.broadcast_row(bias ? bias + c0 : nullptr, last);
+            else tile.load(z, g.n_out, last);
             // Loops that always run (f_H, runs >= 1), for the accumulators' sake (see Tile::update).
             Index kh = 0;
             do {
               Index q = 0;
               do {
                 tile.update(a + kh * g.dilation_H * row + q * g.dilation_W * C, column_step, 1,
-                            packed + ((kh * g.f_W + q) * C + k0) * width, width, length);
+                            packed + ((kh * g.f_W + q) * C + k0) * packed_row, packed_row, length);
               } while (++q < runs);
             } while (++kh < g.f_H);
-            tile.store(z, g.n_out);
+            tile.store(z, g.n_out, last);
           });
         }
     }
@@ -420,8 +424,8 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
   if (by_channels) {
     parallel_for(threads, c_blocks, work, [&](Index c_block) {
       const Index c0 = c_block * block, width = std::min(block, g.n_out - c0);
-      T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(taps * C * width));
-      filter.pack(g, c0, width, packed);
+      T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(taps * C * row_length(width)));
+      filter.pack(g, c0, width, row_length(width), packed);
       for (Index i = 0; i < g.m; ++i) {
         compute(i, 0, g.n_H, c0, width, packed);
         for (Index pixel = 0; pixel < g.n_H * g.n_W; ++pixel)
@@ -431,12 +435,12 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
     return;
   }
   // (Past the caches when several threads read it, as winograd_conv stores its filter.)
-  T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(taps * C * g.n_out));
+  T* const packed = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(taps * C * row_length(g.n_out)));
   const bool shared = runs_parallel(threads, g.m * pieces, work);
   parallel_for(threads, c_blocks, double(taps * C * g.n_out), [&](Index c_block) {
     const Index c0 = c_block * block, width = std::min(block, g.n_out - c0);
-    if (shared) filter.template pack<true>(g, c0, width, packed + taps * C * c0);
-    else filter.pack(g, c0, width, packed + taps * C * c0);
+    if (shared) filter.template pack<true>(g, c0, width, row_length(width), packed + taps * C * c0);
+    else filter.pack(g, c0, width, row_length(width), packed + taps * C * c0);
   });
   parallel_for(threads, g.m * pieces, work, [&](Index task) {
     const Index i = task / pieces;
@@ -683,6 +687,25 @@ bool winograd_fits(const ConvGeometry& g) {
          g.n_C % packet_size<T> == 0 && std::min(g.n_C_prev, g.n_C) >= 32;
 }
 
+// Whether the direct kernel takes n_out output channels of a layer of `work` multiply-adds in whole packets, the
+// last one partial. Where lanes can be masked, a layer above small_work does so when n_out is not whole packets,
+// but for a half packet (8 floats, 13 % faster in halves): (8, 32, 32, 64) -> 100 ran 3.5x faster than as 25
+// packets of 4, -> 24 1.45x faster than as 3 packets of 8, -> 10 and -> 33 1.7x and 2.5x faster than by the
+// patch matrix. (Small layers take small_product, faster than packing a filter.)
+template <class T>
+bool takes_partial_packets(Index n_out, double work) {
+  return has_masked_lanes<T> && n_out % packet_size<T> != 0 && 2 * n_out != packet_size<T> && work > small_work;
+}
+
+// Calls visit(std::integral_constant<Index, n>()) with the packets of n channels the direct kernel takes for
+// n_out output channels, and returns true: whole packets (the last one partial if takes_partial_packets), or
+// the widest packets that divide n_out; false when none does.
+template <class T, class Visit>
+bool with_direct_packets(Index n_out, double work, Visit visit) {
+  if (takes_partial_packets<T>(n_out, work)) return visit(std::integral_constant<Index, packet_size<T>>()), true;
+  return with_packets_dividing<T>(n_out, visit);
+}
+
 // The direct or the Winograd kernel for a pass of a layer the direct kernel takes (the filter in whole packets of
 // n output channels): the Winograd kernel when the layer fits it, the pass pays for it and its inputs suit it.
 template <class T, Index n>
@@ -697,8 +720,9 @@ void convolve(const ConvGeometry& layer, const T* input, const DirectGeometry& p
 }
 
 /// Z = activation(P W_mat + b) (b may be null): by the depthwise kernel for depthwise layers, by the window-row
-/// kernel for one output channel, by the direct kernel when n_C fills whole packets, by one small_product for a
-/// small layer, otherwise a chunk of output pixels at a time (each group's product in turn), one chunk per task.
+/// kernel for one output channel, by the direct kernel when it takes n_C (with_direct_packets), by one
+/// small_product for a small layer, otherwise a chunk of output pixels at a time (each group's product in turn),
+/// one chunk per task.
 template <class T>
 void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b, const ConvGeometry& g,
                   TensorView<T> Z, Threads threads) {
@@ -719,7 +743,7 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
   }
   if (g.is_depthwise()) return depthwise_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
   if (one_output_channel(g)) return one_channel_forward(A_prev.data(), W.data(), b, g, Z.data(), threads);
-  if (g.groups == 1 && g.pads_within_filter() && with_packets_dividing<T>(n_C, [&](auto n) {
+  if (g.groups == 1 && g.pads_within_filter() && with_direct_packets<T>(n_C, g.work(), [&](auto n) {
         convolve<T, decltype(n)::value>(
             g, A_prev.data(),
             {g.m, g.n_H_prev, g.n_W_prev, g.n_C_prev, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right, g.f_H,
@@ -759,9 +783,10 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
 }
 
 /// dA_prev = col2im(dZ W_mat^T): by the depthwise kernel for depthwise layers, by the window-row kernel for one
-/// output channel, by the direct kernel when n_C_prev fills whole packets at stride 1 and pad < the filter's
-/// extent, otherwise a chunk of output pixels at a time. Where windows overlap, each task takes one image (its
-/// chunks add onto the same dA_prev rows in order); otherwise each task takes one chunk.
+/// output channel, by the direct kernel when n_C_prev fills whole packets (or more than one and a partial last
+/// one) at stride 1 and pad < the filter's extent, otherwise a chunk of output pixels at a time. Where windows
+/// overlap, each task takes one image (its chunks add onto the same dA_prev rows in order); otherwise each task
+/// takes one chunk.
 template <class T>
 void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const ConvGeometry& g, TensorView<T> dA_prev,
                         Threads threads) {
@@ -779,8 +804,12 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   // add nothing, as in the notebook's sum over dZ's own elements, so a weight that is infinite or NaN
   // (0 * inf is NaN) takes the patch-matrix path.
   // (Channels that fill only half or quarter packets, as in the forum thread's 4, took twice as long this way as
-  // by the patch matrix.)
-  if (g.groups == 1 && g.n_C_prev % packet_size<T> == 0 && packet_size<T> > 1 && g.stride_H == 1 &&
+  // by the patch matrix, and fewer than a packet of them in a partial packet as long or longer: 10 channels
+  // 1.27 against 1.11 ms.)
+  if (g.groups == 1 && packet_size<T> > 1 &&
+      (g.n_C_prev % packet_size<T> == 0 ||
+       (g.n_C_prev > packet_size<T> && takes_partial_packets<T>(g.n_C_prev, g.work()))) &&
+      g.stride_H == 1 &&
       g.stride_W == 1 && g.pads_within_filter()) {
     const Index e_H = g.extent_H() - 1, e_W = g.extent_W() - 1;
     const DirectGeometry pass{g.m, g.n_H, g.n_W, n_C, e_H - g.pad_top, e_H - g.pad_bottom, e_W - g.pad_left,

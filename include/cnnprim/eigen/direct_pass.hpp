@@ -29,31 +29,30 @@ struct DirectFilter {
   const T* W;
   bool flipped;
 
-  // Copies output channels [c0, c0 + width) to `block`, f_H * f_W * n_in rows of width: a tile then reads each
-  // filter row's packets from one contiguous block, where the filter's own rows, 1 or 2 KB apart in wide
-  // layers, would compete for the same sets of the L1 cache. Stream: W's rows are stored past the caches
-  // (store_streaming), for a block that the other threads of the call read (a flipped filter's squares are not).
+  // Copies output channels [c0, c0 + width) to `block`, f_H * f_W * n_in rows of `stride` >= width values, zeros
+  // after the first width (the lanes of a last packet past the channels): a tile then reads each filter row's
+  // packets from one contiguous block, where the filter's own rows, 1 or 2 KB apart in wide layers, would
+  // compete for the same sets of the L1 cache. Stream: W's rows are stored past the caches (store_streaming),
+  // for a block that the other threads of the call read (a flipped filter's squares are not).
   template <bool Stream = false>
-  void pack(const DirectGeometry& g, Index c0, Index width, T* block) const {
-    for (Index tap = 0; tap < g.f_H * g.f_W; ++tap) pack_tap<Stream>(g, tap, c0, width, block);
-  }
-
-  // The rows of one tap (n_in of them) of that block.
-  template <bool Stream = false>
-  void pack_tap(const DirectGeometry& g, Index tap, Index c0, Index width, T* block) const {
+  void pack(const DirectGeometry& g, Index c0, Index width, Index stride, T* block) const {
     const Index taps = g.f_H * g.f_W;
-    T* const rows = block + tap * g.n_in * width;
-    if (!flipped) {
-      for (Index r = 0; r < g.n_in; ++r)
-        copy_streaming<Stream>(W + (tap * g.n_in + r) * g.n_out + c0, width, rows + r * width);
-      if constexpr (Stream) streaming_fence();
-      return;
+    for (Index tap = 0; tap < taps; ++tap) {
+      T* const rows = block + tap * g.n_in * stride;
+      if (flipped) {
+        transpose(W + ((taps - 1 - tap) * g.n_out + c0) * g.n_in, width, g.n_in, rows, stride);
+      } else {
+        for (Index r = 0; r < g.n_in; ++r)
+          copy_streaming<Stream>(W + (tap * g.n_in + r) * g.n_out + c0, width, rows + r * stride);
+      }
+      if (stride > width)
+        for (Index r = 0; r < g.n_in; ++r) std::fill(rows + r * stride + width, rows + (r + 1) * stride, T(0));
     }
-    transpose(W + ((taps - 1 - tap) * g.n_out + c0) * g.n_in, width, g.n_in, rows);
+    if constexpr (Stream) streaming_fence();
   }
 
   // The n x n square of a flipped filter at `tap` from input channel r0 and output channel c0, transposed from W:
-  // to[i * n + j] is the filter's value for input channel r0 + i and output channel c0 + j (as pack_tap lays out
+  // to[i * n + j] is the filter's value for input channel r0 + i and output channel c0 + j (as pack lays out
   // its rows).
   template <Index n>
   void flipped_square(const DirectGeometry& g, Index tap, Index r0, Index c0, T* to) const {
@@ -66,21 +65,22 @@ struct DirectFilter {
   }
 
  private:
-  // to (columns x rows) = from (rows x columns)^T, both row-major, by squares that stay in L1 cache (a row of
-  // `to` gathers a column of `from`, whose elements lie a row apart), each a fixed-size transpose in registers.
-  static void transpose(const T* from, Index rows, Index columns, T* to) {
+  // to (columns x rows, its rows `stride` apart) = from (rows x columns)^T, both row-major, by squares that stay in
+  // L1 cache (a row of `to` gathers a column of `from`, whose elements lie a row apart), each a fixed-size
+  // transpose in registers.
+  static void transpose(const T* from, Index rows, Index columns, T* to, Index stride) {
     constexpr int square = 16;
     using Square = Eigen::Matrix<T, square, square, Eigen::RowMajor>;
     using Stride = Eigen::OuterStride<>;
     for (Index r0 = 0; r0 < rows; r0 += square)
       for (Index c0 = 0; c0 < columns; c0 += square) {
         if (r0 + square <= rows && c0 + square <= columns) {
-          Eigen::Map<Square, 0, Stride>(to + c0 * rows + r0, Stride(rows)) =
+          Eigen::Map<Square, 0, Stride>(to + c0 * stride + r0, Stride(stride)) =
               Eigen::Map<const Square, 0, Stride>(from + r0 * columns + c0, Stride(columns)).transpose();
           continue;
         }
         for (Index c = c0; c < std::min(columns, c0 + square); ++c)
-          for (Index r = r0; r < std::min(rows, r0 + square); ++r) to[c * rows + r] = from[r * columns + c];
+          for (Index r = r0; r < std::min(rows, r0 + square); ++r) to[c * stride + r] = from[r * columns + c];
       }
   }
 };

@@ -25,22 +25,34 @@ struct Tile {
   using P = packet_of<T, n>;
   P acc[std::size_t{R}][std::size_t{CB}];
 
+  // The last packet of a row may hold fewer channels, `last` of them (the lanes past them are neither read nor
+  // written), where lanes can be masked and the packets are whole: 100 channels are six packets and 4 lanes.
+  static constexpr bool masks = n == packet_size<T> && has_masked_lanes<T>;
+
   // Every row starts from the same row of values (a bias), or from zero when `row` is null.
-  EIGEN_ALWAYS_INLINE void broadcast_row(const T* row) {
+  EIGEN_ALWAYS_INLINE void broadcast_row(const T* row, Index last = n) {
     for (int j = 0; j < CB; ++j) {
-      const P value = row ? eigen::load<P>(row + j * n) : constant<P>(T(0));
+      const P value = row ? load_packet(row + j * n, j, last) : constant<P>(T(0));
       for (int r = 0; r < R; ++r) acc[r][j] = value;
     }
   }
 
-  EIGEN_ALWAYS_INLINE void load(const T* c, Index c_stride) {
+  EIGEN_ALWAYS_INLINE void load(const T* c, Index c_stride, Index last = n) {
     for (int r = 0; r < R; ++r)
-      for (int j = 0; j < CB; ++j) acc[r][j] = eigen::load<P>(c + r * c_stride + j * n);
+      for (int j = 0; j < CB; ++j) acc[r][j] = load_packet(c + r * c_stride + j * n, j, last);
   }
 
-  EIGEN_ALWAYS_INLINE void store(T* c, Index c_stride) const {
+  EIGEN_ALWAYS_INLINE void store(T* c, Index c_stride, Index last = n) const {
     for (int r = 0; r < R; ++r)
-      for (int j = 0; j < CB; ++j) eigen::store(c + r * c_stride + j * n, acc[r][j]);
+      for (int j = 0; j < CB; ++j) {
+        if constexpr (masks) {
+          if (j == CB - 1 && last < n) {
+            store_lanes(c + r * c_stride + j * n, acc[r][j], last);
+            continue;
+          }
+        }
+        eigen::store(c + r * c_stride + j * n, acc[r][j]);
+      }
   }
 
   // acc[r][j] += a[r * a_stride + d * a_step] * b[d * b_step + j * n]  for d in [0, depth), depth >= 1.
@@ -59,6 +71,15 @@ struct Tile {
         for (int j = 0; j < CB; ++j) acc[r][j] = multiply_add(a_value, b_packets[j], acc[r][j]);
       }
     } while (++d < depth);
+  }
+
+ private:
+  // Packet j of a row that starts at p.
+  static EIGEN_ALWAYS_INLINE P load_packet(const T* p, int j, Index last) {
+    if constexpr (masks) {
+      if (j == CB - 1 && last < n) return load_masked(p, 0, lane_mask<T>(0, last));
+    }
+    return eigen::load<P>(p);
   }
 };
 
