@@ -316,9 +316,9 @@ TEST_P(Pool, AverageIsTheSumOverTheDivisorToTheLastBit) {
 // Backward gives each element of dA_prev the sum, from zero, of what the windows that hold it give it, in the order
 // the windows come, to the last bit: dA / divisor to every element (average), dA to the first maximum (max, found in
 // A_prev or read from max_pool_forward's argmax). Where windows overlap, leave gaps, meet padding (counted or not)
-// or end in ceil mode's partial windows; with single channels, whole packets and blocks of packets (which average
-// backward gathers per element); on one thread and two; and on passes too large for the caches (A_prev and A over
-// 16 MiB), whose stores go past them.
+// or end in ceil mode's partial windows; with single channels, half and quarter packets, whole packets and blocks of
+// packets (which average backward gathers per element); on one thread and two; and on passes too large for the
+// caches (A_prev and A over 16 MiB), whose stores go past them.
 TEST_P(Pool, BackwardSumsWhatTheWindowsGiveInWindowOrder) {
   Eigen::ThreadPool pool(1);
   const cnnprim::Threads two(pool, 2);
@@ -375,7 +375,7 @@ TEST_P(Pool, BackwardSumsWhatTheWindowsGiveInWindowOrder) {
     cnnprim::max_pool_backward(dA, argmax, hp, dA_prev, GetParam(), threads);
     EXPECT_TRUE(same_bits(dA_prev, max)) << "max from argmax";
   };
-  for (const Index n_C : {35, 16, 64})
+  for (const Index n_C : {35, 30, 16, 64})  // 30: whole, half and quarter packets and single values
     for (const auto& hp : params)
       for (const cnnprim::Threads threads : {cnnprim::Threads(), two})
         check(oracle::uniform<float, 4>({2, 11, 13, n_C}, 79), hp, threads);

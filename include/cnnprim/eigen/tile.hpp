@@ -111,13 +111,29 @@ EIGEN_ALWAYS_INLINE void with_tile(Index rows, Index packets, Visit&& visit) {
 }
 
 // Calls body(c, V(), Int<U>()) over the channels from c: U packets at a time (U = tile_packets, so that
-// U independent reductions hide each other's latency), then single packets, then single channels (V = T).
+// U independent reductions hide each other's latency), then single packets, a half and a quarter packet, then
+// single channels (V = T). (Each channel left to single values costs about as much as a packet: with single values
+// after the whole packets, max pooling's backward over 20 channels took 5.6x as long as over 32, now 0.9x.)
 template <class T, class Body>
 EIGEN_ALWAYS_INLINE void for_each_channel_block(Index n_C, Body body) {
+  using H = decltype(half_packet(Packet<T>()));
+  using Q = decltype(half_packet(H()));
   constexpr Index n = packet_size<T>;
   Index c = 0;
   for (; c + tile_packets * n <= n_C; c += tile_packets * n) body(c, Packet<T>(), Int<tile_packets>());
   for (; c + n <= n_C; c += n) body(c, Packet<T>(), Int<1>());
+  if constexpr (lanes(H()) > 1 && lanes(H()) < n) {
+    if (c + lanes(H()) <= n_C) {
+      body(c, H(), Int<1>());
+      c += lanes(H());
+    }
+  }
+  if constexpr (lanes(Q()) > 1 && lanes(Q()) < lanes(H())) {
+    if (c + lanes(Q()) <= n_C) {
+      body(c, Q(), Int<1>());
+      c += lanes(Q());
+    }
+  }
   for (; c < n_C; ++c) body(c, T(), Int<1>());
 }
 
