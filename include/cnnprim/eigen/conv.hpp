@@ -496,10 +496,10 @@ Index filter_gradient_blocks(const ConvGeometry& g) {
 }
 
 // dW[kh, kw, k, c] = sum over pixels of A_prev_pad[i, h*stride + kh, w*stride + kw, k] * dZ[i, h, w, c], accumulated a
-// pass of output rows at a time into register tiles of dW's rows x output channels (packets of n, which divides n_C). A
-// tile's rows are consecutive elements of a run: the f_W * n_C_prev elements (kw, k) of a filter row when its taps are
-// contiguous in A_prev (dilation_W == 1), so that a layer with few input channels still fills a tile, otherwise the
-// n_C_prev channels of one tap.
+// pass of output rows at a time into register tiles of dW's rows x output channels (packets of n, the last of them
+// partial where n_C is not whole packets: see Tile::masks). A tile's rows are consecutive elements of a run: the
+// f_W * n_C_prev elements (kw, k) of a filter row when its taps are contiguous in A_prev (dilation_W == 1), so that
+// a layer with few input channels still fills a tile, otherwise the n_C_prev channels of one tap.
 // The output rows of all images, in order, are cut into blocks, each summing into its own partial dW, added up in
 // order at the end (see filter_gradient_blocks); the tasks are blocks or, with fewer blocks than threads, pieces of
 // a block's tiles. The blocks are fixed by the shapes and a tile sums its rows in the same order whoever computes
@@ -535,13 +535,14 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
         const T* a = pass_input + kh * g.dilation_H * row + q * g.dilation_W * C + j0;
         const T* dz = dZ + (i * g.n_H + h_begin) * g.n_W * n_C + c0;
         T* dw = sum + ((kh * runs + q) * run + j0) * n_C + c0;
-        with_tile(std::min<Index>(tile_rows, run - j0), std::min(block, n_C - c0) / n, [&](auto R, auto CB) {
+        const Index width = std::min(block, n_C - c0), packets = ceil_div(width, n), last = width - (packets - 1) * n;
+        with_tile(std::min<Index>(tile_rows, run - j0), packets, [&](auto R, auto CB) {
           Tile<T, R, CB, n> tile;
           if (r == r_begin) tile.broadcast_row(nullptr);
-          else tile.load(dw, n_C);
+          else tile.load(dw, n_C, last);
           for (Index h = 0; h < h_end - h_begin; ++h)
-            tile.update(a + h * g.stride_H * row, 1, column_step, dz + h * g.n_W * n_C, n_C, g.n_W);
-          tile.store(dw, n_C);
+            tile.update(a + h * g.stride_H * row, 1, column_step, dz + h * g.n_W * n_C, n_C, g.n_W, last);
+          tile.store(dw, n_C, last);
         });
       }
       r += h_end - h_begin;
@@ -689,9 +690,9 @@ bool winograd_fits(const ConvGeometry& g) {
 
 // Whether the direct kernel takes n_out output channels of a layer of `work` multiply-adds in whole packets, the
 // last one partial. Where lanes can be masked, a layer above small_work does so when n_out is not whole packets,
-// but for a half packet (8 floats, 13 % faster in halves): (8, 32, 32, 64) -> 100 ran 3.5x faster than as 25
-// packets of 4, -> 24 1.45x faster than as 3 packets of 8, -> 10 and -> 33 1.7x and 2.5x faster than by the
-// patch matrix. (Small layers take small_product, faster than packing a filter.)
+// but for a half packet (8 floats, 13 % faster in halves): (8, 32, 32, 64) -> 100 ran 3.5x faster forward than
+// as 25 packets of 4 (the filter gradient 3.1x), -> 24 1.45x faster than as 3 packets of 8, -> 10 and -> 33 1.7x
+// and 2.5x faster than by the patch matrix. (Small layers take small_product, faster than packing a filter.)
 template <class T>
 bool takes_partial_packets(Index n_out, double work) {
   return has_masked_lanes<T> && n_out % packet_size<T> != 0 && 2 * n_out != packet_size<T> && work > small_work;
@@ -947,7 +948,7 @@ void conv_backward_weights(TensorView<const T> dZ, TensorView<const T> A_prev, c
   }
   if (g.is_depthwise()) return depthwise_backward_weights(A_prev.data(), dZ.data(), g, dW.data(), threads);
   if (one_output_channel(g)) return one_channel_backward_weights(A_prev.data(), dZ.data(), g, dW.data(), threads);
-  if (g.groups == 1 && g.pads_within_filter() && with_packets_dividing<T>(n_C, [&](auto n) {
+  if (g.groups == 1 && g.pads_within_filter() && with_direct_packets<T>(n_C, g.work(), [&](auto n) {
         direct_filter_gradient<T, decltype(n)::value>(A_prev.data(), dZ.data(), g, dW.data(), threads);
       }))
     return;

@@ -55,17 +55,19 @@ struct Tile {
       }
   }
 
-  // acc[r][j] += a[r * a_stride + d * a_step] * b[d * b_step + j * n]  for d in [0, depth), depth >= 1.
+  // acc[r][j] += a[r * a_stride + d * a_step] * b[d * b_step + j * n]  for d in [0, depth), depth >= 1; b's
+  // last packet holds `last` values (and is read on a mask when fewer than n).
   // Pointers are formed only for the elements read, never one step past the last, which may lie outside the
   // tensor when steps are large. (A loop that always runs lets the compiler keep acc in registers across
   // a caller's loop of updates: where it might not run, GCC 12 stores and reloads acc around each update.)
-  EIGEN_ALWAYS_INLINE void update(const T* a, Index a_stride, Index a_step, const T* b, Index b_step, Index depth) {
+  EIGEN_ALWAYS_INLINE void update(const T* a, Index a_stride, Index a_step, const T* b, Index b_step, Index depth,
+                                  Index last = n) {
     Index d = 0;
     do {
       const T* a_d = a + d * a_step;
       const T* b_d = b + d * b_step;
       P b_packets[std::size_t{CB}];
-      for (int j = 0; j < CB; ++j) b_packets[j] = in_register(eigen::load<P>(b_d + j * n));
+      for (int j = 0; j < CB; ++j) b_packets[j] = in_register(load_packet(b_d + j * n, j, last));
       for (int r = 0; r < R; ++r) {
         const P a_value = constant<P>(a_d[r * a_stride]);
         for (int j = 0; j < CB; ++j) acc[r][j] = multiply_add(a_value, b_packets[j], acc[r][j]);
