@@ -392,7 +392,7 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
   const auto row_length = [](Index width) { return ceil_div(width, n) * n; };
   // Rows [h_begin, h_end) of image i, output channels [c0, c0 + width), from `packed` (rows of row_length(width)).
   const auto compute = [&](Index i, Index h_begin, Index h_end, Index c0, Index width, const T* packed) {
-    const Index packed_row = row_length(width), last = width - (packed_row - n);
+    const Index packed_row = row_length(width);
     const T* a_rows = images.rows(i, h_begin * g.stride_H, (h_end - 1 - h_begin) * g.stride_H + extent_H);
     T* out = output + i * g.n_H * g.n_W * g.n_out;
     for (Index k0 = 0; k0 < C; k0 += depth) {
@@ -402,20 +402,22 @@ void direct_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filter
           const Index w0 = tile_begin(t), w_end = tile_begin(t + 1);
           const T* a = a_rows + (h - h_begin) * g.stride_H * row + w0 * column_step + k0;
           T* z = out + (h * g.n_W + w0) * g.n_out + c0;
-          with_tile(w_end - w0, packed_row / n, [&](auto R, auto CB) {
-            Tile<T, R, CB, n> tile;
-            if (k0 == 0) tile.broadcast_row(bias ? bias + c0 : nullptr, last);
-            else tile.load(z, g.n_out, last);
-            // Loops that always run (f_H, runs >= 1), for the accumulators' sake (see Tile::update).
-            Index kh = 0;
-            do {
-              Index q = 0;
+          with_last_lanes<n>(width - (packed_row - n), [&](auto lanes) CNNPRIM_INLINE_LAMBDA {
+            with_tile(w_end - w0, packed_row / n, [&](auto R, auto CB) {
+              Tile<T, R, CB, n> tile;
+              if (k0 == 0) tile.broadcast_row(bias ? bias + c0 : nullptr, lanes);
+              else tile.load(z, g.n_out, lanes);
+              // Loops that always run (f_H, runs >= 1), for the accumulators' sake (see Tile::update).
+              Index kh = 0;
               do {
-                tile.update(a + kh * g.dilation_H * row + q * g.dilation_W * C, column_step, 1,
-                            packed + ((kh * g.f_W + q) * C + k0) * packed_row, packed_row, length);
-              } while (++q < runs);
-            } while (++kh < g.f_H);
-            tile.store(z, g.n_out, last);
+                Index q = 0;
+                do {
+                  tile.update(a + kh * g.dilation_H * row + q * g.dilation_W * C, column_step, 1,
+                              packed + ((kh * g.f_W + q) * C + k0) * packed_row, packed_row, length);
+                } while (++q < runs);
+              } while (++kh < g.f_H);
+              tile.store(z, g.n_out, lanes);
+            });
           });
         }
     }
@@ -535,14 +537,16 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
         const T* a = pass_input + kh * g.dilation_H * row + q * g.dilation_W * C + j0;
         const T* dz = dZ + (i * g.n_H + h_begin) * g.n_W * n_C + c0;
         T* dw = sum + ((kh * runs + q) * run + j0) * n_C + c0;
-        const Index width = std::min(block, n_C - c0), packets = ceil_div(width, n), last = width - (packets - 1) * n;
-        with_tile(std::min<Index>(tile_rows, run - j0), packets, [&](auto R, auto CB) {
-          Tile<T, R, CB, n> tile;
-          if (r == r_begin) tile.broadcast_row(nullptr);
-          else tile.load(dw, n_C, last);
-          for (Index h = 0; h < h_end - h_begin; ++h)
-            tile.update(a + h * g.stride_H * row, 1, column_step, dz + h * g.n_W * n_C, n_C, g.n_W, last);
-          tile.store(dw, n_C, last);
+        const Index width = std::min(block, n_C - c0), packets = ceil_div(width, n);
+        with_last_lanes<n>(width - (packets - 1) * n, [&](auto lanes) CNNPRIM_INLINE_LAMBDA {
+          with_tile(std::min<Index>(tile_rows, run - j0), packets, [&](auto R, auto CB) {
+            Tile<T, R, CB, n> tile;
+            if (r == r_begin) tile.broadcast_row(nullptr);
+            else tile.load(dw, n_C, lanes);
+            for (Index h = 0; h < h_end - h_begin; ++h)
+              tile.update(a + h * g.stride_H * row, 1, column_step, dz + h * g.n_W * n_C, n_C, g.n_W, lanes);
+            tile.store(dw, n_C, lanes);
+          });
         });
       }
       r += h_end - h_begin;

@@ -112,6 +112,15 @@ EIGEN_ALWAYS_INLINE void with_tile(Index rows, Index packets, Visit&& visit) {
   visit(Int<R>(), Int<CB>());
 }
 
+// Calls visit(lanes) with the lanes of a row's last packet of n: a constant when the packet is whole, so that a
+// tile of whole packets compiles to no test of its lanes at all. (The visitor must be inlined too: called per
+// tile, it made the filter gradient of the large layers 6-8 % slower.)
+template <Index n, class Visit>
+EIGEN_ALWAYS_INLINE void with_last_lanes(Index last, Visit&& visit) {
+  if (last == n) visit(std::integral_constant<Index, n>());
+  else visit(last);
+}
+
 // Calls body(c, V(), Int<U>()) over the channels from c: U packets at a time (U = tile_packets, so that
 // U independent reductions hide each other's latency), then single packets, a half and a quarter packet, then
 // single channels (V = T). (Each channel left to single values costs about as much as a packet: with single values
