@@ -1,5 +1,6 @@
 // The layers of real networks beyond the notebook's hyperparameters: MobileNet-v2's depthwise 3x3 layers,
-// ResNet-50's 1x1 and strided layers, and dilated and 'same' versions of the large 3x3 layers. Timed through
+// ResNet-50's 1x1 and strided layers, dilated and 'same' versions of the large 3x3 layers, ResNet-18's strided
+// 3x3 into 512 channels, and channel counts that fill no whole number of SIMD packets. Timed through
 // the second form (benchmarks/layers_bench.cpp) and beside oneDNN (benchmarks/onednn_layers_bench.cpp).
 #pragma once
 
@@ -24,6 +25,9 @@ inline const std::vector<std::vector<std::int64_t>> layer_shapes = {
     {4, 14, 14, 256, 256, 3, 1, 1, 1, 1, 0},      // ResNet conv4_x, explicit pad 1
     {4, 14, 14, 256, 256, 3, 1, 2, 1, 2, 0},      //   dilated 2, pad 2
     {4, 14, 14, 256, 256, 3, 1, 0, 1, 1, 1},      //   'same'
+    {1, 14, 14, 256, 512, 3, 2, 1, 1, 1, 0},      // ResNet-18 conv5_1, stride 2
+    {8, 32, 32, 64, 100, 3, 1, 1, 1, 1, 0},       // channels in no whole packets: 6 packets and 4 channels
+    {8, 32, 32, 24, 40, 3, 1, 1, 1, 1, 0},        //   1.5 and 2.5 packets
 };
 
 inline void layer_args(benchmark::internal::Benchmark* b) {
