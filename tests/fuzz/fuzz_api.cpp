@@ -42,9 +42,14 @@ class Input {
     }
   }
 
-  // Channels: as extent(small), or now and then whole packets of many (16 to 64 on each side of a layer take
-  // the wide kernels, Winograd's among them).
-  Index channels(Index small) { return byte() % 8 != 0 ? extent(small) : 16 * (1 + byte() % 4); }
+  // Channels: as extent(small), or now and then many: whole packets (16 to 64 on each side of a layer take the
+  // wide kernels, Winograd's among them), or whole packets and up to 15 more (the direct kernels' partial packets,
+  // pooling's half and quarter packets).
+  Index channels(Index small) {
+    if (byte() % 8 != 0) return extent(small);
+    const Index packets = 16 * (1 + byte() % 4);
+    return byte() % 2 == 0 ? packets : packets + 1 + byte() % 15;
+  }
 
   template <class T>
   T value(bool finite) {

@@ -814,8 +814,7 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   if (g.groups == 1 && packet_size<T> > 1 &&
       (g.n_C_prev % packet_size<T> == 0 ||
        (g.n_C_prev > packet_size<T> && takes_partial_packets<T>(g.n_C_prev, g.work()))) &&
-      g.stride_H == 1 &&
-      g.stride_W == 1 && g.pads_within_filter()) {
+      g.stride_H == 1 && g.stride_W == 1 && g.pads_within_filter()) {
     const Index e_H = g.extent_H() - 1, e_W = g.extent_W() - 1;
     const DirectGeometry pass{g.m, g.n_H, g.n_W, n_C, e_H - g.pad_top, e_H - g.pad_bottom, e_W - g.pad_left,
                               e_W - g.pad_right, g.f_H, g.f_W, 1, 1, g.dilation_H, g.dilation_W, g.n_H_prev,
