@@ -76,7 +76,7 @@ struct Tile {
   }
 
  private:
-  // Packet j of a row that starts at p.
+  // The packet at p, the j-th of its row (read on a mask when it is the last and holds `last` < n values).
   static EIGEN_ALWAYS_INLINE P load_packet(const T* p, int j, Index last) {
     if constexpr (masks) {
       if (j == CB - 1 && last < n) return load_masked(p, 0, lane_mask<T>(0, last));
