@@ -355,6 +355,38 @@ TEST(ConvBackends, ChannelsInPartialPacketsAgreeWithTheLoopPath) {
   EXPECT_EQ(compared, 54);
 }
 
+// Strided data gradients on the direct kernel, a phase of dA_prev's rows and columns at a time: strides 2 to 4 on
+// one axis or both, filters of 1 to 5 (smaller than the stride: phases of zeros), padding on one side or the other,
+// odd and even sizes; a pad one short of the filter (3 at stride 2, pad 2), whose second phase would need negative
+// padding, takes the patch matrix. Whole packets in double, a partial last packet in float.
+TEST(ConvBackends, StridedDataGradientsByPhasesAgreeWithTheLoopPath) {
+  struct Case {
+    Index f, stride_H, stride_W, top, bottom, left, right, n_H_prev, n_W_prev;
+  };
+  const Case cases[] = {{3, 2, 2, 1, 1, 1, 1, 14, 14}, {3, 2, 2, 1, 1, 1, 1, 13, 15}, {3, 2, 2, 0, 0, 0, 0, 15, 12},
+                        {1, 2, 2, 0, 0, 0, 0, 14, 13}, {2, 2, 2, 0, 1, 1, 0, 12, 11}, {5, 3, 3, 2, 2, 2, 2, 17, 16},
+                        {3, 3, 1, 0, 2, 1, 1, 16, 9},  {3, 1, 2, 2, 0, 0, 1, 9, 15},  {3, 4, 4, 1, 0, 0, 1, 18, 17},
+                        {3, 2, 2, 2, 2, 2, 2, 12, 12}, {4, 2, 3, 3, 0, 1, 2, 13, 14}};
+  int compared = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::Message() << "f " << c.f << ", strides " << c.stride_H << " x " << c.stride_W
+                                    << ", input " << c.n_H_prev << " x " << c.n_W_prev);
+    ConvParams hp;
+    hp.strides = cnnprim::Axes{c.stride_H, c.stride_W};
+    hp.padding = cnnprim::Padding{c.top, c.bottom, c.left, c.right};
+    const auto A_prev = oracle::uniform<double, 4>({2, c.n_H_prev, c.n_W_prev, 32}, 91);
+    const auto W = oracle::uniform<double, 4>({c.f, c.f, 32, 40}, 92);
+    const auto b = oracle::uniform<double, 4>({1, 1, 1, 40}, 93);
+    oracle::expect_backends_agree(A_prev, W, b, hp, 1e-12, 94);
+    const auto A_wide = oracle::uniform<float, 4>({2, c.n_H_prev, c.n_W_prev, 40}, 95);
+    const auto W_wide = oracle::uniform<float, 4>({c.f, c.f, 40, 24}, 96);
+    const auto b_wide = oracle::uniform<float, 4>({1, 1, 1, 24}, 97);
+    oracle::expect_backends_agree(A_wide, W_wide, b_wide, hp, 1e-5, 98);
+    ++compared;
+  }
+  EXPECT_EQ(compared, 11);
+}
+
 // Large enough that the Eigen path works in several chunks of output pixels.
 TEST(ConvBackends, ChunkedLargeInputMatchesLoop) {
   const auto A_prev = oracle::uniform<double, 4>({3, 40, 37, 16}, 21);

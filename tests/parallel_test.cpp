@@ -118,7 +118,7 @@ const Layer layers[] = {
     {8, 32, 32, 3, 10, 3, 1, 0, 3, 2},      // patch matrix, overlapping windows: per-image data, partial dW sums
     {8, 32, 32, 3, 10, 2, 2, 0, 2, 2},      // patch matrix, windows apart: one chunk per task
     {4, 24, 24, 16, 20, 1, 1, 0, 2, 2},     // pointwise
-    {1, 64, 64, 32, 32, 3, 2, 1, 2, 2},     // one image, strided: rows of one image shared out
+    {1, 64, 64, 32, 32, 3, 2, 1, 2, 2},     // one image, strided: data gradient by phases, rows shared out
     {1, 45, 45, 3, 8, 7, 2, 3, 2, 2},       // one image, a stem's 7x7 stride 2: data gradient in 7 row pieces
     {6, 30, 30, 5, 9, 5, 3, 2, 4, 3},       // stride between f and 1, odd sizes everywhere
     {16, 12, 12, 4, 8, 3, 1, 1, 2, 2},      // many small images
@@ -133,6 +133,7 @@ const Layer layers[] = {
     {1, 22, 18, 32, 32, 3, 1, 1, 2, 2},     // Winograd: 99 tiles, a short last register-tile step
     {2, 7, 7, 100, 100, 3, 1, 1, 2, 2},     // partial packets (100 = 6 x 16 + 4): blocks of channels, two passes
     {3, 14, 13, 24, 40, 3, 1, 1, 2, 2},     // partial packets both ways, a filter shared by pieces of rows
+    {2, 23, 21, 16, 24, 5, 3, 2, 2, 2},     // data gradient in 3 x 3 phases of 2 or 1 taps
 };
 
 template <class T>
@@ -167,8 +168,8 @@ TYPED_TEST(ThreadCounts, EveryThreadCountGivesTheSameBits) {
 TYPED_TEST(ThreadCounts, ThreadedEigenPathAgreesWithTheLoopPath) {
   using T = TypeParam;
   Eigen::ThreadPool pool(2);
-  for (const Layer& s : {layers[0], layers[2], layers[5], layers[10], layers[11], layers[12], layers[13], layers[19],
-                         layers[20], layers[21]}) {
+  for (const Layer& s : {layers[0], layers[2], layers[5], layers[7], layers[10], layers[11], layers[12], layers[13],
+                         layers[19], layers[20], layers[21], layers[22]}) {
     const auto eigen = run<T>(s, cnnprim::Threads(pool, 3));
     const auto loop = run<T>(s, cnnprim::Threads::calling_thread(), Backend::Loop);
     const double tolerance = oracle::tolerance<T>();

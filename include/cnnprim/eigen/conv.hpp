@@ -7,8 +7,9 @@
 //   a partial last one: takes_partial_packets), P is never formed. A register tile
 //   (tile.hpp) multiplies windows of a zero-padded image straight into Z, dW is accumulated from the image
 //   and dZ row by row, and at stride 1 dA_prev is the convolution of the padded dZ with the flipped,
-//   transposed filter. A 3x3 pass at stride 1 over 32 or more channels takes Winograd's F(2x2, 3x3)
-//   instead (winograd.hpp), on the same register tile.
+//   transposed filter (at stride s, one such convolution per phase of dA_prev's rows and columns, with the
+//   phase's taps of the filter: backward_data_by_phases). A 3x3 pass at stride 1 over 32 or more channels
+//   takes Winograd's F(2x2, 3x3) instead (winograd.hpp), on the same register tile.
 // - Patch matrix: otherwise P is built a chunk of rows at a time (im2col) in a buffer of bounded size and
 //   multiplied with Eigen's GEMM (a small layer's, with small_product); dP is scattered back onto dA_prev (col2im).
 // - Window rows: with one output channel and no padding, W is a single window, and each pass works on the
@@ -802,9 +803,65 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
   });
 }
 
+// One phase of a strided layer's data gradient along one axis: the elements y of dA_prev whose padded index
+// y + pad is `phase` modulo the stride, y = first, first + stride, ... (count of them). They take only W's taps
+// phase, phase + stride, ... (taps of them), and each is a stride-1 sum over dZ padded by `before` (and
+// `after`, enough to cover the last).
+struct AxisPhase {
+  Index first, count, taps, before, after;
+
+  static AxisPhase of(Index phase, Index n_prev, Index n_out, Index f, Index stride, Index pad) {
+    AxisPhase p{};
+    p.first = ((phase - pad) % stride + stride) % stride;
+    p.count = p.first < n_prev ? (n_prev - 1 - p.first) / stride + 1 : 0;
+    p.taps = phase < f ? (f - 1 - phase) / stride + 1 : 0;
+    p.before = p.taps - 1 - (p.first + pad - phase) / stride;
+    p.after = std::max<Index>(0, p.count + p.taps - 1 - p.before - n_out);
+    return p;
+  }
+};
+
+// dA_prev at stride > 1 (dilation 1) on the direct kernel, one phase (py, px) of its rows and columns at a time
+// (AxisPhase): a stride-1 data gradient of dZ by the phase's taps of W, flipped, into scratch memory, then copied
+// to the phase's elements, so that each element of dA_prev is written once. Phases that take no tap (a filter
+// smaller than the stride) are zeros. False, with nothing written, when a phase's padding would be negative
+// (a pad near the filter's extent), which the direct kernel cannot take.
+template <class T>
+bool backward_data_by_phases(const T* dZ, const T* W, const ConvGeometry& g, T* dA_prev, Threads threads) {
+  const auto row = [&](Index py) { return AxisPhase::of(py, g.n_H_prev, g.n_H, g.f_H, g.stride_H, g.pad_top); };
+  const auto column = [&](Index px) { return AxisPhase::of(px, g.n_W_prev, g.n_W, g.f_W, g.stride_W, g.pad_left); };
+  const auto takes = [](const AxisPhase& p) { return p.count > 0 && p.taps > 0; };
+  // (Phases from the filter's extent on take no tap: a stride near the integer limits is never counted out.)
+  const Index phases_H = std::min(g.stride_H, g.f_H), phases_W = std::min(g.stride_W, g.f_W);
+  for (Index py = 0; py < phases_H; ++py)
+    if (takes(row(py)) && row(py).before < 0) return false;
+  for (Index px = 0; px < phases_W; ++px)
+    if (takes(column(px)) && column(px).before < 0) return false;
+  const Index C = g.n_C_prev;
+  if (phases_H < g.stride_H || phases_W < g.stride_W) std::fill_n(dA_prev, g.m * g.n_H_prev * g.n_W_prev * C, T(0));
+  for (Index py = 0; py < phases_H; ++py)
+    for (Index px = 0; px < phases_W; ++px) {
+      const AxisPhase r = row(py), c = column(px);
+      if (!takes(r) || !takes(c)) continue;
+      const DirectGeometry pass{g.m, g.n_H, g.n_W, g.n_C, r.before, r.after, c.before, c.after, r.taps, c.taps, 1, 1,
+                                1, 1, r.count, c.count, C};
+      const DirectFilter<T> filter{W, true, py, px, g.stride_H, g.stride_W, g.f_W};
+      T* const phase = scratch<T, Scratch::Phase>(static_cast<std::size_t>(g.m * r.count * c.count * C));
+      direct_conv<T, packet_size<T>>(dZ, pass, filter, nullptr, Activation::none(), phase, threads);
+      parallel_for(threads, g.m * r.count, double(g.m * r.count * c.count * C), [&](Index task) {
+        const Index i = task / r.count, y = r.first + task % r.count * g.stride_H;
+        T* to = dA_prev + ((i * g.n_H_prev + y) * g.n_W_prev + c.first) * C;
+        const T* from = phase + task * c.count * C;
+        for (Index x = 0; x < c.count; ++x, to += g.stride_W * C, from += C) std::copy_n(from, C, to);
+      });
+    }
+  return true;
+}
+
 /// dA_prev = col2im(dZ W_mat^T): by the depthwise kernel for depthwise layers, by the window-row kernel for one
 /// output channel, by the direct kernel when n_C_prev fills whole packets (or more than one and a partial last
-/// one) at stride 1 and pad < the filter's extent, otherwise a chunk of output pixels at a time. Where windows
+/// one) and pad < the filter's extent (at stride > 1 undilated, by phases), otherwise a chunk of output pixels at a
+/// time. Where windows
 /// overlap, each task takes one image (its chunks add onto the same dA_prev rows in order); otherwise each task
 /// takes one chunk.
 template <class T>
@@ -826,10 +883,11 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
   // (Channels that fill only half or quarter packets, as in the forum thread's 4, took twice as long this way as
   // by the patch matrix, and fewer than a packet of them in a partial packet as long or longer: 10 channels
   // 1.27 against 1.11 ms.)
-  if (g.groups == 1 && packet_size<T> > 1 &&
-      (g.n_C_prev % packet_size<T> == 0 ||
-       (g.n_C_prev > packet_size<T> && takes_partial_packets<T>(g.n_C_prev, g.work()))) &&
-      g.stride_H == 1 && g.stride_W == 1 && g.pads_within_filter()) {
+  const bool direct = g.groups == 1 && packet_size<T> > 1 &&
+                      (g.n_C_prev % packet_size<T> == 0 ||
+                       (g.n_C_prev > packet_size<T> && takes_partial_packets<T>(g.n_C_prev, g.work()))) &&
+                      g.pads_within_filter();
+  if (direct && g.stride_H == 1 && g.stride_W == 1) {
     const Index e_H = g.extent_H() - 1, e_W = g.extent_W() - 1;
     const DirectGeometry pass{g.m, g.n_H, g.n_W, n_C, e_H - g.pad_top, e_H - g.pad_bottom, e_W - g.pad_left,
                               e_W - g.pad_right, g.f_H, g.f_W, 1, 1, g.dilation_H, g.dilation_W, g.n_H_prev,
@@ -842,6 +900,10 @@ void conv_backward_data(TensorView<const T> dZ, TensorView<const T> W, const Con
       direct_conv<T, packet_size<T>>(dZ.data(), pass, flipped, nullptr, Activation::none(), dA_prev.data(), threads);
       return;
     }
+  } else if (direct && g.dilation_H == 1 && g.dilation_W == 1 && g.work() > small_work &&
+             is_finite(largest_magnitude(W.data(), W.size())) &&
+             backward_data_by_phases(dZ.data(), W.data(), g, dA_prev.data(), threads)) {
+    return;
   }
   const ConstMatrixMap<T> W_mat(W.data(), K, n_C);
   const ConstMatrixMap<T> dZ_mat(dZ.data(), g.pixels(), n_C);

@@ -23,11 +23,21 @@ struct DirectGeometry {
 
 // The filter of a direct convolution pass, in HWIO layout: W itself, or for the backward data pass W flipped
 // in space with its channel axes swapped (tap (kh, kw), input channel k of dZ, output channel c of dA_prev is
-// W(f_H-1-kh, f_W-1-kw, c, k)).
+// W(f_H-1-kh, f_W-1-kw, c, k)). A flipped filter may take a sub-grid of W's taps, those of one phase of a strided
+// layer: W's rows row0, row0 + step_H, ... and columns column0, column0 + step_W, ... of its W_f_W columns (0: the
+// pass's f_W), so that tap (kh, kw) is W(row0 + (f_H-1-kh) step_H, column0 + (f_W-1-kw) step_W, c, k).
 template <class T>
 struct DirectFilter {
   const T* W;
   bool flipped;
+  Index row0 = 0, column0 = 0, step_H = 1, step_W = 1, W_f_W = 0;
+
+  // W's tap that the pass's tap (kh * f_W + kw) reads.
+  Index source_tap(const DirectGeometry& g, Index tap) const {
+    if (!flipped) return tap;
+    const Index j = g.f_H - 1 - tap / g.f_W, l = g.f_W - 1 - tap % g.f_W;
+    return (row0 + j * step_H) * (W_f_W != 0 ? W_f_W : g.f_W) + column0 + l * step_W;
+  }
 
   // Copies output channels [c0, c0 + width) to `block`, f_H * f_W * n_in rows of `stride` >= width values, zeros
   // after the first width (the lanes of a last packet past the channels): a tile then reads each filter row's
@@ -40,7 +50,7 @@ struct DirectFilter {
     for (Index tap = 0; tap < taps; ++tap) {
       T* const rows = block + tap * g.n_in * stride;
       if (flipped) {
-        transpose(W + ((taps - 1 - tap) * g.n_out + c0) * g.n_in, width, g.n_in, rows, stride);
+        transpose(W + (source_tap(g, tap) * g.n_out + c0) * g.n_in, width, g.n_in, rows, stride);
       } else {
         for (Index r = 0; r < g.n_in; ++r)
           copy_streaming<Stream>(W + (tap * g.n_in + r) * g.n_out + c0, width, rows + r * stride);
@@ -60,7 +70,7 @@ struct DirectFilter {
     using Square = Eigen::Matrix<T, int{n}, int{n}, Eigen::RowMajor>;
     using Stride = Eigen::OuterStride<>;
     Eigen::Map<Square> result(to);
-    result = Eigen::Map<const Square, 0, Stride>(W + ((g.f_H * g.f_W - 1 - tap) * g.n_out + c0) * g.n_in + r0,
+    result = Eigen::Map<const Square, 0, Stride>(W + (source_tap(g, tap) * g.n_out + c0) * g.n_in + r0,
                                                  Stride(g.n_in)).transpose();
   }
 

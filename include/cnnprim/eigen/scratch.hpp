@@ -25,6 +25,7 @@ enum class Scratch {
   WindowShares,
   WideOperand,
   WideResult,
+  Phase,
   Count
 };
 
