@@ -358,7 +358,7 @@ TEST(ConvBackends, ChannelsInPartialPacketsAgreeWithTheLoopPath) {
 // Strided data gradients on the direct kernel, a phase of dA_prev's rows and columns at a time: strides 2 to 4 on
 // one axis or both, filters of 1 to 5 (smaller than the stride: phases of zeros), padding on one side or the other,
 // odd and even sizes; a pad one short of the filter (3 at stride 2, pad 2), whose second phase would need negative
-// padding, takes the patch matrix. Whole packets in double, a partial last packet in float.
+// padding, takes the patch matrix. Whole packets in double, a partial last packet in float; a batch in groups.
 TEST(ConvBackends, StridedDataGradientsByPhasesAgreeWithTheLoopPath) {
   struct Case {
     Index f, stride_H, stride_W, top, bottom, left, right, n_H_prev, n_W_prev;
@@ -385,6 +385,11 @@ TEST(ConvBackends, StridedDataGradientsByPhasesAgreeWithTheLoopPath) {
     ++compared;
   }
   EXPECT_EQ(compared, 11);
+  // A batch whose phases exceed the 4 MiB of scratch memory they may take: images three at a time, then two.
+  const auto A_prev = oracle::uniform<double, 4>({5, 46, 46, 256}, 99);
+  const auto W = oracle::uniform<double, 4>({3, 3, 256, 16}, 100);
+  const auto b = oracle::uniform<double, 4>({1, 1, 1, 16}, 101);
+  oracle::expect_backends_agree(A_prev, W, b, {2, 1}, 1e-12, 102);
 }
 
 // Large enough that the Eigen path works in several chunks of output pixels.

@@ -216,22 +216,27 @@ TEST_P(Limits, HugePoolStrideReturnsAtOnce) {
   }
 }
 
-// Strides near the limits with one output column: nothing multiplies them out of range.
+// Strides near the limits with one output column: nothing multiplies them out of range. The wider layer, padded,
+// takes the direct kernel's data gradient by phases, whose first elements lie a stride minus the pad away.
 TEST_P(Limits, StrideNearTheIntegerLimit) {
-  for (Index stride : {Index{1} << 59, Index{1} << 62, std::numeric_limits<Index>::max()}) {
-    SCOPED_TRACE(stride);
-    const auto A_prev = oracle::uniform<float, 4>({2, 3, 3, 16}, 5);
-    const auto W = oracle::uniform<float, 4>({2, 2, 16, 16}, 6);
-    const auto b = oracle::uniform<float, 4>({1, 1, 1, 16}, 7);
-    const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, {stride, 0}, GetParam());
-    ASSERT_EQ(Z.shape(), (std::array<Index, 4>{2, 1, 1, 16}));
-    EXPECT_TRUE(oracle::near(Z, oracle::conv_forward(A_prev, W, b, stride, 0), 1e-5));
-    const auto dZ = oracle::uniform<float, 4>(Z.shape(), 8);
-    const auto g = cnnprim::conv_backward(dZ, cache, GetParam());
-    const auto expected = oracle::conv_backward(dZ, A_prev, W, stride, 0);
-    EXPECT_TRUE(oracle::near(g.dA_prev, expected.dA_prev, 1e-5));
-    EXPECT_TRUE(oracle::near(g.dW, expected.dW, 1e-5));
-  }
+  struct Layer {
+    Index n_H_prev, f, channels, pad;
+  };
+  for (const Layer& s : {Layer{3, 2, 16, 0}, Layer{5, 3, 64, 1}})
+    for (Index stride : {Index{1} << 59, Index{1} << 62, std::numeric_limits<Index>::max()}) {
+      SCOPED_TRACE(::testing::Message() << "stride " << stride << ", channels " << s.channels);
+      const auto A_prev = oracle::uniform<float, 4>({2, s.n_H_prev, s.n_H_prev, s.channels}, 5);
+      const auto W = oracle::uniform<float, 4>({s.f, s.f, s.channels, s.channels}, 6);
+      const auto b = oracle::uniform<float, 4>({1, 1, 1, s.channels}, 7);
+      const auto [Z, cache] = cnnprim::conv_forward(A_prev, W, b, {stride, s.pad}, GetParam());
+      ASSERT_EQ(Z.shape(), (std::array<Index, 4>{2, 1, 1, s.channels}));
+      EXPECT_TRUE(oracle::near(Z, oracle::conv_forward(A_prev, W, b, stride, s.pad), 1e-5));
+      const auto dZ = oracle::uniform<float, 4>(Z.shape(), 8);
+      const auto g = cnnprim::conv_backward(dZ, cache, GetParam());
+      const auto expected = oracle::conv_backward(dZ, A_prev, W, stride, s.pad);
+      EXPECT_TRUE(oracle::near(g.dA_prev, expected.dA_prev, 1e-5));
+      EXPECT_TRUE(oracle::near(g.dW, expected.dW, 1e-5));
+    }
 }
 
 // Work and memory follow the output and the input a window touches, not the pad.

@@ -14,8 +14,8 @@
 //   multiplied with Eigen's GEMM (a small layer's, with small_product); dP is scattered back onto dA_prev (col2im).
 // - Window rows: with one output channel and no padding, W is a single window, and each pass works on the
 //   window rows of A_prev and W directly (one_output_channel).
-// Temporaries are one padded image, a packed or flipped filter and one chunk of P: memory does not grow with
-// the batch.
+// Temporaries are one padded image, a packed or flipped filter, one chunk of P and a strided data gradient's phase
+// of up to 4 MiB of images: memory does not grow with the batch.
 #pragma once
 
 #include <algorithm>
@@ -810,11 +810,14 @@ void conv_forward(TensorView<const T> A_prev, TensorView<const T> W, const T* b,
 struct AxisPhase {
   Index first, count, taps, before, after;
 
+  // (A stride near the integer limits is never added to: first may be near it, and then there is no element.)
   static AxisPhase of(Index phase, Index n_prev, Index n_out, Index f, Index stride, Index pad) {
     AxisPhase p{};
-    p.first = ((phase - pad) % stride + stride) % stride;
+    const Index remainder = (phase - pad) % stride;
+    p.first = remainder < 0 ? remainder + stride : remainder;
     p.count = p.first < n_prev ? (n_prev - 1 - p.first) / stride + 1 : 0;
     p.taps = phase < f ? (f - 1 - phase) / stride + 1 : 0;
+    if (p.count == 0 || p.taps == 0) return p;
     p.before = p.taps - 1 - (p.first + pad - phase) / stride;
     p.after = std::max<Index>(0, p.count + p.taps - 1 - p.before - n_out);
     return p;
@@ -839,22 +842,29 @@ bool backward_data_by_phases(const T* dZ, const T* W, const ConvGeometry& g, T* 
     if (takes(column(px)) && column(px).before < 0) return false;
   const Index C = g.n_C_prev;
   if (phases_H < g.stride_H || phases_W < g.stride_W) std::fill_n(dA_prev, g.m * g.n_H_prev * g.n_W_prev * C, T(0));
-  for (Index py = 0; py < phases_H; ++py)
-    for (Index px = 0; px < phases_W; ++px) {
-      const AxisPhase r = row(py), c = column(px);
-      if (!takes(r) || !takes(c)) continue;
-      const DirectGeometry pass{g.m, g.n_H, g.n_W, g.n_C, r.before, r.after, c.before, c.after, r.taps, c.taps, 1, 1,
-                                1, 1, r.count, c.count, C};
-      const DirectFilter<T> filter{W, true, py, px, g.stride_H, g.stride_W, g.f_W};
-      T* const phase = scratch<T, Scratch::Phase>(static_cast<std::size_t>(g.m * r.count * c.count * C));
-      direct_conv<T, packet_size<T>>(dZ, pass, filter, nullptr, Activation::none(), phase, threads);
-      parallel_for(threads, g.m * r.count, double(g.m * r.count * c.count * C), [&](Index task) {
-        const Index i = task / r.count, y = r.first + task % r.count * g.stride_H;
-        T* to = dA_prev + ((i * g.n_H_prev + y) * g.n_W_prev + c.first) * C;
-        const T* from = phase + task * c.count * C;
-        for (Index x = 0; x < c.count; ++x, to += g.stride_W * C, from += C) std::copy_n(from, C, to);
-      });
-    }
+  // Images a few at a time, so that a phase's scratch memory stays within 4 MiB (or one image's phase).
+  const Index image_phase = ceil_div(g.n_H_prev, g.stride_H) * ceil_div(g.n_W_prev, g.stride_W) * C;
+  const Index images = std::max<Index>(1, (Index{4} << 20) / static_cast<Index>(sizeof(T)) / image_phase);
+  for (Index i0 = 0; i0 < g.m; i0 += images) {
+    const Index m = std::min(images, g.m - i0);
+    for (Index py = 0; py < phases_H; ++py)
+      for (Index px = 0; px < phases_W; ++px) {
+        const AxisPhase r = row(py), c = column(px);
+        if (!takes(r) || !takes(c)) continue;
+        const DirectGeometry pass{m, g.n_H, g.n_W, g.n_C, r.before, r.after, c.before, c.after, r.taps, c.taps, 1, 1,
+                                  1, 1, r.count, c.count, C};
+        const DirectFilter<T> filter{W, true, py, px, g.stride_H, g.stride_W, g.f_W};
+        T* const phase = scratch<T, Scratch::Phase>(static_cast<std::size_t>(m * r.count * c.count * C));
+        direct_conv<T, packet_size<T>>(dZ + i0 * g.n_H * g.n_W * g.n_C, pass, filter, nullptr, Activation::none(),
+                                       phase, threads);
+        parallel_for(threads, m * r.count, double(m * r.count * c.count * C), [&](Index task) {
+          const Index i = i0 + task / r.count, y = r.first + task % r.count * g.stride_H;
+          T* const to = dA_prev + (i * g.n_H_prev + y) * g.n_W_prev * C;
+          const T* const from = phase + task * c.count * C;
+          for (Index x = 0; x < c.count; ++x) std::copy_n(from + x * C, C, to + (c.first + x * g.stride_W) * C);
+        });
+      }
+  }
   return true;
 }
 
