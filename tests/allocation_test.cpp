@@ -125,14 +125,14 @@ cnnprim::PoolParams padded_pooling() {
 
 template <class T>
 void expect_steady_state_allocates_nothing(Backend backend) {
-  // The direct kernels (channels fill packets) and the patch-matrix path, strided, padded, pointwise, and
-  // with a filter matrix larger than one product may take.
+  // The direct kernels (channels fill packets; a strided data gradient by phases) and the patch-matrix path,
+  // strided, padded, pointwise, and with a filter matrix larger than one product may take.
   Layer<T> layers[] = {
       Layer<T>({2, 9, 11, 16}, 3, 32, {1, 1}, {2, 2}), Layer<T>({3, 8, 7, 3}, 3, 5, {2, 2}, {2, 1}),
       Layer<T>({1, 6, 6, 4}, 1, 6, {1, 0}, {3, 3}),    Layer<T>({2, 40, 40, 8}, 3, 5, {1, 1}, {2, 2}),
       Layer<T>({4, 30, 30, 6}, 1, 7, {1, 0}, {2, 2}),  Layer<T>({1, 12, 12, 64}, 3, 30, {1, 1}, {2, 2}),
       Layer<T>({2, 12, 12, 32}, 3, 32, depthwise(), padded_pooling()),
-      Layer<T>({2, 10, 10, 8}, 3, 16, grouped(), padded_pooling())};
+      Layer<T>({2, 10, 10, 8}, 3, 16, grouped(), padded_pooling()), Layer<T>({2, 14, 14, 32}, 3, 48, {2, 1}, {2, 2})};
   for (auto& layer : layers) layer.step(backend);  // scratch memory grows to what these shapes need
   const long before = allocations.load();
   const int eigen_before = eigen_failed_checks;
