@@ -397,6 +397,51 @@ TEST(PoolBackends, LoopAndEigenAgreeOnLargeInput) {
   }
 }
 
+// Rows whose channels fill no block of packets pool several alike windows side by side, their last few channels as
+// one masked packet where masked lanes exist (forward); each window keeps its own NaN, infinities, ties and argmax.
+// Channel counts on both sides of each packet width (SSE to AVX-512, float and double), windows inside the image,
+// clipped by padding and at a row's end past the last block; the values and argmax are the Loop path's, bit for bit.
+template <class T>
+void expect_windows_side_by_side_match_the_loop_path() {
+  const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+  cnnprim::PoolParams padded{3, 2};
+  padded.padding = cnnprim::Padding{1, 1, 1, 1};
+  padded.ceil_mode = true;
+  unsigned seed = 40;
+  for (Index C : {1, 2, 3, 5, 7, 8, 9, 12, 16, 17, 24, 31, 33, 63, 65})
+    for (const cnnprim::PoolParams& hp : {cnnprim::PoolParams{2, 2}, cnnprim::PoolParams{3, 1}, padded}) {
+      SCOPED_TRACE(testing::Message() << C << " channels, window " << hp.f << ", stride " << hp.stride);
+      auto A_prev = oracle::uniform<T, 4>({2, 5, 19, C}, ++seed);
+      for (Index k = 0; k < A_prev.size(); k += 5) A_prev.data()[k] = std::round(A_prev.data()[k]);  // ties
+      A_prev(0, 1, 5, C - 1) = nan;  // the last channel: the masked packet's
+      A_prev(0, 0, 8, 0) = -inf;     // infinities of both signs in one window, no NaN
+      A_prev(0, 1, 9, 0) = inf;
+      A_prev(0, 1, 14, C / 2) = nan;
+      A_prev(0, 0, 15, C / 2) = nan;  // two NaNs: the first wins
+      for (Index r = 2; r < 4; ++r)
+        for (Index s = 10; s < 12; ++s)
+          for (Index c = 0; c < C; ++c) A_prev(1, r, s, c) = -inf;
+      for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {  // (the first form's Max also finds the argmax)
+        const auto expected = cnnprim::pool_forward(A_prev, hp, mode, Backend::Loop).A;
+        Tensor<T> A(expected.shape());
+        cnnprim::pool_forward(A_prev, hp, mode, A, Backend::Eigen);
+        EXPECT_TRUE(oracle::near(A, expected, 0.0));
+      }
+      const auto expected = cnnprim::pool_forward(A_prev, hp, PoolMode::Max, Backend::Loop).A;
+      Tensor<T> A(expected.shape()), A_loop(expected.shape());
+      Tensor<std::uint8_t> argmax(expected.shape()), argmax_loop(expected.shape());
+      cnnprim::max_pool_forward(A_prev, hp, A, argmax, Backend::Eigen);
+      cnnprim::max_pool_forward(A_prev, hp, A_loop, argmax_loop, Backend::Loop);
+      EXPECT_TRUE(oracle::near(A, expected, 0.0));
+      EXPECT_TRUE(std::equal(argmax.data(), argmax.data() + argmax.size(), argmax_loop.data()));
+    }
+}
+
+TEST(PoolBackends, WindowsSideBySideMatchTheLoopPath) {
+  expect_windows_side_by_side_match_the_loop_path<float>();
+  expect_windows_side_by_side_match_the_loop_path<double>();
+}
+
 // Passes too large to stay in cache (A_prev and A over 16 MiB) ask for A_prev ahead of their windows and, with
 // AVX-512, store their outputs past the caches. The values are the Loop path's, and the bits those of the same
 // call into memory not 64-byte aligned (stored as usual) and of two threads.

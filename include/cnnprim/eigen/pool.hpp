@@ -89,6 +89,8 @@ class WindowRow {
   }
   // The average's divisor (params.hpp's rule): a window inside the image holds f_H * f_W elements either way.
   double divisor(Index w) const { return inside(w) ? double(g_.f_H * g_.f_W) : g_.divisor(h_, w); }
+  // How many windows from w on are inside the image: alike, stride_W * n_C elements apart.
+  Index alike_from(Index w) const { return inside(w) ? inside_end_ - w : 0; }
 
  private:
   bool inside(Index w) const { return w >= inside_begin_ && w < inside_end_; }
@@ -98,6 +100,20 @@ class WindowRow {
   Index origin_ = 0;                          // the offset of the first of them
 };
 
+// Windows reduced side by side: a block of P windows of a row and `packets` packets of channels, register u holding
+// packet u % packets of window u / packets, windows `pitch` elements apart (in A_prev; n_C in A). With fewer
+// channels than a block of packets, a window alone gives too few independent reductions to hide their latency and
+// the NaN test that ends them (a (64, 28, 28, 16) max pooling spent a quarter of its time in that test).
+template <int P, class Packets>
+struct SideBySide {
+  static constexpr int packets = Packets::value, registers = P * packets;
+  Index pitch;
+  template <Index step>
+  EIGEN_ALWAYS_INLINE Index at(int u) const { return u / packets * pitch + u % packets * step; }
+};
+// Windows reduced side by side in a row whose channels fill no block of packets (the rest of the row, and any row
+// with more channels, one window at a time).
+constexpr int side_by_side = tile_packets;
 // detail::replaces_max, on one channel or on every lane of a packet.
 template <class V>
 EIGEN_ALWAYS_INLINE auto wins(const V& x, const V& best) {
@@ -119,19 +135,20 @@ EIGEN_ALWAYS_INLINE bool may_hold_nan(const V* sum) {
 // argmax[u] its window position (a T, exact below 2^digits).
 // A running argmax without NaN checks and a sum that turns NaN if any value is NaN (or if infinities of both
 // signs meet); only then is the packet scanned again with the NaN rule.
-template <int U, class V, class T>
+// With `windows`, U registers of windows side by side.
+template <int U, class V, class T, class Block = SideBySide<1, Int<U>>>
 EIGEN_ALWAYS_INLINE void window_argmax(const PoolGeometry& g, const T* window, const Window& pixels, V* best,
-                                       V* argmax) {
+                                       V* argmax, Block windows = {0}) {
   constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
   V sum[std::size_t{U}];
   unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-    best[u] = sum[u] = load<V>(window + u * step);
+    best[u] = sum[u] = load<V>(window + windows.template at<step>(u));
     argmax[u] = constant<V>(T(0));
   });
   for_each_element<2>(g, pixels, [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
     const V position = constant<V>(static_cast<T>(k));
     unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-      const V x = load<V>(window + offset + u * step);
+      const V x = load<V>(window + offset + windows.template at<step>(u));
       argmax[u] = select_less(best[u], x, position, argmax[u]);
       best[u] = maximum(best[u], x);
       sum[u] = add(sum[u], x);
@@ -141,9 +158,10 @@ EIGEN_ALWAYS_INLINE void window_argmax(const PoolGeometry& g, const T* window, c
   unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
     if (!has_nan(sum[u])) return;
     // (In locals: a reference to best[u] in the rare path's loop would keep every packet of best in memory.)
-    V first = load<V>(window + u * step), first_position = constant<V>(T(0));
+    const T* const start = window + windows.template at<step>(u);
+    V first = load<V>(start), first_position = constant<V>(T(0));
     for_each_element<0>(g, pixels, [&](Index k, Index offset) {
-      const V x = load<V>(window + offset + u * step);
+      const V x = load<V>(start + offset);
       const auto won = wins(x, first);
       first = select(won, x, first);
       first_position = select(won, constant<V>(static_cast<T>(k)), first_position);
@@ -178,52 +196,120 @@ EIGEN_ALWAYS_INLINE void prefetch_ahead(const T* A_prev, const PoolGeometry& g, 
     for (Index c = first_new; c < end; c += line) prefetch(ahead + r * g.n_W_prev * g.n_C + c);
 }
 
-// Row h of image i of A = max (Max) or mean over each window, a block of channel packets at a time, asking for
-// A_prev ahead when Ahead and storing past the caches when Stream. (Not inlined into the task: in a function of
-// its own the window's offsets stay in registers.)
+template <class T>
+constexpr Index channel_block = tile_packets * packet_size<T>;
+
+// Calls body(c, piece, Int<1>()) over n_C channels that fill no block of packets: one packet at a time (whole, half,
+// quarter) and the last few channels as one masked packet where masked lanes exist (3 channels as single values
+// pooled 3.5x as slowly as 16; 8 channels as a masked whole packet, 1.6x as slowly as a half packet).
+template <class T, class Body>
+EIGEN_ALWAYS_INLINE void for_each_narrow_piece(Index n_C, Body body) {
+  constexpr Index quarter = lanes(decltype(half_packet(half_packet(Packet<T>())))());
+  const Index rest = has_masked_lanes<T> ? n_C % quarter : 0;
+  for_each_part<T>(n_C - rest, [&](Index c, auto part) CNNPRIM_INLINE_LAMBDA { body(c, part, Int<1>()); });
+  if constexpr (has_masked_lanes<T>) {
+    if (rest > 0) body(n_C - rest, Tail<T>{rest}, Int<1>());
+  }
+}
+// Calls body(c, piece, Int<U>()) over a pixel's channels: U packets at a time (for_each_channel_block), or as
+// for_each_narrow_piece when they fill no block of packets.
+template <class T, class Body>
+EIGEN_ALWAYS_INLINE void for_each_channel_piece(Index n_C, Body body) {
+  if (n_C < channel_block<T>) for_each_narrow_piece<T>(n_C, body);
+  else for_each_channel_block<T>(n_C, body);
+}
+// The packet type of a piece, and whether it is a Tail.
+template <class V>
+struct PiecePacket {
+  using type = V;
+  static constexpr bool tail = false;
+};
+template <class T>
+struct PiecePacket<Tail<T>> {
+  using type = Packet<T>;
+  static constexpr bool tail = true;
+};
+
+// Windows w, ..., w + P - 1 of A = max (Max) or mean over each window (all alike when P > 1: `pixels` is the first),
+// storing past the caches when Stream.
+template <bool Max, bool Stream, int P, class T>
+EIGEN_ALWAYS_INLINE void pool_windows(const PoolGeometry& g, const T* window, const Window& pixels, T window_size,
+                                      T* A_pixel) {
+  const auto pool = [&](Index c, auto piece, auto packets) CNNPRIM_INLINE_LAMBDA {
+    using Piece = PiecePacket<decltype(piece)>;
+    using V = typename Piece::type;
+    using Block = SideBySide<P, decltype(packets)>;
+    constexpr int U = Block::registers;
+    constexpr Index step = is_scalar_v<decltype(piece)> ? 1 : packet_size<T>;
+    const Block input{g.stride_W * g.n_C}, output{g.n_C};
+    const T* const base = window + c;
+    V result[std::size_t{U}], sum[std::size_t{U}];
+    unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
+      result[u] = sum[u] = load_piece(base + input.template at<step>(u), piece);
+    });
+    for_each_element(g, pixels, [&](Index, Index offset) CNNPRIM_INLINE_LAMBDA {
+      unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
+        const V x = load_piece(base + offset + input.template at<step>(u), piece);
+        if constexpr (Max) result[u] = maximum(result[u], x);
+        sum[u] = add(sum[u], x);
+      });
+    });
+    bool nan_possible = false;
+    if constexpr (Max) nan_possible = may_hold_nan<U>(sum);
+    unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
+      if constexpr (Max) {
+        // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
+        // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
+        if (nan_possible && has_nan(sum[u])) {
+          const T* const first = base + input.template at<step>(u);
+          V max = load_piece(first, piece);  // (a local, as in window_argmax)
+          for_each_element<0>(g, pixels, [&](Index, Index offset) {
+            max = nan_propagating_max(max, load_piece(first + offset, piece));
+          });
+          result[u] = max;
+        }
+      } else {
+        result[u] = divide(sum[u], constant<V>(window_size));
+      }
+      T* const to = A_pixel + c + output.template at<step>(u);
+      if constexpr (Piece::tail) store_piece(to, result[u], piece);
+      else store_streaming<Stream>(to, result[u]);
+    });
+  };
+  if constexpr (P > 1) for_each_narrow_piece<T>(g.n_C, pool);
+  else for_each_channel_piece<T>(g.n_C, pool);
+}
+
+// Calls visit(w, Int<P>()) for the windows w, ..., w + P - 1 of a row: side_by_side alike windows at a time where
+// the channels fill no block of packets, else one. (Ending a row's last block at its last alike window, over windows
+// of the block before, saved nothing measurable over taking the few left one at a time.)
+template <class T, class Visit>
+EIGEN_ALWAYS_INLINE void for_each_window_block(const PoolGeometry& g, const WindowRow& windows, Visit visit) {
+  const bool narrow = g.n_C < channel_block<T>;
+  for (Index w = 0; w < g.n_W;) {
+    if (narrow && windows.alike_from(w) >= side_by_side) {
+      visit(w, Int<side_by_side>());
+      w += side_by_side;
+    } else {
+      visit(w, Int<1>());
+      ++w;
+    }
+  }
+}
+
+// Row h of image i of A = max (Max) or mean over each window, asking for A_prev ahead when Ahead and storing past
+// the caches when Stream. (Not inlined into the task: in a function of its own the window's offsets stay in
+// registers.)
 template <bool Max, bool Ahead, bool Stream, class T>
 EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A) {
   const WindowRow windows(g, i, h);
-  for (Index w = 0; w < g.n_W; ++w) {
+  for_each_window_block<T>(g, windows, [&](Index w, auto windows_side_by_side) CNNPRIM_INLINE_LAMBDA {
+    constexpr int P = decltype(windows_side_by_side)::value;
+    if constexpr (Ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
     const Window pixels = windows.window(w);
-    const T* window = A_prev + pixels.origin;
-    const T window_size = static_cast<T>(windows.divisor(w));
-    T* A_pixel = A + pixel_offset(g, i, h, w);
-    if constexpr (Ahead) prefetch_ahead(A_prev, g, i, h, w);
-    for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
-      using V = decltype(lanes);
-      constexpr int U = packets;
-      constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
-      const T* const base = window + c;
-      V result[std::size_t{U}], sum[std::size_t{U}];
-      unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA { result[u] = sum[u] = load<V>(base + u * step); });
-      for_each_element(g, pixels, [&](Index, Index offset) CNNPRIM_INLINE_LAMBDA {
-        unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-          const V x = load<V>(base + offset + u * step);
-          if constexpr (Max) result[u] = maximum(result[u], x);
-          sum[u] = add(sum[u], x);
-        });
-      });
-      bool nan_possible = false;
-      if constexpr (Max) nan_possible = may_hold_nan<U>(sum);
-      unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-        if constexpr (Max) {
-          // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
-          // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
-          if (nan_possible && has_nan(sum[u])) {
-            V max = load<V>(base + u * step);  // (a local, as in window_argmax)
-            for_each_element<0>(g, pixels, [&](Index, Index offset) {
-              max = nan_propagating_max(max, load<V>(base + offset + u * step));
-            });
-            result[u] = max;
-          }
-        } else {
-          result[u] = divide(sum[u], constant<V>(window_size));
-        }
-        store_streaming<Stream>(A_pixel + c + u * step, result[u]);
-      });
-    });
-  }
+    pool_windows<Max, Stream, P>(g, A_prev + pixels.origin, pixels, static_cast<T>(windows.divisor(w)),
+                                 A + pixel_offset(g, i, h, w));
+  });
   if constexpr (Stream) streaming_fence();
 }
 
@@ -278,27 +364,32 @@ void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A, T* A_prev_c
 }
 
 // A = the max of each window, and `positions` its first maximum's window position (one byte each).
-// (Row by row, as pool_forward_row.)
+// (Row by row, as pool_forward_row, with windows side by side as there but no masked packet: positions are bytes.)
 template <bool Ahead, bool Stream, class T>
 EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A,
                                               std::uint8_t* positions) {
   const WindowRow windows(g, i, h);
-  for (Index w = 0; w < g.n_W; ++w) {
+  for_each_window_block<T>(g, windows, [&](Index w, auto windows_side_by_side) CNNPRIM_INLINE_LAMBDA {
+    constexpr int P = decltype(windows_side_by_side)::value;
+    if constexpr (Ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
     const Window pixels = windows.window(w);
-    if constexpr (Ahead) prefetch_ahead(A_prev, g, i, h, w);
     const Index pixel = pixel_offset(g, i, h, w);
-    for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) {
+    const auto block = [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
       using V = decltype(lanes);
-      constexpr int U = packets;
+      using Block = SideBySide<P, decltype(packets)>;
+      constexpr int U = Block::registers;
       constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+      const Block output{g.n_C};
       V best[std::size_t{U}], argmax[std::size_t{U}];
-      window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax);
+      window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax, Block{g.stride_W * g.n_C});
       unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-        store_streaming<Stream>(A + pixel + c + u * step, best[u]);
-        store_bytes<T, Stream>(positions + pixel + c + u * step, argmax[u]);
+        store_streaming<Stream>(A + pixel + c + output.template at<step>(u), best[u]);
+        store_bytes<T, Stream>(positions + pixel + c + output.template at<step>(u), argmax[u]);
       });
-    });
-  }
+    };
+    if constexpr (P > 1) for_each_part<T>(g.n_C, [&](Index c, auto lanes) { block(c, lanes, Int<1>()); });
+    else for_each_channel_block<T>(g.n_C, block);
+  });
   if constexpr (Stream) streaming_fence();
 }
 
@@ -487,7 +578,7 @@ EIGEN_DONT_INLINE void average_backward_rows(const T* dA, const PoolGeometry& g,
 // of shares takes at most 1 MiB (more only with windows many times their stride).
 template <class T>
 bool gathers_average(const PoolGeometry& g) {
-  return g.n_C >= tile_packets * packet_size<T> &&
+  return g.n_C >= channel_block<T> &&
          double(share_rows(g)) * double(g.n_W * g.n_C) * double(sizeof(T)) <= double(1 << 20);
 }
 
