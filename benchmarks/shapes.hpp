@@ -34,6 +34,7 @@ inline const std::vector<std::vector<std::int64_t>> pool_shapes = {
     {2, 4, 4, 3, 3, 2},       // the notebook
     {8, 112, 112, 64, 3, 2},  // ResNet's max pool after the stem
     {16, 32, 32, 64, 2, 2},   // CIFAR-sized 2x2
+    {64, 28, 28, 16, 2, 2},   // the Fashion-MNIST example's first max pool: 16 channels
 };
 
 inline void conv_args(benchmark::internal::Benchmark* b) {

@@ -164,23 +164,32 @@ TYPED_TEST(Packets, LoadStoreConstantKeepEveryLane) {
   for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], T(2.5));
 }
 
-// Bytes to a packet and back are exact for every byte value and touch only their packet's bytes.
-TYPED_TEST(Packets, BytesRoundTripEveryValue) {
-  using T = TypeParam;
-  constexpr Index n = packet_size<T>;
+// Bytes to a packet (whole, half or quarter) and back are exact for every byte value and touch only their packet's
+// bytes.
+template <class T, class V>
+void expect_bytes_round_trip_every_value() {
+  constexpr Index n = lanes(V());
   for (int first = 0; first < 256; first += static_cast<int>(n)) {
     std::uint8_t in[n + 1], out[n + 1];
     for (Index k = 0; k <= n; ++k) in[k] = static_cast<std::uint8_t>((first + k) % 256);
     out[n] = 7;
-    const Packet<T> values = load_bytes<Packet<T>, T>(in);
+    const V values = load_bytes<V, T>(in);
     T lanes_of[n];
     store(lanes_of, values);
-    for (Index k = 0; k < n; ++k) EXPECT_EQ(lanes_of[k], T((first + k) % 256));
+    for (Index k = 0; k < n; ++k) EXPECT_EQ(lanes_of[k], T((first + k) % 256)) << n << " lanes";
     store_bytes<T>(out, values);
-    for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], in[k]);
-    EXPECT_EQ(out[n], 7) << "store_bytes wrote past its packet";
+    for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], in[k]) << n << " lanes";
+    EXPECT_EQ(out[n], 7) << "store_bytes wrote past its packet of " << n;
     EXPECT_EQ((load_bytes<T, T>(in + 1)), T(in[1]));
   }
+}
+
+TYPED_TEST(Packets, BytesRoundTripEveryValue) {
+  using T = TypeParam;
+  using H = decltype(half_packet(Packet<T>()));
+  expect_bytes_round_trip_every_value<T, Packet<T>>();
+  expect_bytes_round_trip_every_value<T, H>();
+  expect_bytes_round_trip_every_value<T, decltype(half_packet(H()))>();
 }
 
 // A streamed store writes its packet and nothing past it, once the fence is passed.

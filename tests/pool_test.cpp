@@ -397,8 +397,9 @@ TEST(PoolBackends, LoopAndEigenAgreeOnLargeInput) {
   }
 }
 
-// Rows whose channels fill no block of packets pool several alike windows side by side, their last few channels as
-// one masked packet where masked lanes exist (forward); each window keeps its own NaN, infinities, ties and argmax.
+// Rows whose channels fill no block of packets pool several alike windows side by side (backward only where windows
+// tile the input), their last few channels as one masked packet where masked lanes exist (forward); each window
+// keeps its own NaN, infinities, ties, argmax and gradient.
 // Channel counts on both sides of each packet width (SSE to AVX-512, float and double), windows inside the image,
 // clipped by padding and at a row's end past the last block; the values and argmax are the Loop path's, bit for bit.
 template <class T>
@@ -434,6 +435,17 @@ void expect_windows_side_by_side_match_the_loop_path() {
       cnnprim::max_pool_forward(A_prev, hp, A_loop, argmax_loop, Backend::Loop);
       EXPECT_TRUE(oracle::near(A, expected, 0.0));
       EXPECT_TRUE(std::equal(argmax.data(), argmax.data() + argmax.size(), argmax_loop.data()));
+
+      const auto dA = oracle::uniform<T, 4>(A.shape(), ++seed);
+      Tensor<T> dA_prev(A_prev.shape()), dA_prev_loop(A_prev.shape());
+      for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
+        cnnprim::pool_backward(dA, A_prev, hp, mode, dA_prev, Backend::Eigen);
+        cnnprim::pool_backward(dA, A_prev, hp, mode, dA_prev_loop, Backend::Loop);
+        EXPECT_TRUE(oracle::near(dA_prev, dA_prev_loop, 0.0)) << (mode == PoolMode::Max ? "max" : "average");
+      }
+      cnnprim::max_pool_backward(dA, argmax, hp, dA_prev, Backend::Eigen);
+      cnnprim::max_pool_backward(dA, argmax_loop, hp, dA_prev_loop, Backend::Loop);
+      EXPECT_TRUE(oracle::near(dA_prev, dA_prev_loop, 0.0)) << "from the argmax";
     }
 }
 

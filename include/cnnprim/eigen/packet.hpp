@@ -11,9 +11,9 @@
 //   they return then differs between instruction sets.
 // - ploadu and pstoreu on a lane mask where unpacket_traits says masked_load_available (floats with AVX and
 //   AVX-512 since Eigen 3.4, doubles too in 5.x); elsewhere those functions are not used.
-// Three things go past Eigen, with AVX-512, by its intrinsics: bytes to floats and back (load_bytes, store_bytes),
-// comparisons into mask registers (select_less, masked_equal) and streaming stores (store_streaming); and prefetch
-// calls GCC's and clang's builtin, since GCC removes Eigen's.
+// Three things go past Eigen, with AVX-512, by its intrinsics: bytes to floats and back (load_bytes, store_bytes;
+// 8 floats also with AVX2), comparisons into mask registers (select_less, masked_equal) and streaming stores
+// (store_streaming); and prefetch calls GCC's and clang's builtin, since GCC removes Eigen's.
 #pragma once
 
 #include <algorithm>
@@ -192,6 +192,10 @@ EIGEN_ALWAYS_INLINE V load_bytes(const std::uint8_t* bytes) {
   } else if constexpr (std::is_same_v<T, float> && lanes(V()) == 16) {  // one conversion, not 16
     return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes))));
 #endif
+#if defined(EIGEN_VECTORIZE_AVX2)
+  } else if constexpr (std::is_same_v<T, float> && lanes(V()) == 8) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes))));
+#endif
   } else {
     T values[lanes(V())];
     for (Index l = 0; l < lanes(V()); ++l) values[l] = static_cast<T>(static_cast<int>(bytes[l]));
@@ -209,6 +213,12 @@ EIGEN_ALWAYS_INLINE void store_bytes(std::uint8_t* bytes, const V& v) {
     const __m128i packed = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v));
     if constexpr (Stream) _mm_stream_si128(reinterpret_cast<__m128i*>(bytes), packed);
     else _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes), packed);
+#endif
+#if defined(EIGEN_VECTORIZE_AVX2)
+  } else if constexpr (std::is_same_v<T, float> && lanes(V()) == 8) {  // (values below 256: packing saturates none)
+    const __m256i values = _mm256_cvttps_epi32(v);
+    const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(values), _mm256_extracti128_si256(values, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(bytes), _mm_packus_epi16(words, words));
 #endif
   } else {
     T values[lanes(V())];

@@ -281,19 +281,22 @@ EIGEN_ALWAYS_INLINE void pool_windows(const PoolGeometry& g, const T* window, co
 }
 
 // Calls visit(w, Int<P>()) for the windows w, ..., w + P - 1 of a row: side_by_side alike windows at a time where
-// the channels fill no block of packets, else one. (Ending a row's last block at its last alike window, over windows
-// of the block before, saved nothing measurable over taking the few left one at a time.)
-template <class T, class Visit>
+// the channels fill no block of packets (and Blocks: windows that overlap are not taken side by side where they add
+// into memory), else one. (Ending a row's last block at its last alike window, over windows of the block before,
+// saved nothing measurable over taking the few left one at a time.)
+template <class T, bool Blocks = true, class Visit>
 EIGEN_ALWAYS_INLINE void for_each_window_block(const PoolGeometry& g, const WindowRow& windows, Visit visit) {
-  const bool narrow = g.n_C < channel_block<T>;
+  const bool narrow = Blocks && g.n_C < channel_block<T>;
   for (Index w = 0; w < g.n_W;) {
-    if (narrow && windows.alike_from(w) >= side_by_side) {
-      visit(w, Int<side_by_side>());
-      w += side_by_side;
-    } else {
-      visit(w, Int<1>());
-      ++w;
+    if constexpr (Blocks) {
+      if (narrow && windows.alike_from(w) >= side_by_side) {
+        visit(w, Int<side_by_side>());
+        w += side_by_side;
+        continue;
+      }
     }
+    visit(w, Int<1>());
+    ++w;
   }
 }
 
@@ -428,26 +431,31 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
       zero_rows(h == 0 ? 0 : g.row_end(h - 1), g.row_end(h));
     }
     const WindowRow windows(g, i, h);
-    for (Index w = 0; w < g.n_W; ++w) {
+    for_each_window_block<T, Tiled>(g, windows, [&](Index w, auto windows_side_by_side) CNNPRIM_INLINE_LAMBDA {
+      constexpr int P = decltype(windows_side_by_side)::value;
       const Window pixels = windows.window(w);
       // (Without A_prev when the argmax is given.)
       const T* window = positions ? nullptr : A_prev + pixels.origin;
       const T window_size = static_cast<T>(windows.divisor(w));
-      if constexpr (Ahead) prefetch_ahead(A_prev, g, i, h, w);
+      if constexpr (Ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
       T* target = dA_prev + pixels.origin;
       const T* dA_pixel = dA + pixel_offset(g, i, h, w);
-      for_each_channel_block<T>(g.n_C, [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
+      const auto block = [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
         using V = decltype(lanes);
-        constexpr int U = packets;
+        using Block = SideBySide<P, decltype(packets)>;
+        constexpr int U = Block::registers;
         constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+        const Block input{g.stride_W * g.n_C}, output{g.n_C};
         V gradient[std::size_t{U}];
-        unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA { gradient[u] = load<V>(dA_pixel + c + u * step); });
+        unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
+          gradient[u] = load<V>(dA_pixel + c + output.template at<step>(u));
+        });
         // Stores (tiled) or adds value(u) at the window element `offset` from its top-left one; stored, it is
         // added to zero all the same, so that -0 becomes 0 as where windows add into zeros.
         T* const base = target + c;
         const auto give = [&](Index offset, auto value) CNNPRIM_INLINE_LAMBDA {
           unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-            T* p = base + offset + u * step;
+            T* p = base + offset + input.template at<step>(u);
             if constexpr (Tiled) store(p, add(constant<V>(T(0)), value(u)));
             else store(p, add(load<V>(p), value(u)));
           });
@@ -459,11 +467,11 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
           if (positions) {
             const std::uint8_t* pixel_positions = positions + pixel_offset(g, i, h, w) + c;
             unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-              argmax[u] = load_bytes<V, T>(pixel_positions + u * step);
+              argmax[u] = load_bytes<V, T>(pixel_positions + output.template at<step>(u));
             });
           } else {
             V best[std::size_t{U}];
-            window_argmax<U>(g, window + c, pixels, best, argmax);
+            window_argmax<U>(g, window + c, pixels, best, argmax, input);
           }
           const auto give_won = [&](Index k, Index offset) CNNPRIM_INLINE_LAMBDA {
             const V position = constant<V>(static_cast<T>(k));
@@ -479,8 +487,10 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
           give_share(0, 0);
           for_each_element(g, pixels, give_share);
         }
-      });
-    }
+      };
+      if constexpr (P > 1) for_each_part<T>(g.n_C, [&](Index c, auto lanes) { block(c, lanes, Int<1>()); });
+      else for_each_channel_block<T>(g.n_C, block);
+    });
   }
   // Rows below the last window.
   if constexpr (Tiled) zero_rows(g.n_H * g.f_H, g.n_H_prev);
