@@ -3,8 +3,9 @@
 // In NHWC the n_C channels of a pixel are contiguous, so a window's max or mean is an element-wise
 // reduction over its f * f channel vectors: one SIMD packet of channels at a time, kept in registers while
 // the window is read once. Backward keeps the window's argmax per lane in a packet and adds dA to each
-// window position under the mask of the lanes it won. Channels beyond the last full packet take a scalar
-// path with the same rule.
+// window position under the mask of the lanes it won. Channels beyond the last full packet take half and quarter
+// packets, then a masked packet (forward, where masked loads exist) or single values, with the same rule; pixels of
+// fewer channels than a block of packets are reduced four windows side by side.
 // Max follows the rule of detail::replaces_max (params.hpp): the first maximum in row-major window order.
 #pragma once
 
@@ -211,13 +212,6 @@ EIGEN_ALWAYS_INLINE void for_each_narrow_piece(Index n_C, Body body) {
     if (rest > 0) body(n_C - rest, Tail<T>{rest}, Int<1>());
   }
 }
-// Calls body(c, piece, Int<U>()) over a pixel's channels: U packets at a time (for_each_channel_block), or as
-// for_each_narrow_piece when they fill no block of packets.
-template <class T, class Body>
-EIGEN_ALWAYS_INLINE void for_each_channel_piece(Index n_C, Body body) {
-  if (n_C < channel_block<T>) for_each_narrow_piece<T>(n_C, body);
-  else for_each_channel_block<T>(n_C, body);
-}
 // The packet type of a piece, and whether it is a Tail.
 template <class V>
 struct PiecePacket {
@@ -231,8 +225,9 @@ struct PiecePacket<Tail<T>> {
 };
 
 // Windows w, ..., w + P - 1 of A = max (Max) or mean over each window (all alike when P > 1: `pixels` is the first),
-// storing past the caches when Stream.
-template <bool Max, bool Stream, int P, class T>
+// storing past the caches when Stream; in pieces (for_each_narrow_piece) when Narrow, else a block of packets at a
+// time.
+template <bool Max, bool Stream, int P, bool Narrow, class T>
 EIGEN_ALWAYS_INLINE void pool_windows(const PoolGeometry& g, const T* window, const Window& pixels, T window_size,
                                       T* A_pixel) {
   const auto pool = [&](Index c, auto piece, auto packets) CNNPRIM_INLINE_LAMBDA {
@@ -276,28 +271,32 @@ EIGEN_ALWAYS_INLINE void pool_windows(const PoolGeometry& g, const T* window, co
       else store_streaming<Stream>(to, result[u]);
     });
   };
-  if constexpr (P > 1) for_each_narrow_piece<T>(g.n_C, pool);
-  else for_each_channel_piece<T>(g.n_C, pool);
+  if constexpr (Narrow) for_each_narrow_piece<T>(g.n_C, pool);
+  else for_each_channel_block<T>(g.n_C, pool);
 }
 
-// Calls visit(w, Int<P>()) for the windows w, ..., w + P - 1 of a row: side_by_side alike windows at a time where
-// the channels fill no block of packets (and Blocks: windows that overlap are not taken side by side where they add
-// into memory), else one. (Ending a row's last block at its last alike window, over windows of the block before,
+// Calls visit(w, Int<P>(), narrow) for the P windows w, ..., w + P - 1 of a row, narrow a std::bool_constant: whether
+// the channels fill no block of packets, decided once per row, not per window. Narrow rows take side_by_side alike
+// windows at a time (only where Blocks: windows that overlap are not taken side by side where they add into
+// memory), the others one. (Ending a row's last block at its last alike window, over windows of the block before,
 // saved nothing measurable over taking the few left one at a time.)
 template <class T, bool Blocks = true, class Visit>
 EIGEN_ALWAYS_INLINE void for_each_window_block(const PoolGeometry& g, const WindowRow& windows, Visit visit) {
-  const bool narrow = Blocks && g.n_C < channel_block<T>;
-  for (Index w = 0; w < g.n_W;) {
-    if constexpr (Blocks) {
-      if (narrow && windows.alike_from(w) >= side_by_side) {
-        visit(w, Int<side_by_side>());
-        w += side_by_side;
-        continue;
+  const auto walk = [&](auto narrow) CNNPRIM_INLINE_LAMBDA {
+    for (Index w = 0; w < g.n_W;) {
+      if constexpr (Blocks && decltype(narrow)::value) {
+        if (windows.alike_from(w) >= side_by_side) {
+          visit(w, Int<side_by_side>(), narrow);
+          w += side_by_side;
+          continue;
+        }
       }
+      visit(w, Int<1>(), narrow);
+      ++w;
     }
-    visit(w, Int<1>());
-    ++w;
-  }
+  };
+  if (g.n_C < channel_block<T>) walk(std::true_type());
+  else walk(std::false_type());
 }
 
 // Row h of image i of A = max (Max) or mean over each window, asking for A_prev ahead when Ahead and storing past
@@ -306,12 +305,13 @@ EIGEN_ALWAYS_INLINE void for_each_window_block(const PoolGeometry& g, const Wind
 template <bool Max, bool Ahead, bool Stream, class T>
 EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A) {
   const WindowRow windows(g, i, h);
-  for_each_window_block<T>(g, windows, [&](Index w, auto windows_side_by_side) CNNPRIM_INLINE_LAMBDA {
-    constexpr int P = decltype(windows_side_by_side)::value;
+  for_each_window_block<T>(g, windows, [&](Index w, auto count, auto narrow) CNNPRIM_INLINE_LAMBDA {
+    constexpr int P = decltype(count)::value;
     if constexpr (Ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
     const Window pixels = windows.window(w);
-    pool_windows<Max, Stream, P>(g, A_prev + pixels.origin, pixels, static_cast<T>(windows.divisor(w)),
-                                 A + pixel_offset(g, i, h, w));
+    const T window_size = static_cast<T>(windows.divisor(w));
+    pool_windows<Max, Stream, P, decltype(narrow)::value>(g, A_prev + pixels.origin, pixels, window_size,
+                                                          A + pixel_offset(g, i, h, w));
   });
   if constexpr (Stream) streaming_fence();
 }
@@ -372,8 +372,8 @@ template <bool Ahead, bool Stream, class T>
 EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A,
                                               std::uint8_t* positions) {
   const WindowRow windows(g, i, h);
-  for_each_window_block<T>(g, windows, [&](Index w, auto windows_side_by_side) CNNPRIM_INLINE_LAMBDA {
-    constexpr int P = decltype(windows_side_by_side)::value;
+  for_each_window_block<T>(g, windows, [&](Index w, auto count, auto narrow) CNNPRIM_INLINE_LAMBDA {
+    constexpr int P = decltype(count)::value;
     if constexpr (Ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
     const Window pixels = windows.window(w);
     const Index pixel = pixel_offset(g, i, h, w);
@@ -390,8 +390,11 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolGeometr
         store_bytes<T, Stream>(positions + pixel + c + output.template at<step>(u), argmax[u]);
       });
     };
-    if constexpr (P > 1) for_each_part<T>(g.n_C, [&](Index c, auto lanes) { block(c, lanes, Int<1>()); });
-    else for_each_channel_block<T>(g.n_C, block);
+    if constexpr (decltype(narrow)::value) {
+      for_each_part<T>(g.n_C, [&](Index c, auto lanes) { block(c, lanes, Int<1>()); });
+    } else {
+      for_each_channel_block<T>(g.n_C, block);
+    }
   });
   if constexpr (Stream) streaming_fence();
 }
@@ -431,8 +434,8 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
       zero_rows(h == 0 ? 0 : g.row_end(h - 1), g.row_end(h));
     }
     const WindowRow windows(g, i, h);
-    for_each_window_block<T, Tiled>(g, windows, [&](Index w, auto windows_side_by_side) CNNPRIM_INLINE_LAMBDA {
-      constexpr int P = decltype(windows_side_by_side)::value;
+    for_each_window_block<T, Tiled>(g, windows, [&](Index w, auto count, auto narrow) CNNPRIM_INLINE_LAMBDA {
+      constexpr int P = decltype(count)::value;
       const Window pixels = windows.window(w);
       // (Without A_prev when the argmax is given.)
       const T* window = positions ? nullptr : A_prev + pixels.origin;
@@ -488,8 +491,11 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
           for_each_element(g, pixels, give_share);
         }
       };
-      if constexpr (P > 1) for_each_part<T>(g.n_C, [&](Index c, auto lanes) { block(c, lanes, Int<1>()); });
-      else for_each_channel_block<T>(g.n_C, block);
+      if constexpr (decltype(narrow)::value) {
+        for_each_part<T>(g.n_C, [&](Index c, auto lanes) { block(c, lanes, Int<1>()); });
+      } else {
+        for_each_channel_block<T>(g.n_C, block);
+      }
     });
   }
   // Rows below the last window.
