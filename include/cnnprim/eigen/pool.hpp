@@ -109,6 +109,9 @@ template <int P, class Packets>
 struct SideBySide {
   static constexpr int packets = Packets::value, registers = P * packets;
   Index pitch;
+  // The windows of A_prev (or dA_prev): apart only where P > 1, alike windows inside the image, so that no pitch is
+  // formed from a stride near the integer limit.
+  static SideBySide of_input(const PoolGeometry& g) { return {P > 1 ? g.stride_W * g.n_C : 0}; }
   template <Index step>
   EIGEN_ALWAYS_INLINE Index at(int u) const { return u / packets * pitch + u % packets * step; }
 };
@@ -247,7 +250,7 @@ EIGEN_ALWAYS_INLINE void pool_windows(const PoolGeometry& g, const T* window, co
     using Block = SideBySide<P, decltype(packets)>;
     constexpr int U = Block::registers;
     constexpr Index step = is_scalar_v<decltype(piece)> ? 1 : packet_size<T>;
-    const Block input{g.stride_W * g.n_C}, output{g.n_C};
+    const Block input = Block::of_input(g), output{g.n_C};
     const T* const base = window + c;
     V result[std::size_t{U}], sum[std::size_t{U}];
     unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
@@ -395,7 +398,7 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolGeometr
       constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
       const Block output{g.n_C};
       V best[std::size_t{U}], argmax[std::size_t{U}];
-      window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax, Block{g.stride_W * g.n_C});
+      window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax, Block::of_input(g));
       unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
         store_streaming<Stream>(A + pixel + c + output.template at<step>(u), best[u]);
         store_bytes<T, Stream>(positions + pixel + c + output.template at<step>(u), argmax[u]);
@@ -455,7 +458,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
         using Block = SideBySide<P, decltype(packets)>;
         constexpr int U = Block::registers;
         constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
-        const Block input{g.stride_W * g.n_C}, output{g.n_C};
+        const Block input = Block::of_input(g), output{g.n_C};
         V gradient[std::size_t{U}];
         unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
           gradient[u] = load<V>(dA_pixel + c + output.template at<step>(u));
