@@ -570,7 +570,9 @@ void direct_filter_gradient(const T* A_prev, const T* dZ, const ConvGeometry& g,
   };
   const double work = double(g.pixels()) * double(g.patch_size()) * double(n_C);
   const Index rows = g.m * g.n_H, blocks = filter_gradient_blocks<T>(g);
-  const Index pieces = std::min(tiles, ceil_div(Index{threads.count()}, blocks));
+  // (One piece on one thread: each piece pads its input rows again.)
+  const Index pieces =
+      runs_parallel(threads, blocks * tiles, work) ? std::min(tiles, ceil_div(Index{threads.count()}, blocks)) : 1;
   // Block 0 sums into dW itself, the others into scratch memory.
   T* const partials =
       blocks > 1 ? scratch<T, Scratch::PartialSums>(static_cast<std::size_t>((blocks - 1) * size)) : nullptr;

@@ -52,9 +52,10 @@ inline void spin_pause() {
 inline bool runs_parallel(Threads threads, Index n_tasks, double work) {
   const Threads chosen = threads.resolved();
   Eigen::ThreadPoolInterface* const pool = chosen.pool();
-  // (A part counts its tasks in 32 bits: over 2^32 tasks, each at least an element, run on the caller.)
-  return pool != nullptr && chosen.count() >= 2 && n_tasks >= 2 && work >= parallel_work &&
-         pool->CurrentThreadId() < 0 && n_tasks < (Index{1} << 32);
+  // (A part counts its tasks in 32 bits: over 2^32 tasks, each at least an element, run on the caller.) The size
+  // is tested first: a small call asks the pool nothing (two virtual calls per pass of a call of a microsecond).
+  return pool != nullptr && work >= parallel_work && n_tasks >= 2 && n_tasks < (Index{1} << 32) &&
+         chosen.count() >= 2 && pool->CurrentThreadId() < 0;
 }
 
 // Runs task(k) for every k in [0, n_tasks); tasks must write nothing another task reads or writes. On the
