@@ -455,10 +455,15 @@ TEST(PoolBackends, WindowsSideBySideMatchTheLoopPath) {
 }
 
 // Passes too large to stay in cache (A_prev and A over 16 MiB) ask for A_prev ahead of their windows and, with
-// AVX-512, store their outputs past the caches. The values are the Loop path's, and the bits those of the same
-// call into memory not 64-byte aligned (stored as usual) and of two threads.
-TEST(PoolBackends, PassesTooLargeForTheCacheMatch) {
-  auto A_prev = oracle::uniform<float, 4>({2, 129, 129, 128}, 83);
+// AVX-512, store their outputs past the caches: with channels of blocks of packets and with narrow ones (which
+// decide both as they run). The values are the Loop path's, and the bits those of the same call into memory not
+// 64-byte aligned (stored as usual) and of two threads.
+class PassesTooLargeForTheCache : public ::testing::TestWithParam<Index> {};
+INSTANTIATE_TEST_SUITE_P(PoolBackends, PassesTooLargeForTheCache, ::testing::Values(128, 16),
+                         [](const auto& info) { return std::to_string(info.param) + "Channels"; });
+TEST_P(PassesTooLargeForTheCache, Match) {
+  const Index n_C = GetParam();
+  auto A_prev = oracle::uniform<float, 4>({2 * 128 / n_C, 129, 129, n_C}, 83);  // 17 MB either way
   for (Index k = 0; k < A_prev.size(); k += 5) A_prev.data()[k] = std::round(A_prev.data()[k]);  // ties
   A_prev.data()[1000] = std::numeric_limits<float>::quiet_NaN();
   A_prev.data()[A_prev.size() - 1] = std::numeric_limits<float>::infinity();

@@ -134,6 +134,25 @@ EIGEN_ALWAYS_INLINE bool may_hold_nan(const V* sum) {
   return has_nan(any);
 }
 
+// The first maximum, by detail::replaces_max, of every lane of a packet (or a single value) over a window that may
+// hold NaN, and its window position: window_argmax's rare path, out of line (inlined into every block of windows it
+// made their code several times larger; returned by value, the packets of the caller stay in registers).
+template <class V>
+struct FirstMax {
+  V value, position;
+};
+template <class V, class T>
+EIGEN_DONT_INLINE FirstMax<V> first_max_with_nan(const PoolGeometry& g, const T* start, const Window& pixels) {
+  FirstMax<V> first{load<V>(start), constant<V>(T(0))};
+  for_each_element<0>(g, pixels, [&](Index k, Index offset) {
+    const V x = load<V>(start + offset);
+    const auto won = wins(x, first.value);
+    first.value = select(won, x, first.value);
+    first.position = select(won, constant<V>(static_cast<T>(k)), first.position);
+  });
+  return first;
+}
+
 // The first maximum, by detail::replaces_max, of every lane of U packets (or single values) of channels over a
 // window, `window` pointing at the first of those channels in its top-left element: best[u] its value,
 // argmax[u] its window position (a T, exact below 2^digits).
@@ -161,17 +180,9 @@ EIGEN_ALWAYS_INLINE void window_argmax(const PoolGeometry& g, const T* window, c
   if (!may_hold_nan<U>(sum)) return;
   unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
     if (!has_nan(sum[u])) return;
-    // (In locals: a reference to best[u] in the rare path's loop would keep every packet of best in memory.)
-    const T* const start = window + windows.template at<step>(u);
-    V first = load<V>(start), first_position = constant<V>(T(0));
-    for_each_element<0>(g, pixels, [&](Index k, Index offset) {
-      const V x = load<V>(start + offset);
-      const auto won = wins(x, first);
-      first = select(won, x, first);
-      first_position = select(won, constant<V>(static_cast<T>(k)), first_position);
-    });
-    best[u] = first;
-    argmax[u] = first_position;
+    const auto first = first_max_with_nan<V>(g, window + windows.template at<step>(u), pixels);
+    best[u] = first.value;
+    argmax[u] = first.position;
   });
 }
 
@@ -238,12 +249,51 @@ struct PiecePacket<Tail<T>> {
   static constexpr bool tail = true;
 };
 
+// Calls f(std::bool_constant<flag>()), flag a bool or already a std::bool_constant.
+template <class Flag, class F>
+EIGEN_ALWAYS_INLINE void with_constant(Flag flag, F f) {
+  if constexpr (std::is_same_v<Flag, bool>) flag ? f(std::true_type()) : f(std::false_type());
+  else f(flag);
+}
+
+// Calls pass(narrow, ahead, stream) for a pass over g's windows: narrow a std::bool_constant, whether the channels
+// fill no block of packets; ahead and stream (each a bool, or a std::bool_constant where a pass never does it)
+// whether the pass asks for A_prev ahead (prefetch_ahead) and stores its output past the caches (store_output). Rows
+// of blocks get those two as std::bool_constant, so that each is compiled only where it is used; narrow rows as
+// bools, tested as they run: their windows side by side and pieces of every size, compiled four times over, took
+// most of the pooling kernels' compile time (clang with ASan, 9 minutes).
+template <class T, class Ahead, class Stream, class Pass>
+EIGEN_ALWAYS_INLINE void with_pass_kind(const PoolGeometry& g, Ahead ahead, Stream stream, Pass pass) {
+  if (g.n_C < channel_block<T>) return pass(std::true_type(), bool(ahead), bool(stream));
+  with_constant(ahead, [&](auto asks) {
+    with_constant(stream, [&](auto streams) { pass(std::false_type(), asks, streams); });
+  });
+}
+
+// store_streaming where `stream` (a std::bool_constant, or a bool: with_pass_kind), else store.
+template <class T, class V, class Stream>
+EIGEN_ALWAYS_INLINE void store_output(T* to, const V& v, Stream stream) {
+  if (stream) store_streaming(to, v);
+  else store(to, v);
+}
+
+// The NaN-propagating maximum of a piece of channels over a window: pool_windows's rare path, out of line as
+// first_max_with_nan.
+template <class T, class Piece>
+EIGEN_DONT_INLINE auto max_with_nan(const PoolGeometry& g, const T* first, const Window& pixels, Piece piece) {
+  auto max = load_piece(first, piece);
+  for_each_element<0>(g, pixels, [&](Index, Index offset) {
+    max = nan_propagating_max(max, load_piece(first + offset, piece));
+  });
+  return max;
+}
+
 // Windows w, ..., w + P - 1 of A = max (Max) or mean over each window (all alike when P > 1: `pixels` is the first),
-// storing past the caches when Stream; in pieces (for_each_narrow_piece) when Narrow, else a block of packets at a
-// time.
-template <bool Max, bool Stream, int P, bool Narrow, class T>
+// storing past the caches when `stream` (store_output); in pieces (for_each_narrow_piece) when Narrow, else a block
+// of packets at a time.
+template <bool Max, int P, bool Narrow, class T, class Stream>
 EIGEN_ALWAYS_INLINE void pool_windows(const PoolGeometry& g, const T* window, const Window& pixels, T window_size,
-                                      T* A_pixel) {
+                                      T* A_pixel, Stream stream) {
   const auto pool = [&](Index c, auto piece, auto packets) CNNPRIM_INLINE_LAMBDA {
     using Piece = PiecePacket<decltype(piece)>;
     using V = typename Piece::type;
@@ -269,65 +319,53 @@ EIGEN_ALWAYS_INLINE void pool_windows(const PoolGeometry& g, const T* window, co
       if constexpr (Max) {
         // The plain maximum may drop a NaN; the sum keeps it (and turns NaN when infinities of both
         // signs meet), so only such packets are reduced again with a NaN-propagating maximum.
-        if (nan_possible && has_nan(sum[u])) {
-          const T* const first = base + input.template at<step>(u);
-          V max = load_piece(first, piece);  // (a local, as in window_argmax)
-          for_each_element<0>(g, pixels, [&](Index, Index offset) {
-            max = nan_propagating_max(max, load_piece(first + offset, piece));
-          });
-          result[u] = max;
-        }
+        if (nan_possible && has_nan(sum[u]))
+          result[u] = max_with_nan(g, base + input.template at<step>(u), pixels, piece);
       } else {
         result[u] = divide(sum[u], constant<V>(window_size));
       }
       T* const to = A_pixel + c + output.template at<step>(u);
       if constexpr (Piece::tail) store_piece(to, result[u], piece);
-      else store_streaming<Stream>(to, result[u]);
+      else store_output(to, result[u], stream);
     });
   };
   if constexpr (Narrow) for_each_narrow_piece<T>(g.n_C, pool);
   else for_each_channel_block<T>(g.n_C, pool);
 }
 
-// Calls visit(w, Int<P>(), narrow) for the P windows w, ..., w + P - 1 of a row, narrow a std::bool_constant: whether
-// the channels fill no block of packets, decided once per row, not per window. Narrow rows take side_by_side alike
-// windows at a time (only where Blocks: windows that overlap are not taken side by side where they add into
-// memory), the others one. (Ending a row's last block at its last alike window, over windows of the block before,
-// saved nothing measurable over taking the few left one at a time.)
-template <class T, bool Blocks = true, class Visit>
+// Calls visit(w, Int<P>()) for the P windows w, ..., w + P - 1 of a row. Narrow rows (with_pass_kind) take
+// side_by_side alike windows at a time (only where Blocks: windows that overlap are not taken side by side where they
+// add into memory), the others one. (Ending a row's last block at its last alike window, over windows of the block
+// before, saved nothing measurable over taking the few left one at a time.)
+template <bool Narrow, bool Blocks = true, class Visit>
 EIGEN_ALWAYS_INLINE void for_each_window_block(const PoolGeometry& g, const WindowRow& windows, Visit visit) {
-  const auto walk = [&](auto narrow) CNNPRIM_INLINE_LAMBDA {
-    for (Index w = 0; w < g.n_W;) {
-      if constexpr (Blocks && decltype(narrow)::value) {
-        if (windows.alike_from(w) >= side_by_side) {
-          visit(w, Int<side_by_side>(), narrow);
-          w += side_by_side;
-          continue;
-        }
+  for (Index w = 0; w < g.n_W;) {
+    if constexpr (Narrow && Blocks) {
+      if (windows.alike_from(w) >= side_by_side) {
+        visit(w, Int<side_by_side>());
+        w += side_by_side;
+        continue;
       }
-      visit(w, Int<1>(), narrow);
-      ++w;
     }
-  };
-  if (g.n_C < channel_block<T>) walk(std::true_type());
-  else walk(std::false_type());
+    visit(w, Int<1>());
+    ++w;
+  }
 }
 
-// Row h of image i of A = max (Max) or mean over each window, asking for A_prev ahead when Ahead and storing past
-// the caches when Stream. (Not inlined into the task: in a function of its own the window's offsets stay in
-// registers.)
-template <bool Max, bool Ahead, bool Stream, class T>
-EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A) {
+// Row h of image i of A = max (Max) or mean over each window, as with_pass_kind says. (Not inlined into the task: in
+// a function of its own the window's offsets stay in registers.)
+template <bool Max, bool Narrow, class T, class Ahead, class Stream>
+EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A, Ahead ahead,
+                                        Stream stream) {
   const WindowRow windows(g, i, h);
-  for_each_window_block<T>(g, windows, [&](Index w, auto count, auto narrow) CNNPRIM_INLINE_LAMBDA {
+  for_each_window_block<Narrow>(g, windows, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
     constexpr int P = decltype(count)::value;
-    if constexpr (Ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
+    if (ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
     const Window pixels = windows.window(w);
     const T window_size = static_cast<T>(windows.divisor(w));
-    pool_windows<Max, Stream, P, decltype(narrow)::value>(g, A_prev + pixels.origin, pixels, window_size,
-                                                          A + pixel_offset(g, i, h, w));
+    pool_windows<Max, P, Narrow>(g, A_prev + pixels.origin, pixels, window_size, A + pixel_offset(g, i, h, w), stream);
   });
-  if constexpr (Stream) streaming_fence();
+  if (stream) streaming_fence();
 }
 
 // Whether `p` is a multiple of `bytes`.
@@ -342,7 +380,7 @@ bool streams(const PoolGeometry& g, const T* output) {
   return exceeds_cache<T>(g) && has_streaming_stores<T> && g.n_C % packet_size<T> == 0 && aligned(output, 64);
 }
 
-// Calls pass(Ahead, Stream), two std::bool_constant, for a forward pass (one task per output row) that writes A
+// Calls pass(narrow, ahead, stream), as with_pass_kind, for a forward pass (one task per output row) that writes A
 // (and the argmax `positions`). When the pass exceeds the cache, it asks for A_prev ahead if it runs on one thread
 // (on two, whose loads already kept memory busy, large max pooling took 15 % longer with the requests), and stores
 // past the caches when `streams` says so and the argmax's stores can be aligned too.
@@ -350,45 +388,44 @@ template <class T, class Pass>
 void with_forward_pass(const PoolGeometry& g, const T* A, const std::uint8_t* positions, Threads threads, Pass pass) {
   const bool ahead = exceeds_cache<T>(g) && !runs_parallel(threads, g.m * g.n_H, pool_work(g));
   const bool stream = streams(g, A) && (!positions || aligned(positions, packet_size<T>));
-  const auto with_stream = [&](auto asks) {
-    stream ? pass(asks, std::true_type()) : pass(asks, std::false_type());
-  };
-  ahead ? with_stream(std::true_type()) : with_stream(std::false_type());
+  with_pass_kind<T>(g, ahead, stream, pass);
 }
 
 // The first form's copy of A_prev for its cache, made by the forward tasks as they read A_prev rather than in a
 // pass of its own that reads it all again: the task of output row h copies image i's rows from its first window
 // row to the next task's (the first task from row 0, the last to the image's end, so that rows no window reads
 // are copied too). Stored past the caches with A.
-template <bool Stream, class T>
-void copy_task_rows(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A_prev_copy) {
+template <class T>
+void copy_task_rows(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A_prev_copy, bool stream) {
   const auto first_row = [&](Index task) {
     return task == 0 ? 0 : task == g.n_H ? g.n_H_prev : std::min(g.row_begin(task), g.n_H_prev);
   };
   const Index row_size = g.n_W_prev * g.n_C, begin = (i * g.n_H_prev + first_row(h)) * row_size;
-  copy_streaming<Stream>(A_prev + begin, (first_row(h + 1) - first_row(h)) * row_size, A_prev_copy + begin);
+  const Index size = (first_row(h + 1) - first_row(h)) * row_size;
+  if (stream) copy_streaming<true>(A_prev + begin, size, A_prev_copy + begin);
+  else copy_streaming<false>(A_prev + begin, size, A_prev_copy + begin);
 }
 
 // A = max (Max) or mean over each window, one task per output row; A_prev_copy, when not null, = A_prev.
 template <bool Max, class T>
 void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A, T* A_prev_copy, Threads threads) {
-  with_forward_pass(g, A, nullptr, threads, [&](auto ahead, auto stream) {
+  with_forward_pass(g, A, nullptr, threads, [&](auto narrow, auto ahead, auto stream) {
     parallel_for(threads, g.m * g.n_H, pool_work(g), [&](Index row) {
-      if (A_prev_copy) copy_task_rows<decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A_prev_copy);
-      pool_forward_row<Max, decltype(ahead)::value, decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A);
+      if (A_prev_copy) copy_task_rows(A_prev, g, row / g.n_H, row % g.n_H, A_prev_copy, stream);
+      pool_forward_row<Max, decltype(narrow)::value>(A_prev, g, row / g.n_H, row % g.n_H, A, ahead, stream);
     });
   });
 }
 
 // A = the max of each window, and `positions` its first maximum's window position (one byte each).
 // (Row by row, as pool_forward_row, with windows side by side as there but no masked packet: positions are bytes.)
-template <bool Ahead, bool Stream, class T>
+template <bool Narrow, class T, class Ahead, class Stream>
 EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A,
-                                              std::uint8_t* positions) {
+                                              std::uint8_t* positions, Ahead ahead, Stream stream) {
   const WindowRow windows(g, i, h);
-  for_each_window_block<T>(g, windows, [&](Index w, auto count, auto narrow) CNNPRIM_INLINE_LAMBDA {
+  for_each_window_block<Narrow>(g, windows, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
     constexpr int P = decltype(count)::value;
-    if constexpr (Ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
+    if (ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
     const Window pixels = windows.window(w);
     const Index pixel = pixel_offset(g, i, h, w);
     const auto block = [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
@@ -400,23 +437,24 @@ EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolGeometr
       V best[std::size_t{U}], argmax[std::size_t{U}];
       window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax, Block::of_input(g));
       unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-        store_streaming<Stream>(A + pixel + c + output.template at<step>(u), best[u]);
-        store_bytes<T, Stream>(positions + pixel + c + output.template at<step>(u), argmax[u]);
+        const Index at = pixel + c + output.template at<step>(u);
+        store_output(A + at, best[u], stream);
+        if (stream) store_bytes<T, true>(positions + at, argmax[u]);
+        else store_bytes<T>(positions + at, argmax[u]);
       });
     };
-    for_each_channel_part<T, decltype(narrow)::value>(g.n_C, block);
+    for_each_channel_part<T, Narrow>(g.n_C, block);
   });
-  if constexpr (Stream) streaming_fence();
+  if (stream) streaming_fence();
 }
 
 template <class T>
 void max_forward_with_positions(const T* A_prev, const PoolGeometry& g, T* A, std::uint8_t* positions,
                                 T* A_prev_copy, Threads threads) {
-  with_forward_pass(g, A, positions, threads, [&](auto ahead, auto stream) {
+  with_forward_pass(g, A, positions, threads, [&](auto narrow, auto ahead, auto stream) {
     parallel_for(threads, g.m * g.n_H, pool_work(g), [&](Index row) {
-      if (A_prev_copy) copy_task_rows<decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A_prev_copy);
-      max_row_with_positions<decltype(ahead)::value, decltype(stream)::value>(A_prev, g, row / g.n_H, row % g.n_H, A,
-                                                                             positions);
+      if (A_prev_copy) copy_task_rows(A_prev, g, row / g.n_H, row % g.n_H, A_prev_copy, stream);
+      max_row_with_positions<decltype(narrow)::value>(A_prev, g, row / g.n_H, row % g.n_H, A, positions, ahead, stream);
     });
   });
 }
@@ -424,10 +462,11 @@ void max_forward_with_positions(const T* A_prev, const PoolGeometry& g, T* A, st
 // dA_prev from dA: to each window's first maximum (Max) or spread evenly. Tiled (stride == f) windows do not
 // overlap, so each covered element is stored once; otherwise windows add into zeros.
 // Max takes each window's argmax from `positions` when given (A_prev is then not read), else finds it, asking
-// for A_prev ahead when Ahead. One image at a time (as pool_forward_row, in a function of its own).
-template <bool Max, bool Tiled, bool Ahead, class T>
+// for A_prev ahead when `ahead` (as with_pass_kind says). One image at a time (as pool_forward_row, in a function of
+// its own).
+template <bool Max, bool Tiled, bool Narrow, class T, class Ahead>
 EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const std::uint8_t* positions,
-                                           const PoolGeometry& g, Index i, T* dA_prev) {
+                                           const PoolGeometry& g, Index i, T* dA_prev, Ahead ahead) {
   const Index row_size = g.n_W_prev * g.n_C;
   const auto zero_rows = [&](Index first, Index last) {
     std::fill(dA_prev + (i * g.n_H_prev + first) * row_size, dA_prev + (i * g.n_H_prev + last) * row_size, T(0));
@@ -444,13 +483,13 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
       zero_rows(h == 0 ? 0 : g.row_end(h - 1), g.row_end(h));
     }
     const WindowRow windows(g, i, h);
-    for_each_window_block<T, Tiled>(g, windows, [&](Index w, auto count, auto narrow) CNNPRIM_INLINE_LAMBDA {
+    for_each_window_block<Narrow, Tiled>(g, windows, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
       constexpr int P = decltype(count)::value;
       const Window pixels = windows.window(w);
       // (Without A_prev when the argmax is given.)
       const T* window = positions ? nullptr : A_prev + pixels.origin;
       const T window_size = static_cast<T>(windows.divisor(w));
-      if constexpr (Ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
+      if (ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
       T* target = dA_prev + pixels.origin;
       const T* dA_pixel = dA + pixel_offset(g, i, h, w);
       const auto block = [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
@@ -501,7 +540,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
           for_each_element(g, pixels, give_share);
         }
       };
-      for_each_channel_part<T, decltype(narrow)::value>(g.n_C, block);
+      for_each_channel_part<T, Narrow>(g.n_C, block);
     });
   }
   // Rows below the last window.
@@ -509,12 +548,14 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
   else zero_rows(g.row_end(g.n_H - 1), g.n_H_prev);
 }
 
-template <bool Max, bool Tiled, bool Ahead, class T>
+// One task per image: windows of one image may add onto the same rows.
+template <bool Max, bool Tiled, class T, class Ahead>
 void pool_backward_pass(const T* dA, const T* A_prev, const std::uint8_t* positions, const PoolGeometry& g,
-                        T* dA_prev, Threads threads) {
-  // One task per image: windows of one image may add onto the same rows.
-  parallel_for(threads, g.m, pool_work(g), [&](Index i) {
-    pool_backward_image<Max, Tiled, Ahead>(dA, A_prev, positions, g, i, dA_prev);
+                        T* dA_prev, Ahead ahead, Threads threads) {
+  with_pass_kind<T>(g, ahead, std::false_type(), [&](auto narrow, auto asks, auto) {
+    parallel_for(threads, g.m, pool_work(g), [&](Index i) {
+      pool_backward_image<Max, Tiled, decltype(narrow)::value>(dA, A_prev, positions, g, i, dA_prev, asks);
+    });
   });
 }
 
@@ -676,17 +717,15 @@ void pool_backward(TensorView<const T> dA, TensorView<const T> A_prev, const std
   const bool tiled = g.stride_H == g.f_H && g.stride_W == g.f_W && !g.has_padding() && g.n_H * g.f_H <= g.n_H_prev &&
                      g.n_W * g.f_W <= g.n_W_prev;
   const auto pass = [&](auto max, auto ahead) {
-    const auto run = [&](auto tiled_windows) {
-      pool_backward_pass<decltype(max)::value, decltype(tiled_windows)::value, decltype(ahead)::value>(
-          dA.data(), A_prev.data(), argmax, g, dA_prev.data(), threads);
-    };
-    tiled ? run(std::true_type()) : run(std::false_type());
+    with_constant(tiled, [&](auto tiled_windows) {
+      pool_backward_pass<decltype(max)::value, decltype(tiled_windows)::value>(dA.data(), A_prev.data(), argmax, g,
+                                                                                dA_prev.data(), ahead, threads);
+    });
   };
   switch (mode) {
     case PoolMode::Max:
       // Finding each window's argmax reads A_prev: asked for ahead when it comes from memory.
-      !argmax && exceeds_cache<T>(g) ? pass(std::true_type(), std::true_type())
-                                     : pass(std::true_type(), std::false_type());
+      pass(std::true_type(), !argmax && exceeds_cache<T>(g));
       break;
     case PoolMode::Average:
       // Tiled windows store each element once already.
