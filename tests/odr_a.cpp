@@ -1,7 +1,11 @@
-// The umbrella header in two translation units: every inline definition must link once.
+// The umbrella header in two translation units: every inline definition must link once. (The kernels' templates
+// come from the suite's shared instantiations, as in every test program: a template links once however many units
+// instantiate it, so compiling them here again would test nothing more.)
 #include <gtest/gtest.h>
 
 #include <cnnprim/cnnprim.hpp>
+
+#include "support/kernels.hpp"
 
 double odr_b_conv_mean();
 

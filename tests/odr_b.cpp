@@ -1,5 +1,7 @@
 #include <cnnprim/cnnprim.hpp>
 
+#include "support/kernels.hpp"
+
 double odr_b_conv_mean() {
   cnnprim::numpy::RandomState rng(1);
   const auto A_prev = rng.randn<double>(10, 4, 4, 3);

@@ -18,6 +18,8 @@
 
 #include <cnnprim/cnnprim.hpp>
 
+#include "../support/kernels.hpp"
+
 namespace {
 
 using cnnprim::Index;
