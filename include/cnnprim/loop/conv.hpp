@@ -30,16 +30,16 @@ void zero_pad(TensorView<const T> X, Index pad, TensorView<T> X_pad) {
 }
 
 /// A_prev with pad_top rows above and pad_left columns left of each image (and zeros below and right),
-/// without a copy: element (i, h, w, k) of the notebook's A_prev_pad. Always inlined, as element access is.
+/// without a copy: element (i, h, w, k) of the notebook's A_prev_pad.
 template <class T>
 struct ZeroPadded {
   TensorView<T> A;
   Index pad_top, pad_left;
 
-  EIGEN_ALWAYS_INLINE bool inside(Index h, Index w) const {
+  bool inside(Index h, Index w) const {
     return h >= pad_top && h - pad_top < A.dim(1) && w >= pad_left && w - pad_left < A.dim(2);
   }
-  EIGEN_ALWAYS_INLINE std::remove_const_t<T> operator()(Index i, Index h, Index w, Index k) const {
+  std::remove_const_t<T> operator()(Index i, Index h, Index w, Index k) const {
     return inside(h, w) ? A(i, h - pad_top, w - pad_left, k) : T(0);
   }
 };
