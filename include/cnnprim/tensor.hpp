@@ -57,9 +57,9 @@ Index checked_size(const char* function, const char* name, std::array<Index, N> 
   return size;
 }
 
-// Row-major offset of an element; indices are asserted in debug builds. Always inlined, through plain arrays:
-// under UndefinedBehaviorSanitizer the compilers leave each std::array subscript and this function as calls of
-// their own, which made element loops 4x slower in sanitized and debug builds.
+// Row-major offset of an element; indices are asserted in debug builds. Always inlined, through plain arrays: at
+// -O0 nothing else is inlined, and under UndefinedBehaviorSanitizer clang left each std::array subscript and this
+// function calls of their own, which made element loops 3-4x slower in debug and sanitized builds.
 template <std::size_t N, class... Indices>
 EIGEN_ALWAYS_INLINE Index element_offset(const std::array<Index, N>& shape, Indices... indices) {
   static_assert(sizeof...(Indices) == N, "give one index per axis");

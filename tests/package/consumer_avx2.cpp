@@ -1,5 +1,5 @@
-// Compiles the notebook's conv_forward, its kernels with them, through the opt-in cnnprim::avx2 target (built,
-// not run: the CPU may lack AVX2).
+// Compiles the notebook's conv_forward, and so its kernels, through the opt-in cnnprim::avx2 target (built, not
+// run: the CPU may lack AVX2).
 #include <cmath>
 
 #include <cnnprim/cnnprim.hpp>
