@@ -103,15 +103,6 @@ TYPED_TEST(Packets, MasksSetTheTrueLanes) {
   EXPECT_EQ(masked_equal(T(1), T(2), T(5)), T(0));
 }
 
-TYPED_TEST(Packets, NanPropagatingMaxIsNanWhereEitherIs) {
-  using T = TypeParam;
-  using P = Packet<T>;
-  // Between +0 and -0 either may come back: they are equal.
-  expect_lanes_match<T>([](P a, P b) { return nan_propagating_max(a, b); },
-                        [](T a, T b) { return std::isnan(a) || std::isnan(b) ? a + b : std::max(a, b); },
-                        /*compare_sign=*/false);
-}
-
 TYPED_TEST(Packets, MaximumWithoutNan) {
   using T = TypeParam;
   constexpr Index n = packet_size<T>;
@@ -119,8 +110,9 @@ TYPED_TEST(Packets, MaximumWithoutNan) {
     if (std::isnan(a) || std::isnan(b)) continue;
     T out[n];
     store(out, maximum(constant<Packet<T>>(a), constant<Packet<T>>(b)));
-    for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], std::max(a, b)) << a << ", " << b;
-    EXPECT_EQ(maximum(a, b), std::max(a, b));
+    // std::max's order: a where a == b, the sign of a zero included.
+    for (Index k = 0; k < n; ++k) EXPECT_TRUE(same_value(std::max(a, b), out[k])) << a << ", " << b;
+    EXPECT_TRUE(same_value(std::max(a, b), maximum(a, b))) << a << ", " << b;
   }
 }
 

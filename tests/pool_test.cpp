@@ -454,6 +454,47 @@ TEST(PoolBackends, WindowsSideBySideMatchTheLoopPath) {
   expect_windows_side_by_side_match_the_loop_path<double>();
 }
 
+// Whole packets of channels, windows whose maximum is a zero of either sign reached in either order, NaNs quiet
+// and signalling with payloads (the first in the window wins), infinities and denormals: the maximum and its argmax
+// are the Loop path's to the bit, in packets that hold a NaN (reduced again by the NaN rule) and in the others.
+template <class T>
+void expect_max_of_zeros_and_nans_matches_the_loop_path() {
+  const T zero(0), inf = std::numeric_limits<T>::infinity(), denorm = std::numeric_limits<T>::denorm_min();
+  const T values[] = {-zero, zero, -zero, zero, -zero, zero, T(-1), T(-1), T(2), -inf, inf, denorm, -denorm,
+                      std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::signaling_NaN(),
+                      static_cast<T>(std::nan("7"))};
+  std::uint32_t state = 12345;
+  for (Index C : {Index{16}, Index{64}, Index{72}})
+    for (const cnnprim::PoolParams& hp : {cnnprim::PoolParams{2, 2}, cnnprim::PoolParams{3, 2}}) {
+      SCOPED_TRACE(testing::Message() << C << " channels, window " << hp.f << ", stride " << hp.stride);
+      Tensor<T> A_prev({2, 7, 9, C});
+      for (Index k = 0; k < A_prev.size(); ++k) {
+        state = state * 1664525u + 1013904223u;
+        // Mostly zeros and -1, so that many windows' maximum is a zero; the rest now and then.
+        const std::uint32_t draw = state >> 24;
+        A_prev.data()[k] = values[draw < 224 ? draw % 8 : 8 + draw % 8];
+      }
+      const auto same_bits = [](const Tensor<T>& a, const Tensor<T>& b) {
+        return std::memcmp(a.data(), b.data(), sizeof(T) * static_cast<std::size_t>(a.size())) == 0;
+      };
+      const auto expected = cnnprim::pool_forward(A_prev, hp, PoolMode::Max, Backend::Loop);
+      Tensor<T> A(expected.A.shape()), A_loop(expected.A.shape());
+      cnnprim::pool_forward(A_prev, hp, PoolMode::Max, A, Backend::Eigen);
+      EXPECT_TRUE(same_bits(A, expected.A));
+      Tensor<std::uint8_t> argmax(A.shape()), argmax_loop(A.shape());
+      cnnprim::max_pool_forward(A_prev, hp, A, argmax, Backend::Eigen);
+      cnnprim::max_pool_forward(A_prev, hp, A_loop, argmax_loop, Backend::Loop);
+      EXPECT_TRUE(same_bits(A, expected.A));
+      EXPECT_TRUE(same_bits(A_loop, expected.A));
+      EXPECT_TRUE(std::equal(argmax.data(), argmax.data() + argmax.size(), argmax_loop.data()));
+    }
+}
+
+TEST(PoolBackends, MaxOfZerosAndNaNsMatchesTheLoopPathToTheBit) {
+  expect_max_of_zeros_and_nans_matches_the_loop_path<float>();
+  expect_max_of_zeros_and_nans_matches_the_loop_path<double>();
+}
+
 // Passes too large to stay in cache (A_prev and A over 16 MiB) ask for A_prev ahead of their windows and, with
 // AVX-512, store their outputs past the caches: with channels of blocks of packets and with narrow ones (which
 // decide both as they run). The values are the Loop path's, and the bits those of the same call into memory not

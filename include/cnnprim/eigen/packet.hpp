@@ -6,9 +6,9 @@
 // - comparisons (pcmp_eq, pcmp_lt, pcmp_lt_or_nan) return a lane mask, all bits set where true; pand, por
 //   and pselect(mask, a, b) combine masks and values by those bits; predux_any says whether any lane is set.
 //   pandnot is avoided: its operands swapped meaning between Eigen 3.3 and 3.4;
-// - pmax<PropagateNaN> returns NaN in a lane where either operand is NaN (Eigen 3.4 and later). Plain pmax
-//   and predux_max are used only where no lane holds NaN (or their result is then not used): which operand
-//   they return then differs between instruction sets.
+// - pmax(a, b) returns a where a == b (Eigen's x86 packets take std::max's order), so that a maximum of zeros keeps
+//   the first one's sign. It and predux_max are used only where no lane holds NaN (or their result is then not
+//   used): which operand they return then differs between instruction sets.
 // - ploadu and pstoreu on a lane mask where unpacket_traits says masked_load_available (floats with AVX and
 //   AVX-512 since Eigen 3.4, doubles too in 5.x); elsewhere those functions are not used.
 // Three things go past Eigen, with AVX-512, by its intrinsics: bytes to floats and back (load_bytes, store_bytes;
@@ -492,13 +492,6 @@ template <class V>
 EIGEN_ALWAYS_INLINE auto max_lanes(const V& a) {
   if constexpr (is_scalar_v<V>) return a;
   else return Eigen::internal::predux_max(a);
-}
-
-// The larger of a and b, NaN where either is NaN.
-template <class V>
-EIGEN_ALWAYS_INLINE V nan_propagating_max(const V& a, const V& b) {
-  if constexpr (is_scalar_v<V>) return std::isnan(a) ? a : (std::isnan(b) || a < b) ? b : a;
-  else return Eigen::internal::pmax<Eigen::PropagateNaN>(a, b);
 }
 
 }  // namespace cnnprim::detail::eigen

@@ -277,13 +277,14 @@ EIGEN_ALWAYS_INLINE void store_output(T* to, const V& v, Stream stream) {
   else store(to, v);
 }
 
-// The NaN-propagating maximum of a piece of channels over a window: pool_windows's rare path, out of line as
-// first_max_with_nan.
+// The first maximum, by detail::replaces_max, of a piece of channels over a window that may hold NaN:
+// pool_windows's rare path, out of line as first_max_with_nan.
 template <class T, class Piece>
 EIGEN_DONT_INLINE auto max_with_nan(const PoolGeometry& g, const T* first, const Window& pixels, Piece piece) {
   auto max = load_piece(first, piece);
   for_each_element<0>(g, pixels, [&](Index, Index offset) {
-    max = nan_propagating_max(max, load_piece(first + offset, piece));
+    const auto x = load_piece(first + offset, piece);
+    max = select(wins(x, max), x, max);
   });
   return max;
 }
