@@ -128,10 +128,12 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
   const Index C = g.n_in, K = g.n_out, block = tile_packets * n;
   const Index t_H = (g.n_H + 1) / 2, t_W = (g.n_W + 1) / 2, tiles = g.m * t_H * t_W;
   // Tiles per chunk: each of the 16 products of a chunk reads its rows of V and writes its rows of M (C + K values
-  // a tile) within 64 KiB, and all 16 within L2 cache; U (16 C K values) is read again by every chunk. A multiple
-  // of the threads' number of chunks, so that each takes as many. (How the tiles are cut changes no bit: every
-  // tile's sums run in the same order whatever its chunk.)
-  const Index most = std::max<Index>(1, (Index{64} << 10) / ((C + K) * static_cast<Index>(sizeof(T))) /
+  // a tile) within 256 KiB, 4 MiB for all 16; U (16 C K values) is read again by every chunk, which cost more than
+  // V and M past the L2 cache: (4, 14, 14, 256) -> 256 on two threads took 1065-1090 µs in chunks of 64 KiB or
+  // 128 KiB a product, 1023-1038 µs in chunks of 256 KiB (one chunk per thread). A multiple of the threads' number of
+  // chunks, so that each takes as many. (How the tiles are cut changes no bit: every tile's sums run in the same
+  // order whatever its chunk.)
+  const Index most = std::max<Index>(1, (Index{256} << 10) / ((C + K) * static_cast<Index>(sizeof(T))) /
                                             tiles_per_step) * tiles_per_step;
   const Index thread_count = threads.resolved().count();
   // Chunks are cut at whole steps of the register tile, so that no chunk ends with a short step.
