@@ -454,17 +454,18 @@ TEST(PoolBackends, WindowsSideBySideMatchTheLoopPath) {
   expect_windows_side_by_side_match_the_loop_path<double>();
 }
 
-// Whole packets of channels, windows whose maximum is a zero of either sign reached in either order, NaNs quiet
-// and signalling with payloads (the first in the window wins), infinities and denormals: the maximum and its argmax
-// are the Loop path's to the bit, in packets that hold a NaN (reduced again by the NaN rule) and in the others.
+// Whole packets of channels (and one channel), windows whose maximum is a zero of either sign reached in either
+// order, windows of -0 alone, NaNs quiet and signalling with payloads (the first in the window wins), infinities and
+// denormals: the maximum and its argmax are the Loop path's to the bit, in packets that hold a NaN (reduced again by
+// the NaN rule) and in the others; so is the average (+0 for a window of -0, whose sum starts from +0).
 template <class T>
-void expect_max_of_zeros_and_nans_matches_the_loop_path() {
+void expect_zeros_and_nans_match_the_loop_path() {
   const T zero(0), inf = std::numeric_limits<T>::infinity(), denorm = std::numeric_limits<T>::denorm_min();
   const T values[] = {-zero, zero, -zero, zero, -zero, zero, T(-1), T(-1), T(2), -inf, inf, denorm, -denorm,
                       std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::signaling_NaN(),
                       static_cast<T>(std::nan("7"))};
   std::uint32_t state = 12345;
-  for (Index C : {Index{16}, Index{64}, Index{72}})
+  for (Index C : {Index{1}, Index{16}, Index{64}, Index{72}})
     for (const cnnprim::PoolParams& hp : {cnnprim::PoolParams{2, 2}, cnnprim::PoolParams{3, 2}}) {
       SCOPED_TRACE(testing::Message() << C << " channels, window " << hp.f << ", stride " << hp.stride);
       Tensor<T> A_prev({2, 7, 9, C});
@@ -487,12 +488,21 @@ void expect_max_of_zeros_and_nans_matches_the_loop_path() {
       EXPECT_TRUE(same_bits(A, expected.A));
       EXPECT_TRUE(same_bits(A_loop, expected.A));
       EXPECT_TRUE(std::equal(argmax.data(), argmax.data() + argmax.size(), argmax_loop.data()));
+      for (Index r = 2; r < 4; ++r)  // 2x2 window (1, 1) of image 1: -0 alone
+        for (Index s = 2; s < 4; ++s)
+          for (Index k = 0; k < C; ++k) A_prev(1, r, s, k) = -zero;
+      const auto average = cnnprim::pool_forward(A_prev, hp, PoolMode::Average, Backend::Loop).A;
+      cnnprim::pool_forward(A_prev, hp, PoolMode::Average, A, Backend::Eigen);
+      EXPECT_TRUE(same_bits(A, average)) << "average";
+      if (hp.f == 2) {
+        EXPECT_FALSE(std::signbit(average(1, 1, 1, C - 1)));
+      }
     }
 }
 
-TEST(PoolBackends, MaxOfZerosAndNaNsMatchesTheLoopPathToTheBit) {
-  expect_max_of_zeros_and_nans_matches_the_loop_path<float>();
-  expect_max_of_zeros_and_nans_matches_the_loop_path<double>();
+TEST(PoolBackends, MaxAndAverageOfZerosAndNaNsMatchTheLoopPathToTheBit) {
+  expect_zeros_and_nans_match_the_loop_path<float>();
+  expect_zeros_and_nans_match_the_loop_path<double>();
 }
 
 // Passes too large to stay in cache (A_prev and A over 16 MiB) ask for A_prev ahead of their windows and, with

@@ -323,7 +323,8 @@ EIGEN_ALWAYS_INLINE void pool_windows(const PoolGeometry& g, const T* window, co
         if (nan_possible && has_nan(sum[u]))
           result[u] = max_with_nan(g, base + input.template at<step>(u), pixels, piece);
       } else {
-        result[u] = divide(sum[u], constant<V>(window_size));
+        // The Loop path's sum starts from +0 (as numpy's and PyTorch's): a window of -0 averages to +0.
+        result[u] = divide(add(sum[u], constant<V>(T(0))), constant<V>(window_size));
       }
       T* const to = A_pixel + c + output.template at<step>(u);
       if constexpr (Piece::tail) store_piece(to, result[u], piece);
