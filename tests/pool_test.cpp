@@ -496,9 +496,9 @@ void expect_zeros_and_nans_match_the_loop_path() {
       cnnprim::pool_forward(A_prev, hp, PoolMode::Average, A, Backend::Eigen);
       // (Which NaN a sum of several returns is the compiler's choice of operand order: only NaN is compared.)
       for (Index k = 0; k < A.size(); ++k) {
-        const T a = A.data()[k], expected = average.data()[k];
-        ASSERT_TRUE(std::isnan(expected) ? std::isnan(a) : std::memcmp(&a, &expected, sizeof a) == 0)
-            << "average, element " << k << ": " << a << " against " << expected;
+        const T got = A.data()[k], want = average.data()[k];
+        ASSERT_TRUE(std::isnan(want) ? std::isnan(got) : std::memcmp(&got, &want, sizeof got) == 0)
+            << "average, element " << k << ": " << got << " against " << want;
       }
       if (hp.f == 2) {
         EXPECT_FALSE(std::signbit(average(1, 1, 1, C - 1)));
