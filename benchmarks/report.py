@@ -203,6 +203,7 @@ def main():
         lines += ["Skipped (the loop path over 0.4 GFLOP per call): %d benchmarks." % len(skipped), ""]
 
     lines += thread_table(medians)
+    lines += after_other_work_table(medians)
     lines += layer_table(medians)
 
     with open(out + "/results.md", "w") as f:
@@ -291,6 +292,29 @@ def thread_table(medians):
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             call, shape_label(key[2]), cell(ours1), cell(ours2), ratio(ours1, ours2), cell(dn1), cell(dn2),
             ratio(dn2, ours2)))
+    return lines + [""]
+
+
+def after_other_work_table(medians):
+    """The large pooling shape with the caches filled by other work between calls (threads_bench.cpp)."""
+    times = {}
+    for name, b in medians.items():
+        m = re.match(r"BM_PoolAfterOtherWork<PoolMode::(\w+), (true|false)>/(.*)/thread_count:(\d+)/real_time$", name)
+        if m:
+            mode, backward, args, threads = m.groups()
+            call = ("PoolBackward " if backward == "true" else "PoolForward ") + mode.lower()
+            times.setdefault((call, shape_label(args)), {})[int(threads)] = b["real_time"]
+    if not times:
+        return []
+    lines = ["## The large pooling shape after other work, float", "",
+             "Each call timed after 64 MiB of other data were written (outside the timing), as a network's other "
+             "layers do between two calls; the Threads table repeats one call, whose data then stays in the "
+             "last-level cache. Real time in µs (medians of the same run).", "",
+             "| call | shape | 1 thread | 2 threads | speed-up |", "|---|---|---:|---:|---:|"]
+    for (call, shape), t in sorted(times.items()):
+        one, two = t.get(1), t.get(2)
+        lines.append("| %s | %s | %s | %s | %s |" % (call, shape, "%.0f" % one if one else "—",
+                                                      "%.0f" % two if two else "—", ratio(one, two)))
     return lines + [""]
 
 
