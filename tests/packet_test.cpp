@@ -137,6 +137,8 @@ TYPED_TEST(Packets, HasNanSeesAnyLane) {
   for (Index k = 0; k < n; ++k) {
     lanes[k] = std::numeric_limits<T>::quiet_NaN();
     EXPECT_TRUE(has_nan(load<Packet<T>>(lanes))) << "lane " << k;
+    lanes[k] = std::numeric_limits<T>::signaling_NaN();
+    EXPECT_TRUE(has_nan(load<Packet<T>>(lanes))) << "lane " << k;
     lanes[k] = std::numeric_limits<T>::infinity();
     EXPECT_FALSE(has_nan(load<Packet<T>>(lanes))) << "lane " << k;
     lanes[k] = T(k);

@@ -12,7 +12,7 @@
 // - ploadu and pstoreu on a lane mask where unpacket_traits says masked_load_available (floats with AVX and
 //   AVX-512 since Eigen 3.4, doubles too in 5.x); elsewhere those functions are not used.
 // Three things go past Eigen, with AVX-512, by its intrinsics: bytes to floats and back (load_bytes, store_bytes;
-// 8 floats also with AVX2), comparisons into mask registers (select_less, masked_equal) and streaming stores
+// 8 floats also with AVX2), comparisons into mask registers (select_less, masked_equal, has_nan) and streaming stores
 // (store_streaming); and prefetch calls GCC's and clang's builtin, since GCC removes Eigen's.
 #pragma once
 
@@ -479,6 +479,12 @@ EIGEN_ALWAYS_INLINE bool has_nan(const V& a) {
   if constexpr (is_scalar_v<V>) return std::isnan(a);
   else return Eigen::internal::predux_any(is_nan(a));
 }
+// With AVX-512 one comparison into a mask register, tested as it is: through is_nan and predux_any the mask was
+// spread into a vector and tested back, two more instructions for every block of max pooling's windows.
+#if defined(EIGEN_VECTORIZE_AVX512)
+EIGEN_ALWAYS_INLINE bool has_nan(const __m512& a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q) != 0; }
+EIGEN_ALWAYS_INLINE bool has_nan(const __m512d& a) { return _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q) != 0; }
+#endif
 
 // The larger of a and b where neither is NaN; which one it returns otherwise is not specified.
 template <class V>
