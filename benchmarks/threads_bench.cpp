@@ -103,7 +103,7 @@ static void BM_PoolAfterOtherWork(benchmark::State& state) {
 static void large_pool_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"m", "n_H", "n_W", "n_C", "f", "stride", "thread_count"});
   for (auto count : bench::thread_counts) {
-    auto args = bench::pool_shapes[1];
+    auto args = bench::pool_shapes[1];  // (8, 112, 112, 64, 3, 2): ResNet's max pool after the stem
     args.push_back(count);
     b->Args(args);
   }
