@@ -299,17 +299,20 @@ def after_other_work_table(medians):
     """The large pooling shape with the caches filled by other work between calls (threads_bench.cpp)."""
     times = {}
     for name, b in medians.items():
-        m = re.match(r"BM_PoolAfterOtherWork<PoolMode::(\w+), (true|false)>/(.*)/thread_count:(\d+)/real_time$", name)
+        m = re.match(r"BM_PoolAfterOtherWork<PoolMode::(\w+), (true|false), (true|false)>/(.*)/thread_count:(\d+)"
+                     r"/real_time$", name)
         if m:
-            mode, backward, args, threads = m.groups()
+            mode, backward, read, args, threads = m.groups()
             call = ("PoolBackward " if backward == "true" else "PoolForward ") + mode.lower()
+            call += ", then its output read" if read == "true" else ""
             times.setdefault((call, shape_label(args)), {})[int(threads)] = b["real_time"]
     if not times:
         return []
     lines = ["## The large pooling shape after other work, float", "",
              "Each call timed after 64 MiB of other data were written (outside the timing), as a network's other "
              "layers do between two calls; the Threads table repeats one call, whose data then stays in the "
-             "last-level cache. Real time in µs (medians of the same run).", "",
+             "last-level cache. \"Then its output read\": the timed part also sums the call's output (A, or dA_prev) "
+             "on the calling thread, as the next layer reads it. Real time in µs (medians of the same run).", "",
              "| call | shape | 1 thread | 2 threads | speed-up |", "|---|---|---:|---:|---:|"]
     for (call, shape), t in sorted(times.items()):
         one, two = t.get(1), t.get(2)

@@ -3,6 +3,7 @@
 // thread and a pool of n - 1 (shapes.hpp), and CPU time counts the caller's alone.
 #include <benchmark/benchmark.h>
 
+#include <utility>
 #include <vector>
 
 #include <cnnprim/cnnprim.hpp>
@@ -75,8 +76,10 @@ static void BM_PoolBackwardThreads(benchmark::State& state) {
 
 // The large pooling shape when other work has filled the caches between calls, as a network's other layers do
 // (64 MiB written outside the timed call): the benchmarks above repeat one call, whose data then stays in the
-// last-level cache. Arguments named apart from "threads" so that the scaling table (report.py) leaves these out.
-template <PoolMode mode, bool Backward>
+// last-level cache. With ReadOutput, the timed part also reads the call's output (A, or dA_prev) once, as the next
+// layer does: where the call left it (a cache, or memory) counts too. Arguments named apart from "threads" so that
+// the scaling table (report.py) leaves these out.
+template <PoolMode mode, bool Backward, bool ReadOutput>
 static void BM_PoolAfterOtherWork(benchmark::State& state) {
   const bench::PoolShape s(state);
   const auto threads = bench::threads(state.range(6));
@@ -94,6 +97,7 @@ static void BM_PoolAfterOtherWork(benchmark::State& state) {
       cnnprim::pool_backward(dA, A_prev, {s.f, s.stride}, mode, dA_prev, cnnprim::Backend::Eigen, threads);
     else
       cnnprim::pool_forward(A_prev, {s.f, s.stride}, mode, A, cnnprim::Backend::Eigen, threads);
+    if constexpr (ReadOutput) benchmark::DoNotOptimize(std::as_const(Backward ? dA_prev : A).vector().sum());
     benchmark::DoNotOptimize(A.data());
     benchmark::DoNotOptimize(dA_prev.data());
     benchmark::ClobberMemory();
@@ -116,6 +120,9 @@ BENCHMARK_TEMPLATE(BM_PoolForwardThreads, PoolMode::Max)->Apply(bench::pool_thre
 BENCHMARK_TEMPLATE(BM_PoolForwardThreads, PoolMode::Average)->Apply(bench::pool_thread_args);
 BENCHMARK_TEMPLATE(BM_PoolBackwardThreads, PoolMode::Max)->Apply(bench::pool_thread_args);
 BENCHMARK_TEMPLATE(BM_PoolBackwardThreads, PoolMode::Average)->Apply(bench::pool_thread_args);
-BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Max, false)->Apply(large_pool_args);
-BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Average, false)->Apply(large_pool_args);
-BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Average, true)->Apply(large_pool_args);
+BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Max, false, false)->Apply(large_pool_args);
+BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Average, false, false)->Apply(large_pool_args);
+BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Average, true, false)->Apply(large_pool_args);
+BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Max, false, true)->Apply(large_pool_args);
+BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Average, false, true)->Apply(large_pool_args);
+BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Average, true, true)->Apply(large_pool_args);
