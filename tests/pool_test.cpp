@@ -512,9 +512,9 @@ TEST(PoolBackends, MaxAndAverageOfZerosAndNaNsMatchTheLoopPathToTheBit) {
 }
 
 // Passes too large to stay in cache (A_prev and A over 16 MiB) ask for A_prev ahead of their windows and, with
-// AVX-512, store their outputs past the caches: with channels of blocks of packets and with narrow ones (which
-// decide both as they run). The values are the Loop path's, and the bits those of the same call into memory not
-// 64-byte aligned (stored as usual) and of two threads.
+// AVX-512, store their outputs past the caches (the average's backward on one thread only): with channels of blocks
+// of packets and with narrow ones (which decide both as they run). The values are the Loop path's, and the bits
+// those of the same call into memory not 64-byte aligned (stored as usual) and of two threads.
 class PassesTooLargeForTheCache : public ::testing::TestWithParam<Index> {};
 INSTANTIATE_TEST_SUITE_P(PoolBackends, PassesTooLargeForTheCache, ::testing::Values(128, 16),
                          [](const auto& info) { return std::to_string(info.param) + "Channels"; });
