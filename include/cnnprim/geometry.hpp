@@ -127,9 +127,11 @@ struct ConvGeometry {
 };
 
 // Validates a convolution's input `a` (A_prev, or dA_prev) against its filter `w` (W, or dW), named as the
-// user named them, and resolves hp.
-inline ConvGeometry conv_geometry(const char* function, const char* a_name, const std::array<Index, 4>& a,
-                                  const char* w_name, const std::array<Index, 4>& w, const ConvParams& hp) {
+// user named them, and resolves hp. (Inlined: out of line, the (1, 6, 6, 3) -> 10 backward's two second-form
+// calls took 50 ns beyond their kernels, 31 ns inlined; the forward's, 29 ns and 14 ns on (2, 5, 7, 4) -> 8.)
+CNNPRIM_ALWAYS_INLINE ConvGeometry conv_geometry(const char* function, const char* a_name,
+                                                 const std::array<Index, 4>& a, const char* w_name,
+                                                 const std::array<Index, 4>& w, const ConvParams& hp) {
   const Axes strides = hp.strides.value_or(Axes{hp.stride, hp.stride});
   const Padding padding = hp.padding.value_or(Padding{hp.pad, hp.pad, hp.pad, hp.pad});
   const bool per_axis = hp.strides.has_value(), per_side = hp.padding.has_value();
