@@ -158,6 +158,19 @@ TYPED_TEST(Packets, LoadStoreConstantKeepEveryLane) {
   for (Index k = 0; k < n; ++k) EXPECT_EQ(out[k], T(2.5));
 }
 
+// A square of rows `stride` apart comes out transposed, every value once, nothing written past it.
+TYPED_TEST(Packets, TransposeSquareTransposesEveryValue) {
+  using T = TypeParam;
+  constexpr Index n = packet_size<T>, stride = n + 3;
+  std::vector<T> from(static_cast<std::size_t>(n * stride), T(-1)), to(static_cast<std::size_t>(n * n + 1), T(-7));
+  for (Index r = 0; r < n; ++r)
+    for (Index c = 0; c < n; ++c) from[static_cast<std::size_t>(r * stride + c)] = T(r * 100 + c);
+  transpose_square(from.data(), stride, to.data());
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j) EXPECT_EQ(to[static_cast<std::size_t>(i * n + j)], T(j * 100 + i)) << i << ", " << j;
+  EXPECT_EQ(to.back(), T(-7)) << "transpose_square wrote past its square";
+}
+
 // Bytes to a packet (whole, half or quarter) and back are exact for every byte value and touch only their packet's
 // bytes.
 template <class T, class V>

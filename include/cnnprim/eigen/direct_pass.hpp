@@ -61,17 +61,12 @@ struct DirectFilter {
     if constexpr (Stream) streaming_fence();
   }
 
-  // The n x n square of a flipped filter at `tap` from input channel r0 and output channel c0, transposed from W:
-  // to[i * n + j] is the filter's value for input channel r0 + i and output channel c0 + j (as pack lays out
-  // its rows).
-  template <Index n>
+  // The packet_size<T> square of a flipped filter at `tap` from input channel r0 and output channel c0, transposed
+  // from W: to[i * n + j] is the filter's value for input channel r0 + i and output channel c0 + j (as pack lays
+  // out its rows).
   void flipped_square(const DirectGeometry& g, Index tap, Index r0, Index c0, T* to) const {
     assert(flipped);
-    using Square = Eigen::Matrix<T, int{n}, int{n}, Eigen::RowMajor>;
-    using Stride = Eigen::OuterStride<>;
-    Eigen::Map<Square> result(to);
-    result = Eigen::Map<const Square, 0, Stride>(W + (source_tap(g, tap) * g.n_out + c0) * g.n_in + r0,
-                                                 Stride(g.n_in)).transpose();
+    transpose_square(W + (source_tap(g, tap) * g.n_out + c0) * g.n_in + r0, g.n_in, to);
   }
 
  private:

@@ -2,7 +2,7 @@
 // promise). Each operation below works on one value (V = T) or on one packet of values (V = Packet<T>) and
 // is tested on every supported Eigen version (tests/packet_test.cpp). What they rely on:
 // - packet_traits<T>::type and ::size; ploadu, pstoreu, pset1, padd, psub, pmul, pdiv, pmadd (a * b + c), pabs,
-//   predux (the sum of the lanes): unchanged since Eigen 3.3;
+//   predux (the sum of the lanes), ptranspose of a PacketBlock of a packet's size: unchanged since Eigen 3.3;
 // - comparisons (pcmp_eq, pcmp_lt, pcmp_lt_or_nan) return a lane mask, all bits set where true; pand, por
 //   and pselect(mask, a, b) combine masks and values by those bits; predux_any says whether any lane is set.
 //   pandnot is avoided: its operands swapped meaning between Eigen 3.3 and 3.4;
@@ -131,6 +131,25 @@ EIGEN_ALWAYS_INLINE void store(T* p, const V& v) {
   if constexpr (is_scalar_v<V>) *p = v;
   else Eigen::internal::pstoreu(p, v);
 }
+
+// The square of packet_size<T> rows of `from` (`stride` apart) transposed into `to`: to[i * n + j] = from[j * stride
+// + i], the rows read as packets and transposed in registers. (GCC warns that a vector type as a template argument
+// drops its attributes, as Eigen's own headers do for PacketBlock; its packets are only loaded and stored here.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
+template <class T>
+EIGEN_ALWAYS_INLINE void transpose_square(const T* from, Index stride, T* to) {
+  constexpr int n = int{packet_size<T>};
+  Eigen::internal::PacketBlock<Packet<T>, n> square;
+  for (int i = 0; i < n; ++i) square.packet[i] = load<Packet<T>>(from + i * stride);
+  Eigen::internal::ptranspose(square);
+  for (int i = 0; i < n; ++i) store(to + i * n, square.packet[i]);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 // Whether whole packets of T can be stored past the caches (AVX-512's streaming stores): a streamed cache line is
 // not first read from memory, nor kept in cache. Worth it for outputs too large to be in cache when next read.

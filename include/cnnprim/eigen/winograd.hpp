@@ -188,7 +188,7 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
       // into the thread's scratch memory, W's rows read whole and in order.
       T* const taps = scratch<T, Scratch::WideOperand>(static_cast<std::size_t>(9 * C * n));
       for (int tap = 0; tap < 9; ++tap)
-        for (Index c = 0; c < C; c += n) filter.template flipped_square<n>(g, tap, c, first, taps + (tap * C + c) * n);
+        for (Index c = 0; c < C; c += n) filter.flipped_square(g, tap, c, first, taps + (tap * C + c) * n);
       for (Index c = 0; c < C; ++c) transform(c, first, [&](int tap) { return taps + (tap * C + c) * n; });
     }
     magnitudes[first / n] = magnitude.value();
