@@ -133,8 +133,8 @@ EIGEN_ALWAYS_INLINE void store(T* p, const V& v) {
 }
 
 // The square of packet_size<T> rows of `from` (`stride` apart) transposed into `to`: to[i * n + j] = from[j * stride
-// + i], the rows read as packets and transposed in registers. (GCC warns that a vector type as a template argument
-// drops its attributes, as Eigen's own headers do for PacketBlock; its packets are only loaded and stored here.)
+// + i], the rows read as packets and transposed in registers. (GCC warns that a vector type loses its attributes
+// as a template argument, which Eigen's own headers silence for PacketBlock; its packets are only loaded and stored.)
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wignored-attributes"
