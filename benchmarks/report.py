@@ -204,6 +204,7 @@ def main():
 
     lines += thread_table(medians)
     lines += after_other_work_table(medians)
+    lines += off_line_table(medians)
     lines += layer_table(medians)
 
     with open(out + "/results.md", "w") as f:
@@ -318,6 +319,29 @@ def after_other_work_table(medians):
         one, two = t.get(1), t.get(2)
         lines.append("| %s | %s | %s | %s | %s |" % (call, shape, "%.0f" % one if one else "—",
                                                       "%.0f" % two if two else "—", ratio(one, two)))
+    return lines + [""]
+
+
+def off_line_table(medians):
+    """The large pooling shape into views 0 and 16 bytes past a 64-byte line (threads_bench.cpp)."""
+    times = {}
+    for name, b in medians.items():
+        m = re.match(r"BM_PoolIntoViewOffLine<PoolMode::(\w+), (true|false)>/(.*)/offset:(\d+)/real_time$", name)
+        if m:
+            mode, backward, args, offset = m.groups()
+            call = ("PoolBackward " if backward == "true" else "PoolForward ") + mode.lower()
+            times.setdefault((call, shape_label(args)), {})[int(offset)] = b["real_time"]
+    if not times:
+        return []
+    lines = ["## The large pooling shape into a view off a line, float, one thread", "",
+             "The second form into a `TensorView` of memory 64-byte aligned (as a `Tensor`'s) and 16 bytes past a "
+             "line (where glibc puts a large `std::vector`), whose output the pass streams a row at a time. Real "
+             "time in µs (medians of the same run).", "",
+             "| call | shape | aligned | 16 bytes past a line | aligned ÷ off the line |", "|---|---|---:|---:|---:|"]
+    for (call, shape), t in sorted(times.items()):
+        aligned, off = t.get(0), t.get(4)
+        lines.append("| %s | %s | %s | %s | %s |" % (call, shape, "%.0f" % aligned if aligned else "—",
+                                                      "%.0f" % off if off else "—", ratio(aligned, off)))
     return lines + [""]
 
 

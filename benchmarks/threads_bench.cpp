@@ -104,6 +104,38 @@ static void BM_PoolAfterOtherWork(benchmark::State& state) {
   }
 }
 
+// The large pooling shape's second form, one thread, into a view of memory `offset` floats past a 64-byte line: 0,
+// as a Tensor's, and 4, where glibc puts a large std::vector. The output's lines cannot then all be stored from aligned
+// packets, and the pass streams it a row at a time.
+template <PoolMode mode, bool Backward>
+static void BM_PoolIntoViewOffLine(benchmark::State& state) {
+  const bench::PoolShape s(state);
+  const auto A_prev = bench::random_tensor<float>({s.m, s.n_H_prev, s.n_W_prev, s.n_C}, 1);
+  const auto dA = bench::random_tensor<float>({s.m, s.n_H(), s.n_W(), s.n_C}, 2);
+  const auto& shape = Backward ? A_prev.shape() : dA.shape();
+  const auto offset = static_cast<std::size_t>(state.range(6));
+  std::vector<float, Eigen::aligned_allocator<float>> memory(offset + static_cast<std::size_t>(A_prev.size()));
+  const cnnprim::TensorView<float> output(memory.data() + offset, shape);
+  for (auto _ : state) {
+    if constexpr (Backward)
+      cnnprim::pool_backward(dA, A_prev, {s.f, s.stride}, mode, output, cnnprim::Backend::Eigen);
+    else
+      cnnprim::pool_forward(A_prev, {s.f, s.stride}, mode, output, cnnprim::Backend::Eigen);
+    benchmark::DoNotOptimize(memory.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+static void off_line_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"m", "n_H", "n_W", "n_C", "f", "stride", "offset"});
+  for (std::int64_t offset : {0, 4}) {
+    auto args = bench::pool_shapes[1];
+    args.push_back(offset);
+    b->Args(args);
+  }
+  b->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
 static void large_pool_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"m", "n_H", "n_W", "n_C", "f", "stride", "thread_count"});
   for (auto count : bench::thread_counts) {
@@ -126,3 +158,6 @@ BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Average, true, false)->Apply
 BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Max, false, true)->Apply(large_pool_args);
 BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Average, false, true)->Apply(large_pool_args);
 BENCHMARK_TEMPLATE(BM_PoolAfterOtherWork, PoolMode::Average, true, true)->Apply(large_pool_args);
+BENCHMARK_TEMPLATE(BM_PoolIntoViewOffLine, PoolMode::Max, false)->Apply(off_line_args);
+BENCHMARK_TEMPLATE(BM_PoolIntoViewOffLine, PoolMode::Average, false)->Apply(off_line_args);
+BENCHMARK_TEMPLATE(BM_PoolIntoViewOffLine, PoolMode::Average, true)->Apply(off_line_args);

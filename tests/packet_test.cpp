@@ -222,6 +222,35 @@ TYPED_TEST(Packets, StreamingStoreKeepsEveryLane) {
   EXPECT_EQ(bytes[n], 9) << "store_bytes wrote past its packet";
 }
 
+// A streamed row is the source's elements, whatever the destination's place in a line and the row's length, with
+// nothing written before or after it: flushed as it is computed (a packet, then a pixel of 40 values, at a time), or
+// all at once by copy_streaming.
+TYPED_TEST(Packets, StreamedRowCopiesEveryElementOnce) {
+  using T = TypeParam;
+  const Index line = 64 / Index{sizeof(T)};
+  for (Index size : {Index{0}, Index{1}, line - 1, line, line + 1, 3 * line + 5, Index{1000}, Index{2000}})
+    for (Index offset = 0; offset < line; ++offset)
+      for (Index step : {Index{0}, packet_size<T>, Index{40}}) {
+        SCOPED_TRACE(testing::Message() << "size " << size << ", offset " << offset << ", step " << step);
+        std::vector<T> from(static_cast<std::size_t>(size));
+        for (Index k = 0; k < size; ++k) from[static_cast<std::size_t>(k)] = T(k) + T(0.25);
+        std::vector<T, Eigen::aligned_allocator<T>> to(static_cast<std::size_t>(size + 2 * line), T(-7));
+        T* const row = to.data() + line + offset;
+        if (step == 0) {
+          copy_streaming<true>(from.data(), size, row);
+        } else {
+          StreamedRow<T> streamed(from.data(), size, row);
+          for (Index ready = 0; ready < size; ready += step) streamed.flush(ready);
+          streamed.finish();
+        }
+        streaming_fence();
+        for (Index k = -line - offset; k < size + line - offset; ++k) {
+          const T expected = k < 0 || k >= size ? T(-7) : from[static_cast<std::size_t>(k)];
+          ASSERT_EQ(row[k], expected) << "element " << k;
+        }
+      }
+}
+
 // Where packets have masked loads and stores: only the mask's lanes are read (lane l from base[offset + l],
 // the others zero) and only the first `count` lanes are written.
 TYPED_TEST(Packets, MaskedLanesTouchOnlyTheirLanes) {

@@ -514,7 +514,8 @@ TEST(PoolBackends, MaxAndAverageOfZerosAndNaNsMatchTheLoopPathToTheBit) {
 // Passes too large to stay in cache (A_prev and A over 16 MiB) ask for A_prev ahead of their windows and, with
 // AVX-512, store their outputs past the caches (the average's backward on one thread only): with channels of blocks
 // of packets and with narrow ones (which decide both as they run). The values are the Loop path's, and the bits
-// those of the same call into memory not 64-byte aligned (stored as usual) and of two threads.
+// those of the same call into memory 4 and 16 bytes past a 64-byte line (streamed a row at a time through a buffer)
+// and of two threads.
 class PassesTooLargeForTheCache : public ::testing::TestWithParam<Index> {};
 INSTANTIATE_TEST_SUITE_P(PoolBackends, PassesTooLargeForTheCache, ::testing::Values(128, 16),
                          [](const auto& info) { return std::to_string(info.param) + "Channels"; });
@@ -530,16 +531,29 @@ TEST_P(PassesTooLargeForTheCache, Match) {
   const auto same_bits = [](const float* a, const Tensor<float>& b) {
     return std::memcmp(a, b.data(), sizeof(float) * static_cast<std::size_t>(b.size())) == 0;
   };
+  // Calls `call` on a view of the shape of `expected` 1 and 4 floats into aligned memory, each value the bits of
+  // `expected`'s, and nothing written around it.
+  const auto expect_same_bits_off_line = [&](const Tensor<float>& expected, auto call) {
+    for (Index offset : {1, 4}) {
+      SCOPED_TRACE(testing::Message() << offset << " floats past a line");
+      const auto size = static_cast<std::size_t>(expected.size());
+      std::vector<float, Eigen::aligned_allocator<float>> memory(size + 32, -7.0f);
+      call(cnnprim::TensorView<float>(memory.data() + offset, expected.shape()));
+      EXPECT_TRUE(same_bits(memory.data() + offset, expected));
+      EXPECT_TRUE(std::all_of(memory.begin(), memory.begin() + offset, [](float x) { return x == -7.0f; }));
+      EXPECT_TRUE(std::all_of(memory.begin() + offset + static_cast<std::ptrdiff_t>(size), memory.end(),
+                              [](float x) { return x == -7.0f; }));
+    }
+  };
   for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
     SCOPED_TRACE(mode == PoolMode::Max ? "max" : "average");
     const auto expected = cnnprim::pool_forward(A_prev, hp, mode, Backend::Loop);
     Tensor<float> A(expected.A.shape()), A_threads(expected.A.shape());
     cnnprim::pool_forward(A_prev, hp, mode, A, Backend::Eigen);
     EXPECT_TRUE(oracle::near(A, expected.A, mode == PoolMode::Max ? 0.0 : 1e-6));
-    std::vector<float> memory(static_cast<std::size_t>(A.size()) + 1);
-    cnnprim::pool_forward(A_prev, hp, mode, cnnprim::TensorView<float>(memory.data() + 1, A.shape()),
-                          Backend::Eigen);
-    EXPECT_TRUE(same_bits(memory.data() + 1, A));
+    expect_same_bits_off_line(A, [&](cnnprim::TensorView<float> view) {
+      cnnprim::pool_forward(A_prev, hp, mode, view, Backend::Eigen);
+    });
     cnnprim::pool_forward(A_prev, hp, mode, A_threads, Backend::Eigen, two);
     EXPECT_TRUE(same_bits(A_threads.data(), A));
     const auto first_form = cnnprim::pool_forward(A_prev, hp, mode, Backend::Eigen, two);  // its cache streamed
@@ -560,6 +574,9 @@ TEST_P(PassesTooLargeForTheCache, Match) {
     EXPECT_TRUE(oracle::near(dA_prev, dA_prev_loop, mode == PoolMode::Max ? 0.0 : 1e-6));
     cnnprim::pool_backward(dA, A_prev, hp, mode, dA_prev_threads, Backend::Eigen, two);
     EXPECT_TRUE(same_bits(dA_prev_threads.data(), dA_prev));
+    expect_same_bits_off_line(dA_prev, [&](cnnprim::TensorView<float> view) {
+      cnnprim::pool_backward(dA, A_prev, hp, mode, view, Backend::Eigen);
+    });
   }
 }
 

@@ -354,18 +354,20 @@ EIGEN_ALWAYS_INLINE void for_each_window_block(const PoolGeometry& g, const Wind
   }
 }
 
-// Row h of image i of A = max (Max) or mean over each window, as with_pass_kind says. (Not inlined into the task: in
-// a function of its own the window's offsets stay in registers.)
+// A_row = row h of image i of A: max (Max) or mean over each window, as with_pass_kind says; `streamed`, when not
+// null, copies A_row on as its windows are done (Store::StreamedRows). (Not inlined into the task: in a function of
+// its own the window's offsets stay in registers.)
 template <bool Max, bool Narrow, class T, class Ahead, class Stream>
-EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A, Ahead ahead,
-                                        Stream stream) {
+EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A_row,
+                                        StreamedRow<T>* streamed, Ahead ahead, Stream stream) {
   const WindowRow windows(g, i, h);
   for_each_window_block<Narrow>(g, windows, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
     constexpr int P = decltype(count)::value;
     if (ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
     const Window pixels = windows.window(w);
     const T window_size = static_cast<T>(windows.divisor(w));
-    pool_windows<Max, P, Narrow>(g, A_prev + pixels.origin, pixels, window_size, A + pixel_offset(g, i, h, w), stream);
+    pool_windows<Max, P, Narrow>(g, A_prev + pixels.origin, pixels, window_size, A_row + w * g.n_C, stream);
+    if (streamed) streamed->flush((w + P) * g.n_C);
   });
   if (stream) streaming_fence();
 }
@@ -375,21 +377,33 @@ inline bool aligned(const void* p, Index bytes) {
   return reinterpret_cast<std::uintptr_t>(p) % static_cast<std::uintptr_t>(bytes) == 0;
 }
 
-// Whether a pass that exceeds the cache stores its output (A, or dA_prev) past the caches, so that the output's
-// cache lines need not first be read from memory: when every packet store can be aligned.
+// How a pass stores its output (A, or dA_prev, rows of row_size elements). Past the caches when the pass exceeds
+// the cache, so that the output's lines need not first be read from memory: Streamed, from the packets, when every
+// packet store can be aligned; otherwise StreamedRows, each row computed into a buffer in cache and streamed on from
+// there as it is done (StreamedRow), as into a view of memory 16 bytes past a line (where glibc puts a large
+// std::vector), on which (8, 112, 112, 64, f 3, s 2) took 618-686 against 836-898 µs with ordinary stores for the
+// average forward, 652-756 against 835-873 µs for the max forward, 884-951 against 1060-1151 µs for the average
+// backward (618-686 µs: about the aligned call's time). Cached, as store does, otherwise and for rows too long to
+// stay in cache.
+enum class Store { Cached, Streamed, StreamedRows };
+constexpr Index row_buffer_bytes = Index{256} << 10;
 template <class T>
-bool streams(const PoolGeometry& g, const T* output) {
-  return exceeds_cache<T>(g) && has_streaming_stores<T> && g.n_C % packet_size<T> == 0 && aligned(output, 64);
+Store output_store(const PoolGeometry& g, const T* output, Index row_size) {
+  if (!exceeds_cache<T>(g) || !has_streaming_stores<T>) return Store::Cached;
+  if (g.n_C % packet_size<T> == 0 && aligned(output, 64)) return Store::Streamed;
+  return row_size <= row_buffer_bytes / Index{sizeof(T)} ? Store::StreamedRows : Store::Cached;
 }
 
 // Calls pass(narrow, ahead, stream), as with_pass_kind, for a forward pass (one task per output row) that writes A
 // (and the argmax `positions`). When the pass exceeds the cache, it asks for A_prev ahead if it runs on one thread
-// (on two, whose loads already kept memory busy, large max pooling took 15 % longer with the requests), and stores
-// past the caches when `streams` says so and the argmax's stores can be aligned too.
+// (on two, whose loads already kept memory busy, large max pooling took 15 % longer with the requests), and stream
+// is whether it stores A from its packets past the caches (Store::Streamed; the argmax's stores aligned too; a pass
+// with the argmax stores A as store does otherwise).
 template <class T, class Pass>
 void with_forward_pass(const PoolGeometry& g, const T* A, const std::uint8_t* positions, Threads threads, Pass pass) {
   const bool ahead = exceeds_cache<T>(g) && !runs_parallel(threads, g.m * g.n_H, pool_work(g));
-  const bool stream = streams(g, A) && (!positions || aligned(positions, packet_size<T>));
+  const bool stream = output_store(g, A, g.n_W * g.n_C) == Store::Streamed &&
+                      (!positions || aligned(positions, packet_size<T>));
   with_pass_kind<T>(g, ahead, stream, pass);
 }
 
@@ -412,10 +426,21 @@ void copy_task_rows(const T* A_prev, const PoolGeometry& g, Index i, Index h, T*
 // A = max (Max) or mean over each window, one task per output row; A_prev_copy, when not null, = A_prev.
 template <bool Max, class T>
 void pool_forward_pass(const T* A_prev, const PoolGeometry& g, T* A, T* A_prev_copy, Threads threads) {
+  const Index row_size = g.n_W * g.n_C;
+  const bool by_rows = output_store(g, A, row_size) == Store::StreamedRows;
   with_forward_pass(g, A, nullptr, threads, [&](auto narrow, auto ahead, auto stream) {
     parallel_for(threads, g.m * g.n_H, pool_work(g), [&](Index row) {
-      if (A_prev_copy) copy_task_rows(A_prev, g, row / g.n_H, row % g.n_H, A_prev_copy, stream);
-      pool_forward_row<Max, decltype(narrow)::value>(A_prev, g, row / g.n_H, row % g.n_H, A, ahead, stream);
+      const Index i = row / g.n_H, h = row % g.n_H;
+      if (A_prev_copy) copy_task_rows(A_prev, g, i, h, A_prev_copy, stream);
+      T* const A_row = A + row * row_size;
+      constexpr bool Narrow = decltype(narrow)::value;
+      if (!by_rows) return pool_forward_row<Max, Narrow, T>(A_prev, g, i, h, A_row, nullptr, ahead, stream);
+      // (stream is false: the buffer is stored as store does.)
+      T* const buffer = scratch<T, Scratch::OutputRow>(static_cast<std::size_t>(row_size));
+      StreamedRow<T> streamed(buffer, row_size, A_row);
+      pool_forward_row<Max, Narrow, T>(A_prev, g, i, h, buffer, &streamed, ahead, stream);
+      streamed.finish();
+      streaming_fence();
     });
   });
 }
@@ -576,16 +601,16 @@ inline WindowSpan windows_holding(Index x, Index f, Index stride, Index pad, Ind
 // The most windows that hold one input row: the output rows whose shares average_backward_rows keeps at once.
 inline Index share_rows(const PoolGeometry& g) { return std::min(g.n_H, ceil_div(g.f_H, g.stride_H)); }
 
-// Average pooling's rows [r_begin, r_end) of image i of dA_prev, each element written once (past the caches when
-// Stream): the sum, from zero, of dA / divisor over the windows that hold it, in the order the windows come (row
-// by row, then column by column). Those are the bits of adding each window's share into zeros in that order, as
-// the Loop path does, without zeroing dA_prev first and reading it back for every window that holds an element
-// (in one process: 1.33-1.48 -> 0.90-0.91 ms on (8, 112, 112, 64), 3x3 windows at stride 2; 67 -> 50 µs on
-// (1, 56, 56, 64), 3x3 at stride 1, in cache). The shares of an output row are divided once, into `shares`, a ring
-// of share_rows(g) rows.
-template <bool Stream, class T>
+// Average pooling's rows [r_begin, r_end) of image i of dA_prev, each element written once, as `how` says (other than
+// Store::Cached: past the caches; StreamedRows through `row_buffer`): the sum, from zero, of dA / divisor over the
+// windows that hold it, in the order the windows come (row by row, then column by column). Those are the bits of adding
+// each window's share into zeros in that order, as the Loop path does, without zeroing dA_prev first and reading it
+// back for every window that holds an element (in one process: 1.33-1.48 -> 0.90-0.91 ms on (8, 112, 112, 64), 3x3
+// windows at stride 2; 67 -> 50 µs on (1, 56, 56, 64), 3x3 at stride 1, in cache). The shares of an output row are
+// divided once, into `shares`, a ring of share_rows(g) rows.
+template <Store how, class T>
 EIGEN_DONT_INLINE void average_backward_rows(const T* dA, const PoolGeometry& g, Index i, Index r_begin, Index r_end,
-                                             T* shares, T* dA_prev) {
+                                             T* shares, T* dA_prev, T* row_buffer) {
   const Index ring = share_rows(g), share_row = g.n_W * g.n_C;
   const auto divide_row = [&](Index h) {
     const WindowRow windows(g, i, h);
@@ -608,7 +633,9 @@ EIGEN_DONT_INLINE void average_backward_rows(const T* dA, const PoolGeometry& g,
     const WindowSpan rows = windows_holding(r, g.f_H, g.stride_H, g.pad_top, g.n_H);
     for (next = std::max(next, rows.first); next <= rows.last; ++next) divide_row(next);
     const Index first_slot = rows.first % ring;  // rows.first's place in the ring, the others' following it
-    T* const out = dA_prev + (i * g.n_H_prev + r) * g.n_W_prev * g.n_C;
+    T* const row_out = dA_prev + (i * g.n_H_prev + r) * g.n_W_prev * g.n_C;
+    T* const out = how == Store::StreamedRows ? row_buffer : row_out;
+    StreamedRow<T> streamed(row_buffer, g.n_W_prev * g.n_C, row_out);
     WindowSpan columns = windows_holding(0, g.f_W, g.stride_W, g.pad_left, g.n_W);
     for (Index x = 0; x < g.n_W_prev; ++x) {
       // Column x's windows from x - 1's: at most one starts and one ends at each column. (Divisions per
@@ -631,11 +658,15 @@ EIGEN_DONT_INLINE void average_backward_rows(const T* dA, const PoolGeometry& g,
             unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA { sum[u] = add(sum[u], load<V>(row + w * g.n_C + u * step)); });
         }
         T* const target = out + x * g.n_C + c;
-        unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA { store_streaming<Stream>(target + u * step, sum[u]); });
+        unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
+          store_streaming<how == Store::Streamed>(target + u * step, sum[u]);
+        });
       });
+      if constexpr (how == Store::StreamedRows) streamed.flush((x + 1) * g.n_C);
     }
+    if constexpr (how == Store::StreamedRows) streamed.finish();
   }
-  if constexpr (Stream) streaming_fence();
+  if constexpr (how != Store::Cached) streaming_fence();
 }
 
 // Whether average_backward pays: its bookkeeping per element (the windows that hold it) is paid once for a block of
@@ -649,7 +680,7 @@ bool gathers_average(const PoolGeometry& g) {
 }
 
 // Average pooling's dA_prev by average_backward_rows, the tasks pieces of each image's input rows, stored past the
-// caches when `streams` says so and the call runs on one thread: one core's ordinary stores first read every line
+// caches when output_store says so and the call runs on one thread: one core's ordinary stores first read every line
 // they fill, but several cores fill the last-level cache faster than memory takes streamed stores, and dA_prev is
 // then there for its reader. On two threads, (8, 112, 112, 64, f 3, s 2) streamed against ordinary stores took
 // 617-650 against 443-506 µs called repeatedly, 1417-1475 against 1085-1322 µs with dA_prev read after the call.
@@ -659,13 +690,20 @@ void average_backward(const T* dA, const PoolGeometry& g, T* dA_prev, Threads th
   const Index parallel_pieces = row_pieces(g.m, g.n_H_prev);
   const bool shared = runs_parallel(threads, g.m * parallel_pieces, pool_work(g));
   const Index pieces = shared ? parallel_pieces : 1;
-  const bool stream = streams(g, dA_prev) && !shared;
+  const Index row_size = g.n_W_prev * g.n_C;
+  const Store how = shared ? Store::Cached : output_store(g, dA_prev, row_size);
   parallel_for(threads, g.m * pieces, pool_work(g), [&](Index task) {
     const Index i = task / pieces;
     const auto [r_begin, r_end] = piece(g.n_H_prev, pieces, task % pieces);
     T* const shares = scratch<T, Scratch::WindowShares>(static_cast<std::size_t>(share_rows(g) * g.n_W * g.n_C));
-    if (stream) average_backward_rows<true>(dA, g, i, r_begin, r_end, shares, dA_prev);
-    else average_backward_rows<false>(dA, g, i, r_begin, r_end, shares, dA_prev);
+    switch (how) {
+      case Store::Cached: return average_backward_rows<Store::Cached>(dA, g, i, r_begin, r_end, shares, dA_prev, {});
+      case Store::Streamed:
+        return average_backward_rows<Store::Streamed>(dA, g, i, r_begin, r_end, shares, dA_prev, {});
+      case Store::StreamedRows:
+        T* const row_buffer = scratch<T, Scratch::OutputRow>(static_cast<std::size_t>(row_size));
+        return average_backward_rows<Store::StreamedRows>(dA, g, i, r_begin, r_end, shares, dA_prev, row_buffer);
+    }
   });
 }
 

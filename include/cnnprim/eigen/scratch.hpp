@@ -23,6 +23,7 @@ enum class Scratch {
   PartialSums,
   WindowTaps,
   WindowShares,
+  OutputRow,
   WideOperand,
   WideResult,
   Phase,
