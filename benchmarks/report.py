@@ -334,9 +334,9 @@ def off_line_table(medians):
     if not times:
         return []
     lines = ["## The large pooling shape into a view off a line, float, one thread", "",
-             "The second form into a `TensorView` of memory 64-byte aligned (as a `Tensor`'s) and 16 bytes past a "
-             "line (where glibc puts a large `std::vector`), whose output the pass streams a row at a time. Real "
-             "time in µs (medians of the same run).", "",
+             "The second form into a `TensorView` of memory from one allocator, 64-byte aligned and 16 bytes past "
+             "a line (where glibc puts a large `std::vector`), whose output the pass then streams a row at a time. "
+             "Real time in µs (medians of the same run).", "",
              "| call | shape | aligned | 16 bytes past a line | aligned ÷ off the line |", "|---|---|---:|---:|---:|"]
     for (call, shape), t in sorted(times.items()):
         aligned, off = t.get(0), t.get(4)

@@ -105,8 +105,8 @@ static void BM_PoolAfterOtherWork(benchmark::State& state) {
 }
 
 // The large pooling shape's second form, one thread, into a view of memory `offset` floats past a 64-byte line: 0,
-// as a Tensor's, and 4, where glibc puts a large std::vector. The output's lines cannot then all be stored from aligned
-// packets, and the pass streams it a row at a time.
+// and 4, where glibc puts a large std::vector. The output's packets cannot then be stored aligned, and the pass
+// streams it a row at a time.
 template <PoolMode mode, bool Backward>
 static void BM_PoolIntoViewOffLine(benchmark::State& state) {
   const bench::PoolShape s(state);

@@ -380,19 +380,19 @@ inline bool aligned(const void* p, Index bytes) {
 }
 
 // How a pass stores its output (A, or dA_prev, rows of row_size elements). Past the caches when the pass exceeds
-// the cache, so that the output's lines need not first be read from memory: Streamed, from the packets, when every
-// packet store can be aligned; otherwise StreamedRows, each row computed into a buffer in cache and streamed on from
-// there as it is done (StreamedRow), as into a view of memory 16 bytes past a line (where glibc puts a large
-// std::vector), on which (8, 112, 112, 64, f 3, s 2) took 618-686 against 836-898 µs with ordinary stores for the
-// average forward, 652-756 against 835-873 µs for the max forward, 884-951 against 1060-1151 µs for the average
-// backward (618-686 µs: about the aligned call's time). Cached, as store does, otherwise and for rows too long to
-// stay in cache.
+// the cache and its channels are whole packets, so that the output's lines need not first be read from memory:
+// Streamed, from the packets, when the output is 64-byte aligned; StreamedRows when it is off a line, each row
+// computed into a buffer in cache and streamed on from there as it is done (StreamedRow), as into a view of memory 16
+// bytes past a line (where glibc puts a large std::vector), on which (8, 112, 112, 64, f 3, s 2) took 618-686 against
+// 836-898 µs with ordinary stores for the average forward, 652-756 against 835-873 µs for the max forward, 884-951
+// against 1060-1151 µs for the average backward. Cached, as store does, otherwise and for rows too long to stay in
+// cache.
 enum class Store { Cached, Streamed, StreamedRows };
 constexpr Index row_buffer_bytes = Index{256} << 10;
 template <class T>
 Store output_store(const PoolGeometry& g, const T* output, Index row_size) {
-  if (!exceeds_cache<T>(g) || !has_streaming_stores<T>) return Store::Cached;
-  if (g.n_C % packet_size<T> == 0 && aligned(output, 64)) return Store::Streamed;
+  if (!exceeds_cache<T>(g) || !has_streaming_stores<T> || g.n_C % packet_size<T> != 0) return Store::Cached;
+  if (aligned(output, 64)) return Store::Streamed;
   return row_size <= row_buffer_bytes / Index{sizeof(T)} ? Store::StreamedRows : Store::Cached;
 }
 
