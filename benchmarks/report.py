@@ -296,53 +296,49 @@ def thread_table(medians):
     return lines + [""]
 
 
-def after_other_work_table(medians):
-    """The large pooling shape with the caches filled by other work between calls (threads_bench.cpp)."""
+def pair_table(medians, pattern, title, text, columns, keys):
+    """A table of the large pooling shape's calls (threads_bench.cpp) at two values of an argument: `pattern` matches a
+    benchmark's name into (mode, backward, [read,] args, value); `keys` are the two values, in `columns`' order."""
     times = {}
     for name, b in medians.items():
-        m = re.match(r"BM_PoolAfterOtherWork<PoolMode::(\w+), (true|false), (true|false)>/(.*)/thread_count:(\d+)"
-                     r"/real_time$", name)
+        m = re.match(pattern, name)
         if m:
-            mode, backward, read, args, threads = m.groups()
+            mode, backward, *read, args, value = m.groups()
             call = ("PoolBackward " if backward == "true" else "PoolForward ") + mode.lower()
-            call += ", then its output read" if read == "true" else ""
-            times.setdefault((call, shape_label(args)), {})[int(threads)] = b["real_time"]
+            call += ", then its output read" if read == ["true"] else ""
+            times.setdefault((call, shape_label(args)), {})[int(value)] = b["real_time"]
     if not times:
         return []
-    lines = ["## The large pooling shape after other work, float", "",
-             "Each call timed after 64 MiB of other data were written (outside the timing), as a network's other "
-             "layers do between two calls; the Threads table repeats one call, whose data then stays in the "
-             "last-level cache. \"Then its output read\": the timed part also sums the call's output (A, or dA_prev) "
-             "on the calling thread, as the next layer reads it. Real time in µs (medians of the same run).", "",
-             "| call | shape | 1 thread | 2 threads | speed-up |", "|---|---|---:|---:|---:|"]
+    lines = [title, "", text, "", "| call | shape | %s |" % " | ".join(columns), "|---|---|---:|---:|---:|"]
     for (call, shape), t in sorted(times.items()):
-        one, two = t.get(1), t.get(2)
-        lines.append("| %s | %s | %s | %s | %s |" % (call, shape, "%.0f" % one if one else "—",
-                                                      "%.0f" % two if two else "—", ratio(one, two)))
+        first, second = t.get(keys[0]), t.get(keys[1])
+        lines.append("| %s | %s | %s | %s | %s |" % (call, shape, "%.0f" % first if first else "—",
+                                                      "%.0f" % second if second else "—", ratio(first, second)))
     return lines + [""]
+
+
+def after_other_work_table(medians):
+    """The large pooling shape with the caches filled by other work between calls."""
+    return pair_table(
+        medians,
+        r"BM_PoolAfterOtherWork<PoolMode::(\w+), (true|false), (true|false)>/(.*)/thread_count:(\d+)/real_time$",
+        "## The large pooling shape after other work, float",
+        "Each call timed after 64 MiB of other data were written (outside the timing), as a network's other layers do "
+        "between two calls; the Threads table repeats one call, whose data then stays in the last-level cache. \"Then "
+        "its output read\": the timed part also sums the call's output (A, or dA_prev) on the calling thread, as the "
+        "next layer reads it. Real time in µs (medians of the same run).",
+        ["1 thread", "2 threads", "speed-up"], (1, 2))
 
 
 def off_line_table(medians):
-    """The large pooling shape into views 0 and 16 bytes past a 64-byte line (threads_bench.cpp)."""
-    times = {}
-    for name, b in medians.items():
-        m = re.match(r"BM_PoolIntoViewOffLine<PoolMode::(\w+), (true|false)>/(.*)/offset:(\d+)/real_time$", name)
-        if m:
-            mode, backward, args, offset = m.groups()
-            call = ("PoolBackward " if backward == "true" else "PoolForward ") + mode.lower()
-            times.setdefault((call, shape_label(args)), {})[int(offset)] = b["real_time"]
-    if not times:
-        return []
-    lines = ["## The large pooling shape into a view off a line, float, one thread", "",
-             "The second form into a `TensorView` of memory from one allocator, 64-byte aligned and 16 bytes past "
-             "a line (where glibc puts a large `std::vector`), whose output the pass then streams a row at a time. "
-             "Real time in µs (medians of the same run).", "",
-             "| call | shape | aligned | 16 bytes past a line | aligned ÷ off the line |", "|---|---|---:|---:|---:|"]
-    for (call, shape), t in sorted(times.items()):
-        aligned, off = t.get(0), t.get(4)
-        lines.append("| %s | %s | %s | %s | %s |" % (call, shape, "%.0f" % aligned if aligned else "—",
-                                                      "%.0f" % off if off else "—", ratio(aligned, off)))
-    return lines + [""]
+    """The large pooling shape into views 0 and 16 bytes past a 64-byte line."""
+    return pair_table(
+        medians, r"BM_PoolIntoViewOffLine<PoolMode::(\w+), (true|false)>/(.*)/offset:(\d+)/real_time$",
+        "## The large pooling shape into a view off a line, float, one thread",
+        "The second form into a `TensorView` of memory from one allocator, 64-byte aligned and 16 bytes past a line "
+        "(where glibc puts a large `std::vector`), whose output the pass then streams a row at a time. Real time in µs "
+        "(medians of the same run).",
+        ["aligned", "16 bytes past a line", "aligned ÷ off the line"], (0, 4))
 
 
 def readme(path):
