@@ -191,8 +191,8 @@ class StreamedRow {
  public:
   StreamedRow(const T* from, Index size, T* to) : from_(from), to_(to), size_(size), done_(head()) {}
   // The first `ready` elements of `from` are final: streams their whole lines but for the last `behind` elements.
-  // (A packet loaded across two stores still on their way to the cache waits for them: flushed up to each pixel just
-  // computed, (8, 112, 112, 64)'s average pooling backward took as long as with ordinary stores.)
+  // (Flushed up to each pixel just computed, (8, 112, 112, 64)'s average pooling backward took as long as with
+  // ordinary stores; 2 KiB behind, 884-951 against 1060-1151 µs.)
   EIGEN_ALWAYS_INLINE void flush(Index ready) {
     for (; done_ + n <= ready - behind; done_ += n) store_streaming(to_ + done_, load<Packet<T>>(from_ + done_));
   }
