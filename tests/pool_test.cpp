@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -271,9 +272,14 @@ TEST_P(Pool, GradientSumIsConserved) {
 // An average is its window's sum, in row-major order, divided by the divisor, to the last bit, on both paths.
 // Values of every magnitude, down to quotients below the smallest normal number, so that a product by the divisor's
 // reciprocal (exact only for powers of two) would show. Backward, on windows that tile the image, stores dA / divisor
-// in each of their elements.
-TEST_P(Pool, AverageIsTheSumOverTheDivisorToTheLastBit) {
-  auto A_prev = oracle::uniform<float, 4>({2, 9, 9, 35}, 73);  // 35 channels: whole packets and single ones
+// in each of their elements. 35 channels: whole packets and single ones; 16: whole packets that fill no block.
+class AverageToTheLastBit : public ::testing::TestWithParam<std::tuple<Backend, Index>> {};
+INSTANTIATE_TEST_SUITE_P(Backends, AverageToTheLastBit,
+                         ::testing::Combine(::testing::Values(Backend::Loop, Backend::Eigen),
+                                            ::testing::Values(Index{35}, Index{16})));
+TEST_P(AverageToTheLastBit, IsTheSumOverTheDivisor) {
+  const auto [backend, C] = GetParam();
+  auto A_prev = oracle::uniform<float, 4>({2, 9, 9, C}, 73);
   for (Index k = 0; k < A_prev.size(); ++k)
     A_prev.data()[k] = std::ldexp(A_prev.data()[k], static_cast<int>(k * 37 % 260) - 148);
   auto same_bits = [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; };
@@ -290,9 +296,9 @@ TEST_P(Pool, AverageIsTheSumOverTheDivisorToTheLastBit) {
                                         window(2, 1), window(1, 3), padded, counted}) {
     const auto g = cnnprim::detail::pool_geometry("test", "A_prev", A_prev.shape(), hp);
     SCOPED_TRACE(testing::Message() << "window " << g.f_H << "x" << g.f_W << ", pad " << g.pad_top);
-    const auto [A, cache] = cnnprim::pool_forward(A_prev, hp, PoolMode::Average, GetParam());
+    const auto [A, cache] = cnnprim::pool_forward(A_prev, hp, PoolMode::Average, backend);
     const auto dA = oracle::uniform<float, 4>(A.shape(), 74);
-    const auto dA_prev = cnnprim::pool_backward(dA, cache, PoolMode::Average, GetParam());
+    const auto dA_prev = cnnprim::pool_backward(dA, cache, PoolMode::Average, backend);
     const bool tiled = g.stride_H == g.f_H && g.stride_W == g.f_W && g.pad_top == 0;
     Index wrong = 0;
     for (Index i = 0; i < g.m; ++i)
