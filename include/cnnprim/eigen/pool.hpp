@@ -5,8 +5,8 @@
 // the window is read once. Backward keeps the window's argmax per lane in a packet and adds dA to each
 // window position under the mask of the lanes it won. Channels beyond the last full packet take half and quarter
 // packets, then a masked packet (forward, where masked loads exist) or single values, with the same rule; pixels of
-// fewer channels than a block of packets are reduced four windows side by side, or (forward, in cache, 2x2 and 3x3
-// windows over whole packets) one window at a time with its offsets known when compiled.
+// fewer channels than a block of packets are reduced four windows side by side. A pass in cache over 2x2 or 3x3
+// windows and whole packets takes the windows inside the image one at a time, their offsets known when compiled.
 // Max follows the rule of detail::replaces_max (params.hpp): the first maximum in row-major window order.
 #pragma once
 
@@ -358,39 +358,61 @@ EIGEN_ALWAYS_INLINE void for_each_window_block(const WindowRow& windows, Index b
   }
 }
 
-// Whether a narrow row's windows inside the image are pooled by pool_alike_windows: 2x2 or 3x3, channels in whole
-// packets, the pass in cache. (Side by side, a block of windows took longer in its bookkeeping than in its loads:
-// (64, 28, 28, 16), 2x2 at stride 2, pooled in 38-41 against 51-54 µs; (32, 28, 28, 32), 3x3 at stride 1, in 75-121
-// against 118-133 µs. From memory, as packets of a block, (8, 112, 112, 64) 3x3 windows took 10-25 % longer.)
+// Whether a row's windows inside the image are pooled by pool_alike_windows: 2x2 or 3x3, channels in whole packets,
+// the pass in cache. (pool_windows, side by side or a block of packets at a time, took longer in its bookkeeping:
+// average pooling of (64, 28, 28, 16), 2x2 at stride 2, 38-39 against 51-54 µs; of (4, 56, 56, 64), 3x3 at stride 1,
+// 90-93 against 105-108 µs; max pooling 3-12 % faster on those shapes and on (1, 112, 112, 64), 3x3 at stride 2. From
+// memory, where pool_windows asks for A_prev ahead, (8, 112, 112, 64) took 10-25 % longer one window at a time.)
 template <class T>
 bool runs_alike_windows(const PoolGeometry& g) {
   return g.f_H == g.f_W && (g.f_W == 2 || g.f_W == 3) && g.n_C % packet_size<T> == 0 && !exceeds_cache<T>(g);
 }
 
+// Pools a row's windows by pool(begin, end) and, instead, its windows inside the image by alike(begin, end). (A pass
+// in cache, as runs_alike_windows takes, neither asks ahead nor streams: nothing to fence.)
+template <class Pool, class Alike>
+EIGEN_ALWAYS_INLINE void around_alike_run(const PoolGeometry& g, const WindowRow& windows, Pool pool, Alike alike) {
+  const Index begin = windows.alike_begin(), end = begin + windows.alike_from(begin);
+  if (end == begin) return pool(0, g.n_W);
+  pool(0, begin);
+  alike(begin, end);
+  pool(end, g.n_W);
+}
+
 // `count` alike windows of F x F elements, stride_W * n_C apart, the first at `window`, into A from A_pixel on:
-// pool_windows's reductions in its order, a packet at a time, with the window's offsets known when compiled and the
-// geometry read once. (In a function of its own, whose registers hold those offsets.)
-template <bool Max, int F, class T>
-EIGEN_DONT_INLINE void pool_alike_windows(const PoolGeometry& g, const T* window, Index count, T* A_pixel) {
+// pool_windows's reductions in its order (with `positions`, window_argmax's search and the window positions of the
+// maxima from there on), a packet at a time, with the window's offsets known when compiled and the geometry read once.
+// (In a function of its own, whose registers hold those offsets.)
+template <bool Max, int F, class T, class Positions = std::nullptr_t>
+EIGEN_DONT_INLINE void pool_alike_windows(const PoolGeometry& g, const T* window, Index count, T* A_pixel,
+                                          Positions positions = nullptr) {
   using V = Packet<T>;
   constexpr Index step = packet_size<T>;
+  constexpr bool with_positions = !std::is_same_v<Positions, std::nullptr_t>;
   const Index n_C = g.n_C, pitch = g.stride_W * n_C, row_pitch = g.n_W_prev * n_C;
   const V window_size = constant<V>(static_cast<T>(F * F));
   for (Index w = 0; w < count; ++w, window += pitch, A_pixel += n_C) {
     for (Index c = 0; c < n_C; c += step) {
-      V result = load<V>(window + c), sum = result;
-      unroll<F * F - 1>([&](auto k) CNNPRIM_INLINE_LAMBDA {
-        constexpr int element = decltype(k)::value + 1;
-        const V x = load<V>(window + c + element / F * row_pitch + element % F * n_C);
-        if constexpr (Max) result = maximum(result, x);
-        sum = add(sum, x);
-      });
-      if constexpr (Max) {
-        if (has_nan(sum)) result = max_with_nan(g, window + c, Window{0, F, F}, V());
+      if constexpr (with_positions) {
+        V best, argmax;
+        window_argmax<1>(g, window + c, Window{0, F, F}, &best, &argmax);
+        store(A_pixel + c, best);
+        store_bytes<T>(positions + w * n_C + c, argmax);
       } else {
-        result = divide(add(sum, constant<V>(T(0))), window_size);
+        V result = load<V>(window + c), sum = result;
+        unroll<F * F - 1>([&](auto k) CNNPRIM_INLINE_LAMBDA {
+          constexpr int element = decltype(k)::value + 1;
+          const V x = load<V>(window + c + element / F * row_pitch + element % F * n_C);
+          if constexpr (Max) result = maximum(result, x);
+          sum = add(sum, x);
+        });
+        if constexpr (Max) {
+          if (has_nan(sum)) result = max_with_nan(g, window + c, Window{0, F, F}, V());
+        } else {
+          result = divide(add(sum, constant<V>(T(0))), window_size);
+        }
+        store(A_pixel + c, result);
       }
-      store(A_pixel + c, result);
     }
   }
 }
@@ -413,16 +435,14 @@ EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolGeometry& g, 
       if constexpr (!std::is_same_v<Streamed, std::nullptr_t>) streamed->flush((w + P) * g.n_C);
     });
   };
-  if constexpr (Narrow) {
-    const Index begin = windows.alike_begin(), end = begin + windows.alike_from(begin);
-    const auto alike_run = [&](auto f) CNNPRIM_INLINE_LAMBDA {
-      pool(0, begin);
-      pool_alike_windows<Max, decltype(f)::value>(g, A_prev + windows.window(begin).origin, end - begin,
-                                                   A_row + begin * g.n_C);
-      pool(end, g.n_W);
-    };
-    // (A pass in cache neither asks ahead nor streams: nothing to fence.)
-    if (end > begin && runs_alike_windows<T>(g)) return g.f_W == 2 ? alike_run(Int<2>()) : alike_run(Int<3>());
+  if (runs_alike_windows<T>(g)) {
+    return around_alike_run(g, windows, pool, [&](Index begin, Index end) {
+      const auto run = [&](auto f) CNNPRIM_INLINE_LAMBDA {
+        pool_alike_windows<Max, decltype(f)::value>(g, A_prev + windows.window(begin).origin, end - begin,
+                                                     A_row + begin * g.n_C);
+      };
+      g.f_W == 2 ? run(Int<2>()) : run(Int<3>());
+    });
   }
   pool(0, g.n_W);
   if (stream) streaming_fence();
@@ -507,28 +527,39 @@ template <bool Narrow, class T, class Ahead, class Stream>
 EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A,
                                               std::uint8_t* positions, Ahead ahead, Stream stream) {
   const WindowRow windows(g, i, h);
-  for_each_window_block<Narrow>(windows, 0, g.n_W, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
-    constexpr int P = decltype(count)::value;
-    if (ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
-    const Window pixels = windows.window(w);
-    const Index pixel = pixel_offset(g, i, h, w);
-    const auto block = [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
-      using V = decltype(lanes);
-      using Block = SideBySide<P, decltype(packets)>;
-      constexpr int U = Block::registers;
-      constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
-      const Block output{g.n_C};
-      V best[std::size_t{U}], argmax[std::size_t{U}];
-      window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax, Block::of_input(g));
-      unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-        const Index at = pixel + c + output.template at<step>(u);
-        store_output(A + at, best[u], stream);
-        if (stream) store_bytes<T, true>(positions + at, argmax[u]);
-        else store_bytes<T>(positions + at, argmax[u]);
-      });
-    };
-    for_each_channel_part<T, Narrow>(g.n_C, block);
-  });
+  const auto pool = [&](Index begin, Index end) CNNPRIM_INLINE_LAMBDA {
+    for_each_window_block<Narrow>(windows, begin, end, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
+      constexpr int P = decltype(count)::value;
+      if (ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
+      const Window pixels = windows.window(w);
+      const Index pixel = pixel_offset(g, i, h, w);
+      const auto block = [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
+        using V = decltype(lanes);
+        using Block = SideBySide<P, decltype(packets)>;
+        constexpr int U = Block::registers;
+        constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+        const Block output{g.n_C};
+        V best[std::size_t{U}], argmax[std::size_t{U}];
+        window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax, Block::of_input(g));
+        unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
+          const Index at = pixel + c + output.template at<step>(u);
+          store_output(A + at, best[u], stream);
+          if (stream) store_bytes<T, true>(positions + at, argmax[u]);
+          else store_bytes<T>(positions + at, argmax[u]);
+        });
+      };
+      for_each_channel_part<T, Narrow>(g.n_C, block);
+    });
+  };
+  // 2x2 windows only: a 3x3 window's search, a chain of selects, took longer one window at a time than side by side
+  // ((32, 28, 28, 32) at stride 1: 255-284 against 200-215 µs).
+  if (runs_alike_windows<T>(g) && g.f_W == 2) {
+    return around_alike_run(g, windows, pool, [&](Index begin, Index end) {
+      const Index pixel = pixel_offset(g, i, h, begin);
+      pool_alike_windows<true, 2>(g, A_prev + windows.window(begin).origin, end - begin, A + pixel, positions + pixel);
+    });
+  }
+  pool(0, g.n_W);
   if (stream) streaming_fence();
 }
 
