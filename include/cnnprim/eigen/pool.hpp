@@ -339,10 +339,10 @@ EIGEN_ALWAYS_INLINE void pool_windows(const PoolGeometry& g, const T* window, co
   else for_each_channel_block<T>(g.n_C, pool);
 }
 
-// Calls visit(w, Int<P>()) for the P windows w, ..., w + P - 1 of a row, from begin to end. Narrow rows (with_pass_kind) take
-// side_by_side alike windows at a time (only where Blocks: windows that overlap are not taken side by side where they
-// add into memory), the others one. (Ending a row's last block at its last alike window, over windows of the block
-// before, saved nothing measurable over taking the few left one at a time.)
+// Calls visit(w, Int<P>()) for the P windows w, ..., w + P - 1 of a row, from begin to end. Narrow rows
+// (with_pass_kind) take side_by_side alike windows at a time (only where Blocks: windows that overlap are not taken
+// side by side where they add into memory), the others one. (Ending a row's last block at its last alike window,
+// over windows of the block before, saved nothing measurable over taking the few left one at a time.)
 template <bool Narrow, bool Blocks = true, class Visit>
 EIGEN_ALWAYS_INLINE void for_each_window_block(const WindowRow& windows, Index begin, Index end, Visit visit) {
   for (Index w = begin; w < end;) {
@@ -359,10 +359,10 @@ EIGEN_ALWAYS_INLINE void for_each_window_block(const WindowRow& windows, Index b
 }
 
 // Whether a row's windows inside the image are pooled by pool_alike_windows: 2x2 or 3x3, channels in whole packets,
-// the pass in cache. (pool_windows, side by side or a block of packets at a time, took longer in its bookkeeping:
-// average pooling of (64, 28, 28, 16), 2x2 at stride 2, 38-39 against 51-54 µs; of (4, 56, 56, 64), 3x3 at stride 1,
-// 90-93 against 105-108 µs; max pooling 3-12 % faster on those shapes and on (1, 112, 112, 64), 3x3 at stride 2. From
-// memory, where pool_windows asks for A_prev ahead, (8, 112, 112, 64) took 10-25 % longer one window at a time.)
+// the pass in cache. (pool_windows, side by side or a block of packets at a time, took longer in its bookkeeping: on
+// (64, 28, 28, 16), 2x2 at stride 2, average pooling 38-39 against 51-54 µs, max pooling 41-43 against 52-54; on
+// (4, 56, 56, 64), 3x3 at stride 1, 90-93 against 105-108 µs and 114-118 against 124-125. From memory, where
+// pool_windows asks for A_prev ahead, (8, 112, 112, 64) took 10-25 % longer one window at a time.)
 template <class T>
 bool runs_alike_windows(const PoolGeometry& g) {
   return g.f_H == g.f_W && (g.f_W == 2 || g.f_W == 3) && g.n_C % packet_size<T> == 0 && !exceeds_cache<T>(g);
