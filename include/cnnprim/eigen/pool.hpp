@@ -362,7 +362,7 @@ EIGEN_ALWAYS_INLINE void for_each_window_block(const WindowRow& windows, Index b
 // the pass in cache. (pool_windows, side by side or a block of packets at a time, took longer in its bookkeeping: on
 // (64, 28, 28, 16), 2x2 at stride 2, average pooling 38-39 against 51-54 µs, max pooling 41-43 against 52-54; on
 // (4, 56, 56, 64), 3x3 at stride 1, 90-93 against 105-108 µs and 114-118 against 124-125. From memory, where
-// pool_windows asks for A_prev ahead, (8, 112, 112, 64) took 10-25 % longer one window at a time.)
+// pool_windows asks for A_prev ahead, a first version of the loop took (8, 112, 112, 64) 10-25 % longer.)
 template <class T>
 bool runs_alike_windows(const PoolGeometry& g) {
   return g.f_H == g.f_W && (g.f_W == 2 || g.f_W == 3) && g.n_C % packet_size<T> == 0 && !exceeds_cache<T>(g);
