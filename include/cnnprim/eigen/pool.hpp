@@ -339,13 +339,23 @@ EIGEN_ALWAYS_INLINE void pool_windows(const PoolGeometry& g, const T* window, co
   else for_each_channel_block<T>(g.n_C, pool);
 }
 
-// Calls visit(w, Int<P>()) for the P windows w, ..., w + P - 1 of a row, from begin to end. Narrow rows
+// Windows [begin, end) of a row.
+struct WindowRun {
+  Index begin, end;
+};
+
+// Calls visit(w, Int<P>()) for the P windows w, ..., w + P - 1 of a row, but those of `skipped`. Narrow rows
 // (with_pass_kind) take side_by_side alike windows at a time (only where Blocks: windows that overlap are not taken
 // side by side where they add into memory), the others one. (Ending a row's last block at its last alike window,
 // over windows of the block before, saved nothing measurable over taking the few left one at a time.)
 template <bool Narrow, bool Blocks = true, class Visit>
-EIGEN_ALWAYS_INLINE void for_each_window_block(const WindowRow& windows, Index begin, Index end, Visit visit) {
-  for (Index w = begin; w < end;) {
+EIGEN_ALWAYS_INLINE void for_each_window_block(const PoolGeometry& g, const WindowRow& windows, WindowRun skipped,
+                                               Visit visit) {
+  for (Index w = 0; w < g.n_W;) {
+    if (w == skipped.begin) {
+      w = skipped.end;
+      continue;
+    }
     if constexpr (Narrow && Blocks) {
       if (windows.alike_from(w) >= side_by_side) {
         visit(w, Int<side_by_side>());
@@ -368,15 +378,13 @@ bool runs_alike_windows(const PoolGeometry& g) {
   return g.f_H == g.f_W && (g.f_W == 2 || g.f_W == 3) && g.n_C % packet_size<T> == 0 && !exceeds_cache<T>(g);
 }
 
-// Pools a row's windows by pool(begin, end) and, instead, its windows inside the image by alike(begin, end). (A pass
-// in cache, as runs_alike_windows takes, neither asks ahead nor streams: nothing to fence.)
-template <class Pool, class Alike>
-EIGEN_ALWAYS_INLINE void around_alike_run(const PoolGeometry& g, const WindowRow& windows, Pool pool, Alike alike) {
-  const Index begin = windows.alike_begin(), end = begin + windows.alike_from(begin);
-  if (end == begin) return pool(0, g.n_W);
-  pool(0, begin);
-  alike(begin, end);
-  pool(end, g.n_W);
+// The windows of a row that pool_alike_windows takes: those inside the image when `alike`, else none (past the row).
+// (The others go through one loop, for_each_window_block's, whose body is then compiled once: with three copies of it
+// in each row function, the test kernels of one scalar type took over 600 s to compile under clang 14's ASan, against
+// 230 s.)
+inline WindowRun alike_run(const PoolGeometry& g, const WindowRow& windows, bool alike) {
+  const Index begin = windows.alike_begin(), count = alike ? windows.alike_from(begin) : 0;
+  return count > 0 ? WindowRun{begin, begin + count} : WindowRun{g.n_W, g.n_W};
 }
 
 // `count` alike windows of F x F elements, stride_W * n_C apart, the first at `window`, into A from A_pixel on:
@@ -425,26 +433,23 @@ template <bool Max, bool Narrow, class T, class Ahead, class Stream, class Strea
 EIGEN_DONT_INLINE void pool_forward_row(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A_row,
                                         Ahead ahead, Stream stream, Streamed streamed = nullptr) {
   const WindowRow windows(g, i, h);
-  const auto pool = [&](Index begin, Index end) CNNPRIM_INLINE_LAMBDA {
-    for_each_window_block<Narrow>(windows, begin, end, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
-      constexpr int P = decltype(count)::value;
-      if (ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
-      const Window pixels = windows.window(w);
-      const T window_size = static_cast<T>(windows.divisor(w));
-      pool_windows<Max, P, Narrow>(g, A_prev + pixels.origin, pixels, window_size, A_row + w * g.n_C, stream);
-      if constexpr (!std::is_same_v<Streamed, std::nullptr_t>) streamed->flush((w + P) * g.n_C);
-    });
-  };
-  if (runs_alike_windows<T>(g)) {
-    return around_alike_run(g, windows, pool, [&](Index begin, Index end) {
-      const auto run = [&](auto f) CNNPRIM_INLINE_LAMBDA {
-        pool_alike_windows<Max, decltype(f)::value>(g, A_prev + windows.window(begin).origin, end - begin,
-                                                     A_row + begin * g.n_C);
-      };
-      g.f_W == 2 ? run(Int<2>()) : run(Int<3>());
-    });
+  // (A pass in cache, as runs_alike_windows takes, neither asks ahead nor streams.)
+  const WindowRun alike = alike_run(g, windows, runs_alike_windows<T>(g));
+  if (alike.begin < alike.end) {
+    const auto run = [&](auto f) CNNPRIM_INLINE_LAMBDA {
+      pool_alike_windows<Max, decltype(f)::value>(g, A_prev + windows.window(alike.begin).origin,
+                                                   alike.end - alike.begin, A_row + alike.begin * g.n_C);
+    };
+    g.f_W == 2 ? run(Int<2>()) : run(Int<3>());
   }
-  pool(0, g.n_W);
+  for_each_window_block<Narrow>(g, windows, alike, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
+    constexpr int P = decltype(count)::value;
+    if (ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
+    const Window pixels = windows.window(w);
+    const T window_size = static_cast<T>(windows.divisor(w));
+    pool_windows<Max, P, Narrow>(g, A_prev + pixels.origin, pixels, window_size, A_row + w * g.n_C, stream);
+    if constexpr (!std::is_same_v<Streamed, std::nullptr_t>) streamed->flush((w + P) * g.n_C);
+  });
   if (stream) streaming_fence();
 }
 
@@ -527,39 +532,36 @@ template <bool Narrow, class T, class Ahead, class Stream>
 EIGEN_DONT_INLINE void max_row_with_positions(const T* A_prev, const PoolGeometry& g, Index i, Index h, T* A,
                                               std::uint8_t* positions, Ahead ahead, Stream stream) {
   const WindowRow windows(g, i, h);
-  const auto pool = [&](Index begin, Index end) CNNPRIM_INLINE_LAMBDA {
-    for_each_window_block<Narrow>(windows, begin, end, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
-      constexpr int P = decltype(count)::value;
-      if (ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
-      const Window pixels = windows.window(w);
-      const Index pixel = pixel_offset(g, i, h, w);
-      const auto block = [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
-        using V = decltype(lanes);
-        using Block = SideBySide<P, decltype(packets)>;
-        constexpr int U = Block::registers;
-        constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
-        const Block output{g.n_C};
-        V best[std::size_t{U}], argmax[std::size_t{U}];
-        window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax, Block::of_input(g));
-        unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
-          const Index at = pixel + c + output.template at<step>(u);
-          store_output(A + at, best[u], stream);
-          if (stream) store_bytes<T, true>(positions + at, argmax[u]);
-          else store_bytes<T>(positions + at, argmax[u]);
-        });
-      };
-      for_each_channel_part<T, Narrow>(g.n_C, block);
-    });
-  };
   // 2x2 windows only: a 3x3 window's search, a chain of selects, took longer one window at a time than side by side
   // ((32, 28, 28, 32) at stride 1: 255-284 against 200-215 µs).
-  if (runs_alike_windows<T>(g) && g.f_W == 2) {
-    return around_alike_run(g, windows, pool, [&](Index begin, Index end) {
-      const Index pixel = pixel_offset(g, i, h, begin);
-      pool_alike_windows<true, 2>(g, A_prev + windows.window(begin).origin, end - begin, A + pixel, positions + pixel);
-    });
+  const WindowRun alike = alike_run(g, windows, runs_alike_windows<T>(g) && g.f_W == 2);
+  if (alike.begin < alike.end) {
+    const Index pixel = pixel_offset(g, i, h, alike.begin);
+    pool_alike_windows<true, 2>(g, A_prev + windows.window(alike.begin).origin, alike.end - alike.begin, A + pixel,
+                                positions + pixel);
   }
-  pool(0, g.n_W);
+  for_each_window_block<Narrow>(g, windows, alike, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
+    constexpr int P = decltype(count)::value;
+    if (ahead) unroll<P>([&](int p) CNNPRIM_INLINE_LAMBDA { prefetch_ahead(A_prev, g, i, h, w + p); });
+    const Window pixels = windows.window(w);
+    const Index pixel = pixel_offset(g, i, h, w);
+    const auto block = [&](Index c, auto lanes, auto packets) CNNPRIM_INLINE_LAMBDA {
+      using V = decltype(lanes);
+      using Block = SideBySide<P, decltype(packets)>;
+      constexpr int U = Block::registers;
+      constexpr Index step = is_scalar_v<V> ? 1 : packet_size<T>;
+      const Block output{g.n_C};
+      V best[std::size_t{U}], argmax[std::size_t{U}];
+      window_argmax<U>(g, A_prev + pixels.origin + c, pixels, best, argmax, Block::of_input(g));
+      unroll<U>([&](int u) CNNPRIM_INLINE_LAMBDA {
+        const Index at = pixel + c + output.template at<step>(u);
+        store_output(A + at, best[u], stream);
+        if (stream) store_bytes<T, true>(positions + at, argmax[u]);
+        else store_bytes<T>(positions + at, argmax[u]);
+      });
+    };
+    for_each_channel_part<T, Narrow>(g.n_C, block);
+  });
   if (stream) streaming_fence();
 }
 
@@ -598,7 +600,7 @@ EIGEN_DONT_INLINE void pool_backward_image(const T* dA, const T* A_prev, const s
       zero_rows(h == 0 ? 0 : g.row_end(h - 1), g.row_end(h));
     }
     const WindowRow windows(g, i, h);
-    for_each_window_block<Narrow, Tiled>(windows, 0, g.n_W, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
+    for_each_window_block<Narrow, Tiled>(g, windows, {g.n_W, g.n_W}, [&](Index w, auto count) CNNPRIM_INLINE_LAMBDA {
       constexpr int P = decltype(count)::value;
       const Window pixels = windows.window(w);
       // (Without A_prev when the argmax is given.)
