@@ -397,7 +397,8 @@ EIGEN_DONT_INLINE void pool_alike_windows(const PoolGeometry& g, const T* window
   using V = Packet<T>;
   constexpr Index step = packet_size<T>;
   constexpr bool with_positions = !std::is_same_v<Positions, std::nullptr_t>;
-  const Index n_C = g.n_C, pitch = g.stride_W * n_C, row_pitch = g.n_W_prev * n_C;
+  // (Windows apart only where there are several, inside the image: no pitch from a stride near the integer limit.)
+  const Index n_C = g.n_C, pitch = count > 1 ? g.stride_W * n_C : 0, row_pitch = g.n_W_prev * n_C;
   const V window_size = constant<V>(static_cast<T>(F * F));
   for (Index w = 0; w < count; ++w, window += pitch, A_pixel += n_C) {
     for (Index c = 0; c < n_C; c += step) {
