@@ -80,7 +80,10 @@ std::string format_mask(const cnnprim::Tensor<T, 2>& mask) {
   std::string out = "[";
   for (Index r = 0; r < mask.dim(0); ++r) {
     out += r ? "\n [" : "[";
-    for (Index c = 0; c < mask.dim(1); ++c) out += (c ? " " : "") + std::string(mask(r, c) != 0 ? " True" : "False");
+    for (Index c = 0; c < mask.dim(1); ++c) {
+      if (c) out += ' ';
+      out += mask(r, c) != 0 ? " True" : "False";
+    }
     out += "]";
   }
   return out + "]";

@@ -329,11 +329,11 @@ class Tensor {
   /// Unchecked element access (asserted in debug builds), e.g. `x(i, h, w, c)`.
   template <class... Indices>
   EIGEN_ALWAYS_INLINE const T& operator()(Indices... indices) const {
-    return data_[detail::element_offset(shape_, indices...)];
+    return data_.get()[detail::element_offset(shape_, indices...)];
   }
   template <class... Indices>
   EIGEN_ALWAYS_INLINE T& operator()(Indices... indices) {
-    return data_[detail::element_offset(shape_, indices...)];
+    return data_.get()[detail::element_offset(shape_, indices...)];
   }
 
   /// The same element access as a named member, `x.t(i, h, w, c)`.
@@ -349,11 +349,11 @@ class Tensor {
   /// Checked element access: an index outside its extent throws std::out_of_range.
   template <class... Indices>
   const T& at(Indices... indices) const {
-    return data_[detail::checked_offset("Tensor::at", shape_, indices...)];
+    return data_.get()[detail::checked_offset("Tensor::at", shape_, indices...)];
   }
   template <class... Indices>
   T& at(Indices... indices) {
-    return data_[detail::checked_offset("Tensor::at", shape_, indices...)];
+    return data_.get()[detail::checked_offset("Tensor::at", shape_, indices...)];
   }
 
   /// Views of the same storage: no copy is made. They are valid until the tensor is destroyed, moved
