@@ -43,7 +43,7 @@ template <class T, int Rank, class... Leading>
 std::string format(const cnnprim::Tensor<T, Rank>& t, int decimals, Leading... leading) {
   constexpr int fixed = sizeof...(Leading);
   static_assert(fixed < Rank, "leave at least one axis to print");
-  const std::array<Index, fixed> at{static_cast<Index>(leading)...};
+  const std::array<Index, sizeof...(Leading)> at{static_cast<Index>(leading)...};
   Index offset = 0, count = 1;
   for (int k = 0; k < Rank; ++k) {
     offset = offset * t.dim(k) + (k < fixed ? at[static_cast<std::size_t>(k)] : 0);

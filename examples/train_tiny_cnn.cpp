@@ -163,15 +163,16 @@ int main(int argc, char** argv) {
       Result total{0, 0};
       double seconds = example::microseconds_once([&] {
         for (Index first = 0; first < n_train; first += batch) {
-          const Result r = step(net, train_buffers, slice(train, first, batch), &train.labels[first], true, backend);
+          const Result r = step(net, train_buffers, slice(train, first, batch), train.labels.data() + first, true, backend);
           total.loss += r.loss;
           total.correct += r.correct;
         }
       }) / 1e6;
       const Result held_out = step(net, test_buffers, test.X, test.labels.data(), false, backend);
-      accuracy = 100.0 * held_out.correct / n_test;
+      accuracy = 100.0 * double(held_out.correct) / double(n_test);
       std::printf("epoch %d/%d  loss %.4f  train accuracy %5.1f%%  held-out accuracy %5.1f%%  (%.2f s)\n", epoch,
-                  epochs, total.loss / n_train, 100.0 * total.correct / n_train, accuracy, seconds);
+                  epochs, total.loss / double(n_train), 100.0 * double(total.correct) / double(n_train), accuracy,
+                  seconds);
     }
     std::printf("final held-out accuracy %.1f%%\n", accuracy);
   });
