@@ -99,4 +99,7 @@ BENCHMARK_TEMPLATE(BM_EigenGemm, float)
     ->Args({56 * 56, 9 * 64, 64})
     ->Args({8 * 28 * 28, 9 * 128, 128})
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE(BM_EigenGemm, double)->ArgNames({"rows", "depth", "cols"})->Args({56 * 56, 9 * 64, 64})->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(BM_EigenGemm, double)
+    ->ArgNames({"rows", "depth", "cols"})
+    ->Args({56 * 56, 9 * 64, 64})
+    ->Unit(benchmark::kMicrosecond);

@@ -20,7 +20,8 @@ enum class Layout { HWIO, OHWI };
 struct Data {
   Tensor4 a_slice{m, f, f, n_C_prev};
   Tensor4 W;
-  explicit Data(Layout layout) : W(layout == Layout::HWIO ? Tensor4(f, f, n_C_prev, n_C) : Tensor4(n_C, f, f, n_C_prev)) {
+  explicit Data(Layout layout)
+      : W(layout == Layout::HWIO ? Tensor4(f, f, n_C_prev, n_C) : Tensor4(n_C, f, f, n_C_prev)) {
     a_slice.setRandom();
     W.setRandom();
   }
@@ -53,12 +54,16 @@ void BM_ForumBroadcast(benchmark::State& state) {
   Tensor2 Z(m, n_C);
   for (auto _ : state) {
     if (layout == Layout::HWIO) {
-      const auto a = d.a_slice.reshape(Eigen::array<Eigen::Index, 3>{m, K, 1}).broadcast(Eigen::array<Eigen::Index, 3>{1, 1, n_C});
-      const auto W = d.W.reshape(Eigen::array<Eigen::Index, 3>{1, K, n_C}).broadcast(Eigen::array<Eigen::Index, 3>{m, 1, 1});
+      const auto a =
+          d.a_slice.reshape(Eigen::array<Eigen::Index, 3>{m, K, 1}).broadcast(Eigen::array<Eigen::Index, 3>{1, 1, n_C});
+      const auto W =
+          d.W.reshape(Eigen::array<Eigen::Index, 3>{1, K, n_C}).broadcast(Eigen::array<Eigen::Index, 3>{m, 1, 1});
       Z = (a * W).sum(Eigen::array<Eigen::Index, 1>{1});
     } else {
-      const auto a = d.a_slice.reshape(Eigen::array<Eigen::Index, 3>{m, 1, K}).broadcast(Eigen::array<Eigen::Index, 3>{1, n_C, 1});
-      const auto W = d.W.reshape(Eigen::array<Eigen::Index, 3>{1, n_C, K}).broadcast(Eigen::array<Eigen::Index, 3>{m, 1, 1});
+      const auto a =
+          d.a_slice.reshape(Eigen::array<Eigen::Index, 3>{m, 1, K}).broadcast(Eigen::array<Eigen::Index, 3>{1, n_C, 1});
+      const auto W =
+          d.W.reshape(Eigen::array<Eigen::Index, 3>{1, n_C, K}).broadcast(Eigen::array<Eigen::Index, 3>{m, 1, 1});
       Z = (a * W).sum(Eigen::array<Eigen::Index, 1>{2});
     }
     benchmark::DoNotOptimize(Z.data());

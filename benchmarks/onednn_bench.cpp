@@ -158,7 +158,8 @@ void BM_OneDnnPoolBackward(benchmark::State& state) {
   std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, diff_src}};
   if (hint.workspace_desc().get_size() > 0) {  // max pooling: the argmax forward training leaves behind
     memory workspace(hint.workspace_desc(), cpu());
-    dnnl::pooling_forward(hint).execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_WORKSPACE, workspace}});
+    dnnl::pooling_forward(hint).execute(stream,
+                                        {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_WORKSPACE, workspace}});
     stream.wait();
     args.insert({DNNL_ARG_WORKSPACE, workspace});
   }

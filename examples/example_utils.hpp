@@ -30,7 +30,9 @@ inline std::string format_array(const double* values, const Index* extents, int 
       out << (j ? " " : "") << number;
     } else {
       // numpy separates sub-arrays by one newline per remaining axis, then aligns under the bracket.
-      if (j) out << std::string(static_cast<std::size_t>(rank - 1), '\n') << std::string(static_cast<std::size_t>(indent + 1), ' ');
+      if (j)
+        out << std::string(static_cast<std::size_t>(rank - 1), '\n')
+            << std::string(static_cast<std::size_t>(indent + 1), ' ');
       out << format_array(values + j * step, extents + 1, rank - 1, decimals, indent + 1);
     }
   }

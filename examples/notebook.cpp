@@ -40,7 +40,8 @@ void conv_step(Backend backend) {
   const cnnprim::ConvParams hparameters{/*stride=*/2, /*pad=*/2};
 
   cnnprim::ConvForward<double> forward;
-  const double us_forward = example::microseconds([&] { forward = cnnprim::conv_forward(A_prev, W, b, hparameters, backend); });
+  const double us_forward =
+      example::microseconds([&] { forward = cnnprim::conv_forward(A_prev, W, b, hparameters, backend); });
   const auto& Z = forward.Z;
   const auto& cache_conv = forward.cache;
   std::printf("Z's mean = %.13f\n", Z.vector().mean());
@@ -60,7 +61,8 @@ void pool_forward_step(Backend backend) {
   const cnnprim::PoolParams hparameters{/*f=*/3, /*stride=*/2};
   for (PoolMode mode : {PoolMode::Max, PoolMode::Average}) {
     cnnprim::PoolForward<double> forward;
-    const double us = example::microseconds([&] { forward = cnnprim::pool_forward(A_prev, hparameters, mode, backend); });
+    const double us =
+        example::microseconds([&] { forward = cnnprim::pool_forward(A_prev, hparameters, mode, backend); });
     std::printf("mode = %s\nA = %s\n(pool_forward: %.1f us)\n", cnnprim::to_string(mode),
                 format(forward.A, 8).c_str(), us);
   }
@@ -69,7 +71,8 @@ void pool_forward_step(Backend backend) {
 void pool_helpers_step() {
   cnnprim::numpy::RandomState rng(1);
   const auto x = rng.randn<double>(2, 3);
-  std::printf("x = %s\nmask = %s\n", format(x, 8).c_str(), example::format_mask(cnnprim::create_mask_from_window(x)).c_str());
+  std::printf("x = %s\nmask = %s\n", format(x, 8).c_str(),
+              example::format_mask(cnnprim::create_mask_from_window(x)).c_str());
   std::printf("distributed value = %s\n", format(cnnprim::distribute_value(2, {2, 2}), 1).c_str());
 }
 

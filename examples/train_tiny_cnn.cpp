@@ -149,8 +149,8 @@ int main(int argc, char** argv) {
 
     // He initialisation for the conv layer, small values for the dense layer.
     const Index features = (image_size / 2) * (image_size / 2) * n_filters;
-    Network net{rng.randn<double>(f, f, 1, n_filters), Tensor<double>({1, 1, 1, n_filters}), Matrix(features, n_classes),
-                Eigen::RowVectorXd::Zero(n_classes)};
+    Network net{rng.randn<double>(f, f, 1, n_filters), Tensor<double>({1, 1, 1, n_filters}),
+                Matrix(features, n_classes), Eigen::RowVectorXd::Zero(n_classes)};
     net.W.vector() *= std::sqrt(2.0 / (f * f));
     const auto dense = rng.randn<double>(features, n_classes);
     net.W_dense = Eigen::Map<const Matrix>(dense.data(), features, n_classes) * std::sqrt(1.0 / features);
@@ -163,7 +163,8 @@ int main(int argc, char** argv) {
       Result total{0, 0};
       double seconds = example::microseconds_once([&] {
         for (Index first = 0; first < n_train; first += batch) {
-          const Result r = step(net, train_buffers, slice(train, first, batch), train.labels.data() + first, true, backend);
+          const Result r =
+              step(net, train_buffers, slice(train, first, batch), train.labels.data() + first, true, backend);
           total.loss += r.loss;
           total.correct += r.correct;
         }

@@ -145,7 +145,8 @@ bool small_convolution(const std::array<Index, 4>& a, const std::array<Index, 4>
     const auto g = cnnprim::detail::conv_geometry("fuzz", "A_prev", a, "W", w, hp);
     return small_output({g.m, g.n_H, g.n_W, g.n_C}) &&
            small_output({g.m, g.n_H, g.n_W, g.n_C, g.f_H, g.f_W,
-                         backend == cnnprim::Backend::Loop ? std::max<Index>(1, g.group_channels()) : g.group_channels()},
+                         backend == cnnprim::Backend::Loop ? std::max<Index>(1, g.group_channels())
+                                                           : g.group_channels()},
                         Index{1} << 22);
   } catch (const cnnprim::shape_error&) {
     return true;
@@ -192,7 +193,8 @@ void run(Input& in) {
       if (!make<T, 4>(in, {in.extent(4), in.extent(4), channels, in.channels(17)}, finite, W)) return;
       if (bias && !make<T, 4>(in, {1, 1, 1, W.dim(3)}, finite, b)) return;
       if (!small_convolution(A_prev.shape(), W.shape(), hp, backend)) return;
-      auto forward = bias ? cnnprim::conv_forward(A_prev, W, b, hp, backend) : cnnprim::conv_forward(A_prev, W, hp, backend);
+      auto forward =
+          bias ? cnnprim::conv_forward(A_prev, W, b, hp, backend) : cnnprim::conv_forward(A_prev, W, hp, backend);
       Tensor<T> dZ;
       if (!make<T, 4>(in, forward.Z.shape(), finite, dZ)) return;
       const auto grads = cnnprim::conv_backward(dZ, forward.cache, backend);
@@ -201,7 +203,8 @@ void run(Input& in) {
       cnnprim::conv_backward_weights(dZ, A_prev, hp, dW, backend);
       if (finite && small_convolution(A_prev.shape(), W.shape(), hp, Backend::Loop)) {
         const Backend other = backend == Backend::Loop ? Backend::Eigen : Backend::Loop;
-        agree(forward.Z, (bias ? cnnprim::conv_forward(A_prev, W, b, hp, other) : cnnprim::conv_forward(A_prev, W, hp, other)).Z);
+        agree(forward.Z,
+              (bias ? cnnprim::conv_forward(A_prev, W, b, hp, other) : cnnprim::conv_forward(A_prev, W, hp, other)).Z);
         const auto other_grads = cnnprim::conv_backward(dZ, forward.cache, other);
         agree(grads.dA_prev, other_grads.dA_prev);
         agree(grads.dW, other_grads.dW);
