@@ -283,7 +283,7 @@ def thread_table(medians):
              "time, *vs oneDNN* is oneDNN's 2-thread time over cnnprim's (above 1 favours cnnprim).", "",
              "| call | shape | cnnprim 1 thread | cnnprim 2 threads | speed-up | oneDNN 1 thread | oneDNN 2 threads "
              "| vs oneDNN, 2 threads |", "|---|---|---:|---:|---:|---:|---:|---:|"]
-    order = ["ConvForward", "ConvBackward", "PoolForward", "PoolBackward"]
+    order = ["ConvForward", "ConvBackward", "ConvBackwardData", "ConvBackwardWeights", "PoolForward", "PoolBackward"]
     for key in sorted(times, key=lambda k: (order.index(k[0]), k[1], shape_order.get(shape_label(k[2]), 0))):
         t = times[key]
         ours1, ours2 = t.get(("cnnprim", 1)), t.get(("cnnprim", 2))

@@ -28,7 +28,11 @@ static void BM_ConvForwardThreads(benchmark::State& state) {
   bench::set_flops(state, s.flops());
 }
 
-static void BM_ConvBackwardThreads(benchmark::State& state) {
+// conv_backward's two calls, or one of them alone (to see which of the two a second thread helps less).
+enum class BackwardPart { Both, Data, Weights };
+
+template <BackwardPart part>
+static void conv_backward_threads(benchmark::State& state) {
   const bench::ConvShape s(state);
   const auto threads = bench::threads(state.range(8));
   const auto A_prev = bench::random_tensor<float>({s.m, s.n_H_prev, s.n_W_prev, s.n_C_prev}, 1);
@@ -36,13 +40,21 @@ static void BM_ConvBackwardThreads(benchmark::State& state) {
   const auto dZ = bench::random_tensor<float>({s.m, s.n_H(), s.n_W(), s.n_C}, 4);
   Tensor<float> dA_prev(A_prev.shape()), dW(W.shape()), db({1, 1, 1, s.n_C});
   for (auto _ : state) {
-    cnnprim::conv_backward_data(dZ, W, {s.stride, s.pad}, dA_prev, cnnprim::Backend::Eigen, threads);
-    cnnprim::conv_backward_weights(dZ, A_prev, {s.stride, s.pad}, dW, db, cnnprim::Backend::Eigen, threads);
+    if constexpr (part != BackwardPart::Weights)
+      cnnprim::conv_backward_data(dZ, W, {s.stride, s.pad}, dA_prev, cnnprim::Backend::Eigen, threads);
+    if constexpr (part != BackwardPart::Data)
+      cnnprim::conv_backward_weights(dZ, A_prev, {s.stride, s.pad}, dW, db, cnnprim::Backend::Eigen, threads);
     benchmark::DoNotOptimize(dA_prev.data());
     benchmark::DoNotOptimize(dW.data());
     benchmark::ClobberMemory();
   }
-  bench::set_flops(state, 2 * s.flops());
+  bench::set_flops(state, (part == BackwardPart::Both ? 2 : 1) * s.flops());
+}
+
+static void BM_ConvBackwardThreads(benchmark::State& state) { conv_backward_threads<BackwardPart::Both>(state); }
+static void BM_ConvBackwardDataThreads(benchmark::State& state) { conv_backward_threads<BackwardPart::Data>(state); }
+static void BM_ConvBackwardWeightsThreads(benchmark::State& state) {
+  conv_backward_threads<BackwardPart::Weights>(state);
 }
 
 template <PoolMode mode>
@@ -148,6 +160,8 @@ static void large_pool_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_ConvForwardThreads)->Apply(bench::conv_thread_args);
 BENCHMARK(BM_ConvBackwardThreads)->Apply(bench::conv_thread_args);
+BENCHMARK(BM_ConvBackwardDataThreads)->Apply(bench::conv_thread_args);
+BENCHMARK(BM_ConvBackwardWeightsThreads)->Apply(bench::conv_thread_args);
 BENCHMARK_TEMPLATE(BM_PoolForwardThreads, PoolMode::Max)->Apply(bench::pool_thread_args);
 BENCHMARK_TEMPLATE(BM_PoolForwardThreads, PoolMode::Average)->Apply(bench::pool_thread_args);
 BENCHMARK_TEMPLATE(BM_PoolBackwardThreads, PoolMode::Max)->Apply(bench::pool_thread_args);
