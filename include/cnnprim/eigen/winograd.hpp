@@ -153,9 +153,12 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
   // channels for a flipped filter (the data gradient's), whose taps are transposed from W as they are read.
   // Every thread of the products reads all of U. When there are several, U is stored past the caches: a store into
   // lines that another core's cache holds from the call before waits for that core to give them up (writing 1 MB so
-  // took 150 µs here, against 50 µs streamed and 10 µs into lines of the writer's own cache).
+  // took 150 µs here, against 50 µs streamed and 10 µs into lines of the writer's own cache). But a flipped filter's
+  // task writes one packet of each row of its block: streamed, the (4, 14, 14, 256) -> 256 data gradient's transform
+  // took each of two threads as long as it takes one thread alone (189 against 196 µs); stored as usual, the call took
+  // 954-1003 µs on two threads in nine processes of eleven and 1232-1242 in two, against 1103-1174 streamed.
   const double product_work = double(tiles) * double(16 * C * K);
-  const bool shared = runs_parallel(threads, chunks, product_work);
+  const bool stream_filter = !filter.flipped && runs_parallel(threads, chunks, product_work);
   T* const U = scratch<T, Scratch::PackedFilter>(static_cast<std::size_t>(16 * C * K));
   const auto transform_filter = [&](Index first, auto stream) {
     constexpr bool Stream = decltype(stream)::value;
@@ -203,7 +206,7 @@ bool winograd_conv(const T* input, const DirectGeometry& g, DirectFilter<T> filt
   const auto prepare_filter = [&] {
     try {
       for (Index task; (task = next_filter_task.fetch_add(1, std::memory_order_relaxed)) < filter_tasks;) {
-        if (shared) transform_filter(task * n, std::true_type());
+        if (stream_filter) transform_filter(task * n, std::true_type());
         else transform_filter(task * n, std::false_type());
         filter_tasks_done.fetch_add(1, std::memory_order_release);
       }
